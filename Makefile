@@ -1,0 +1,37 @@
+# Every target sets up .venv itself (with Python >= 3.12) on a fresh clone.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+EXTRAS ?= dev
+
+# First interpreter >= 3.12 found: python3.12/python3.13 on PATH, else pyenv's versions.
+PYTHON_BOOT := $(shell for c in python3.12 python3.13 python3; do \
+	$$c -c 'import sys; assert sys.version_info >= (3, 12); print(sys.executable)' 2>/dev/null && exit 0; done; \
+	for p in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]* 2>/dev/null); do \
+	[ -x $$p/bin/python3 ] && echo $$p/bin/python3 && exit 0; done)
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON_BOOT)" || { echo "Python >= 3.12 not found; install python3.12" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m sim run scenarios/central_it.toml
+	$(PY) -m sim run scenarios/micro_provider.toml
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check sim tests experiments benchmarks
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sim tests experiments benchmarks
+	$(VENV)/bin/ruff format --check sim tests experiments benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

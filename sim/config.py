@@ -1,0 +1,213 @@
+"""Typed, strictly validated scenario schema (pydantic v2, frozen, unknown keys forbidden).
+
+Every parameter of the model lives here, with its default, range and meaning. The
+same schema validates TOML files, ``--set`` overrides and programmatic configs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KINDS = ("feature", "incident", "ktlo")
+
+
+class Strict(BaseModel):
+    """Base for every section: frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Simulation(Strict):
+    ticks: int = Field(600, ge=1, le=1_000_000, description="Run length in ticks (1 tick = 1 working day).")
+    warmup_ticks: int = Field(100, ge=0, description="Ticks excluded from every summary metric.")
+
+
+class Organisation(Strict):
+    teams: int = Field(12, ge=1, le=100_000, description="Number of teams (the agents).")
+    team_size: int = Field(6, ge=1, le=1_000, description="People per team; each person works one task at a time.")
+    services: int = Field(24, ge=1, le=1_000_000, description="Number of services the organisation runs.")
+    dependency_density: float = Field(
+        0.08, ge=0, le=1, description="Probability of a directed dependency edge between two services."
+    )
+    demand_skew: float = Field(
+        0.5, ge=0, le=5, description="Zipf exponent of demand across services (0 = uniform)."
+    )
+    self_service_share: float = Field(
+        0.25, ge=0, le=1, description="Share of services whose dependency work consumers do themselves."
+    )
+    self_service_effort_factor: float = Field(
+        1.0, ge=0, le=10, description="Effort multiplier for dependency work on a self-service service."
+    )
+
+
+class Effort(Strict):
+    distribution: Literal["lognormal", "exponential", "fixed"] = Field(
+        "lognormal", description="Distribution of an item's effort."
+    )
+    mean_days: float = Field(3.0, gt=0, le=10_000, description="Mean effort of an item in person-days.")
+    cv: float = Field(1.0, ge=0, le=10, description="Coefficient of variation (lognormal only).")
+
+
+class KindShares(Strict):
+    feature: float = Field(0.6, ge=0, le=1, description="Share of arrivals that are features/changes.")
+    incident: float = Field(0.2, ge=0, le=1, description="Share of arrivals that are incidents.")
+    ktlo: float = Field(0.2, ge=0, le=1, description="Share of arrivals that are keep-the-lights-on work.")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> KindShares:
+        total = self.feature + self.incident + self.ktlo
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"kind shares must sum to 1 (they sum to {total:g})")
+        return self
+
+
+class Demand(Strict):
+    arrival_rate: float = Field(7.0, ge=0, le=1_000_000, description="Poisson arrivals of work items per tick.")
+    effort: Effort = Effort()
+    kinds: KindShares = KindShares()
+    dependency_touch_prob: float = Field(
+        0.5, ge=0, le=1, description="Probability an item touches each dependency of its primary service."
+    )
+    dependency_effort_share: float = Field(
+        0.3, ge=0, le=10, description="Effort on each touched dependency, as a share of the item's effort."
+    )
+    priority: tuple[Literal["feature", "incident", "ktlo"], ...] = Field(
+        ("incident", "ktlo", "feature"), description="Order in which queues serve kinds (first = highest)."
+    )
+
+    @field_validator("priority")
+    @classmethod
+    def _is_permutation(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(value) != sorted(KINDS):
+            raise ValueError(f"priority must list each of {', '.join(KINDS)} exactly once")
+        return value
+
+
+class Handoff(Strict):
+    delay_ticks: float = Field(0.5, ge=0, le=1_000, description="Delay when work crosses a team boundary.")
+    loss_prob: float = Field(
+        0.08, ge=0, le=1, description="Chance a handoff loses information, later showing as a defect."
+    )
+
+
+class Stage(Strict):
+    name: str = Field(min_length=1, description="Silo name.")
+    effort_share: float = Field(gt=0, le=1, description="Share of an item's effort done in this stage.")
+
+
+class CentralIT(Strict):
+    stages: tuple[Stage, ...] = Field(
+        (
+            Stage(name="analysis", effort_share=0.15),
+            Stage(name="build", effort_share=0.5),
+            Stage(name="test", effort_share=0.2),
+            Stage(name="operations", effort_share=0.15),
+        ),
+        min_length=1,
+        description="Functional silos in pipeline order; teams are split across them by effort share.",
+    )
+
+    @field_validator("stages")
+    @classmethod
+    def _shares_sum_to_one(cls, value: tuple[Stage, ...]) -> tuple[Stage, ...]:
+        total = sum(s.effort_share for s in value)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"stage effort shares must sum to 1 (they sum to {total:g})")
+        return value
+
+
+class MicroProvider(Strict):
+    request_priority: Literal["fifo", "own_first", "requests_first"] = Field(
+        "fifo", description="How a provider orders other teams' requests against its own items of the same kind."
+    )
+
+
+class Quality(Strict):
+    base_defect_prob: float = Field(0.1, ge=0, le=1, description="Defect probability of an item done by a fully familiar, unpressured team.")
+    familiarity_effect: float = Field(1.0, ge=0, le=100, description="Relative defect increase at zero service knowledge.")
+    pressure_effect: float = Field(0.5, ge=0, le=100, description="Relative defect increase at full schedule pressure.")
+    pressure_horizon_ticks: float = Field(10.0, gt=0, description="Queued work (in ticks of capacity) that counts as full pressure.")
+    switching_effect: float = Field(1.0, ge=0, le=100, description="Relative defect increase per unit of capacity lost to switching.")
+    early_detection_prob: float = Field(0.6, ge=0, le=1, description="Chance a defect is found before release.")
+    rework_effort_fraction: float = Field(0.3, ge=0, le=10, description="Early rework effort as a share of the item's effort.")
+    escaped_effort_factor: float = Field(0.8, ge=0, le=100, description="Effort of the incident an escaped defect causes, relative to the item.")
+
+
+class Knowledge(Strict):
+    initial: float = Field(0.3, ge=0, le=1, description="Every team's starting knowledge of every service.")
+    learning_rate: float = Field(0.05, ge=0, le=10, description="Knowledge gained per person-day per team member on a service.")
+    forgetting_rate: float = Field(0.002, ge=0, le=1, description="Share of knowledge lost per tick.")
+    unfamiliarity_penalty: float = Field(0.5, ge=0, le=100, description="Extra effort at zero knowledge (effort x (1 + penalty x (1 - knowledge))).")
+
+
+class ContextSwitching(Strict):
+    loss_by_concurrency: tuple[float, ...] = Field(
+        (0.0, 0.2, 0.4, 0.6, 0.75),
+        min_length=1,
+        description="Capacity lost at 1, 2, 3, ... open items per person (Weinberg); interpolated, last value holds beyond.",
+    )
+
+    @field_validator("loss_by_concurrency")
+    @classmethod
+    def _valid_losses(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 <= v < 1 for v in value):
+            raise ValueError("each loss must be in [0, 1)")
+        if any(b < a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError("losses must not decrease with concurrency")
+        return value
+
+
+class Spread(Strict):
+    start_tick: int | None = Field(None, ge=0, description="Tick the practice is introduced (default: end of warm-up).")
+    initial_adopters: int = Field(1, ge=0, description="Teams that adopt at the start tick.")
+    external_prob: float = Field(0.002, ge=0, le=1, description="Bass p: per-tick adoption chance from outside influence.")
+    imitation_prob: float = Field(0.1, ge=0, le=1, description="Bass q: per-tick chance x share of work partners that adopted.")
+    network: Literal["work", "complete"] = Field(
+        "work", description="Imitation network: teams that exchanged work, or every team."
+    )
+    mandate_lag_ticks: int | None = Field(None, ge=0, description="Ticks after the start until a central mandate (none if unset).")
+    mandate_compliance_prob: float = Field(0.05, ge=0, le=1, description="Per-tick adoption chance of a non-adopter under the mandate.")
+    capacity_coupling: bool = Field(True, description="Adoption slows with load and costs capacity (the learning dip).")
+    load_memory_ticks: float = Field(10.0, ge=1, description="Ticks over which a team's load (busy share) is averaged.")
+    learning_cost: float = Field(0.3, ge=0, lt=1, description="Capacity lost while learning the practice.")
+    learning_ticks: int = Field(10, ge=0, description="Duration of the learning dip.")
+    defect_reduction: float = Field(0.4, ge=0, le=1, description="Relative drop in defect probability for adopters.")
+    detection_gain: float = Field(0.5, ge=0, le=1, description="Share of undetected defects adopters catch early in addition.")
+
+
+class Scenario(Strict):
+    name: str = Field("", description="Short name shown in output.")
+    description: str = Field("", description="Free text.")
+    structure: Literal["central_it", "micro_provider"] = Field(
+        "central_it", description="How the organisation is structured."
+    )
+    simulation: Simulation = Simulation()
+    organisation: Organisation = Organisation()
+    demand: Demand = Demand()
+    handoff: Handoff = Handoff()
+    central_it: CentralIT = CentralIT()
+    micro_provider: MicroProvider = MicroProvider()
+    quality: Quality = Quality()
+    knowledge: Knowledge = Knowledge()
+    context_switching: ContextSwitching = ContextSwitching()
+    spread: Spread = Spread()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.simulation.warmup_ticks >= self.simulation.ticks:
+            raise ValueError("simulation.warmup_ticks must be smaller than simulation.ticks")
+        if self.structure == "central_it" and self.organisation.teams < len(self.central_it.stages):
+            raise ValueError(
+                f"central_it needs at least one team per stage: organisation.teams >= {len(self.central_it.stages)}"
+            )
+        if self.spread.initial_adopters > self.organisation.teams:
+            raise ValueError("spread.initial_adopters must not exceed organisation.teams")
+        return self
+
+    @property
+    def spread_start_tick(self) -> int:
+        """Tick at which the practice is introduced."""
+        start = self.spread.start_tick
+        return self.simulation.warmup_ticks if start is None else start

@@ -1,0 +1,263 @@
+"""The OrgSim model: teams as Mesa agents, work flowing through pools in continuous time.
+
+Each ``step()`` is one tick. Within a tick, arrivals, task starts and completions are
+processed in time order from an event heap, so queueing is exact (no rounding to ticks);
+learning, load, spread and recording happen at tick boundaries. The model does no I/O."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+
+import mesa
+import numpy as np
+
+from sim.config import Scenario
+from sim.demand import DemandStream
+from sim.organisation import build_services
+from sim.quality import defect_probability, detection_probability, switching_loss
+from sim.recorder import TickRecorder
+from sim.spread import WorkTies, adoption_probability, complete_influence
+from sim.structures import STRUCTURES
+from sim.team import Pool, Team
+from sim.work import FROM_ESCAPED_DEFECT, INCIDENT, KIND_NAMES, Task, WorkItem
+
+ARRIVE, READY, DONE = 0, 1, 2
+
+
+class OrgModel(mesa.Model):
+    """One organisation under one structure, driven by one seed."""
+
+    def __init__(self, config: Scenario, seed: int) -> None:
+        super().__init__(rng=seed)
+        org_rng, demand_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        self.config = config
+        org = config.organisation
+        self.services = build_services(config, org_rng)
+        self.teams = [Team(self, i, org.team_size) for i in range(org.teams)]
+        self.knowledge = np.full((org.teams, org.services), config.knowledge.initial)
+        self.adopted = np.zeros(org.teams, dtype=bool)
+        self.adopted_at = np.full(org.teams, -np.inf)
+        self.adopted_count = 0
+        self.loads = np.zeros(org.teams)
+        self.ties = WorkTies(org.teams)
+        self.demand = DemandStream(config.demand, self.services, demand_rng)
+        self.structure = STRUCTURES[config.structure](self)
+        self.recorder = TickRecorder(config.simulation.ticks, org.teams * org.team_size)
+        self.items: list[WorkItem] = []
+        self.open_count = 0
+        self.tick = 0
+        self._events: list[tuple[float, int, int, object]] = []
+        self._seq = itertools.count()
+        rank = {kind: r for r, kind in enumerate(config.demand.priority)}
+        self._kind_rank = [rank[name] for name in KIND_NAMES]
+        self._request_rank = {"fifo": (1, 1), "own_first": (0, 2), "requests_first": (2, 0)}[
+            config.micro_provider.request_priority
+        ]
+        self._load_alpha = 1 / config.spread.load_memory_ticks
+
+    # --- the tick -------------------------------------------------------------------
+    def step(self) -> None:
+        tick = self.tick
+        for item in self.demand.arrivals(tick):
+            self._schedule(item.arrival, ARRIVE, item)
+        start = self.config.spread_start_tick
+        if tick >= start:
+            self._spread(tick, seed=tick == start)
+        self._process(until=tick + 1)
+        self._end_tick(tick)
+        self.tick += 1
+
+    def run(self) -> None:
+        for _ in range(self.config.simulation.ticks):
+            self.step()
+
+    def _process(self, until: float) -> None:
+        events = self._events
+        while events and events[0][0] < until:
+            now, _, code, obj = heapq.heappop(events)
+            if code == DONE:
+                self._finish(obj, now)
+            elif code == READY:
+                obj.pool.push(obj)
+                self._dispatch(obj.pool, now)
+            else:
+                self._arrive(obj, now)
+
+    def _end_tick(self, tick: int) -> None:
+        forgetting = self.config.knowledge.forgetting_rate
+        if forgetting:
+            self.knowledge *= 1 - forgetting
+        if self.config.spread.capacity_coupling:
+            busy = np.fromiter((t.busy / t.headcount for t in self.teams), dtype=float, count=len(self.teams))
+            self.loads += self._load_alpha * (busy - self.loads)
+        rec = self.recorder
+        rec.wip[tick] = self.open_count
+        rec.queued_tasks[tick] = sum(len(p.heap) for p in self.structure.pools)
+        rec.adoption_share[tick] = self.adopted_count / len(self.teams)
+
+    # --- work flow ------------------------------------------------------------------
+    def _schedule(self, time: float, code: int, obj: object) -> None:
+        heapq.heappush(self._events, (time, next(self._seq), code, obj))
+
+    def _arrive(self, item: WorkItem, now: float) -> None:
+        self.items.append(item)
+        self.open_count += 1
+        self.recorder.arrivals[min(int(now), self.recorder.ticks - 1)] += 1
+        self.structure.route(item, now)
+
+    def new_task(self, item: WorkItem, pool: Pool, services, efforts, categories, **kw) -> Task:
+        """A task for ``item`` at ``pool``, prioritised by kind (then own work vs requests)."""
+        sub = self._request_rank[1 if kw.get("is_request") else 0]
+        priority = self._kind_rank[item.kind] * 3 + sub
+        return Task(item, pool, services, efforts, categories, priority, seq=next(self._seq), **kw)
+
+    def enqueue(self, task: Task, now: float) -> None:
+        """Queue ``task`` at its pool now, within the same team or silo (no handoff)."""
+        task.ready = now
+        task.pool.push(task)
+        self._dispatch(task.pool, now)
+
+    def handoff(self, task: Task, from_team: Team, now: float) -> None:
+        """Pass ``task`` across a team boundary: a delay and a chance of losing information."""
+        handoff = self.config.handoff
+        task.item.handoffs += 1
+        if self.rng.random() < handoff.loss_prob:
+            task.item.defects += 1
+        task.from_team = from_team
+        task.ready = now + handoff.delay_ticks
+        self._schedule(task.ready, READY, task)
+
+    def _dispatch(self, pool: Pool, now: float) -> None:
+        while pool.idle and pool.heap:
+            self._start(pool.pop(), pool.idle.popleft(), now)
+
+    def _start(self, task: Task, team: Team, now: float) -> None:
+        cfg = self.config
+        item = task.item
+        task.team = team
+        team.busy += 1
+        if task.opens:
+            team.open_items += 1
+        if task.from_team is not None:
+            self.ties.add(task.from_team.index, team.index)
+        if not task.is_request:
+            item.queue_wait += now - task.ready
+        self.structure.on_start(task, now)
+        effort = task.effort
+        row = self.knowledge[team.index]
+        unknown = sum((1.0 - row[s]) * e for s, e in zip(task.services, task.service_efforts, strict=True))
+        task.unfamiliarity = float(unknown) / effort if effort > 0 else 0.0
+        switch = switching_loss(team.open_items / team.headcount, cfg.context_switching.loss_by_concurrency)
+        task.switch_loss = switch
+        learning = self._learning_loss(team.index, now)
+        stretch = 1 + cfg.knowledge.unfamiliarity_penalty * task.unfamiliarity
+        duration = effort * stretch / ((1 - switch) * (1 - learning))
+        new, dependency, rework = task.category_efforts
+        self.recorder.add_busy(
+            now,
+            now + duration,
+            (new * stretch, dependency * stretch, rework * stretch, duration * (1 - switch) * learning, duration * switch),
+        )
+        if not task.is_request:
+            item.touch_time += duration
+        self._schedule(now + duration, DONE, task)
+
+    def _learning_loss(self, team: int, now: float) -> float:
+        spread = self.config.spread
+        if spread.capacity_coupling and now - self.adopted_at[team] < spread.learning_ticks:
+            return spread.learning_cost
+        return 0.0
+
+    def _finish(self, task: Task, now: float) -> None:
+        team = task.team
+        assert team is not None
+        team.busy -= 1
+        task.pool.idle.append(team)
+        self._learn(team, task)
+        self._inject_defect(task, team)
+        self.structure.on_done(task, now)
+        self._dispatch(task.pool, now)
+
+    def _learn(self, team: Team, task: Task) -> None:
+        rate = self.config.knowledge.learning_rate / team.headcount
+        if rate == 0:
+            return
+        row = self.knowledge[team.index]
+        for service, effort in zip(task.services, task.service_efforts, strict=True):
+            row[service] += (1 - row[service]) * -math.expm1(-rate * effort)
+
+    def _inject_defect(self, task: Task, team: Team) -> None:
+        cfg = self.config
+        item = task.item
+        if item.planned <= 0 or cfg.quality.base_defect_prob == 0:
+            return
+        reduction = cfg.spread.defect_reduction if self.adopted[team.index] else 0.0
+        p = defect_probability(
+            cfg.quality,
+            task.unfamiliarity,
+            task.pool.pressure(cfg.quality.pressure_horizon_ticks),
+            task.switch_loss,
+            reduction,
+            task.effort / item.planned,
+        )
+        if p > 0 and self.rng.random() < p:
+            item.defects += 1
+
+    def verify(self, item: WorkItem, team: Team, now: float) -> bool:
+        """At the end of a pass: True if a defect is caught and the item needs rework,
+        otherwise release the item (a hidden defect escapes as a failed change)."""
+        if item.defects:
+            quality = self.config.quality
+            gain = self.config.spread.detection_gain if self.adopted[team.index] else 0.0
+            if self.rng.random() < detection_probability(quality.early_detection_prob, gain):
+                item.reworks += 1
+                item.defects = 0
+                return True
+        self._release(item, now)
+        return False
+
+    def _release(self, item: WorkItem, now: float) -> None:
+        item.completion = now
+        item.escaped = item.defects > 0
+        self.open_count -= 1
+        self.recorder.completions[min(int(now), self.recorder.ticks - 1)] += 1
+        if item.escaped:
+            effort = self.config.quality.escaped_effort_factor * item.effort
+            incident = self.demand.new_item(INCIDENT, FROM_ESCAPED_DEFECT, item.service, (), effort, now)
+            self._arrive(incident, now)
+
+    # --- spread of a practice -------------------------------------------------------
+    def _spread(self, tick: int, seed: bool) -> None:
+        spread = self.config.spread
+        n = len(self.teams)
+        if seed and spread.initial_adopters:
+            first = self.rng.choice(n, size=spread.initial_adopters, replace=False)
+            self._adopt(first, tick)
+        if self.adopted_count == n or not self._can_spread():
+            return
+        if spread.network == "complete":
+            influence = complete_influence(self.adopted)
+        else:
+            influence = self.ties.influence(self.adopted)
+        lag = spread.mandate_lag_ticks
+        mandated = lag is not None and tick >= self.config.spread_start_tick + lag
+        prob = adoption_probability(spread, influence, self.loads, mandated)
+        new = ~self.adopted & (self.rng.random(n) < prob)
+        self._adopt(np.flatnonzero(new), tick)
+
+    def _can_spread(self) -> bool:
+        """False while no rule can make a team adopt (saves the draws, changes nothing)."""
+        spread = self.config.spread
+        lag = spread.mandate_lag_ticks
+        return bool(
+            spread.external_prob > 0
+            or (spread.imitation_prob > 0 and self.adopted_count > 0)
+            or (lag is not None and spread.mandate_compliance_prob > 0)
+        )
+
+    def _adopt(self, teams: np.ndarray, tick: int) -> None:
+        self.adopted[teams] = True
+        self.adopted_at[teams] = tick
+        self.adopted_count = int(self.adopted.sum())

@@ -1,0 +1,135 @@
+"""Reading scenario files: TOML, ``extends`` chains, ``--set`` overrides, readable errors."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from sim.config import Scenario
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; each line of the message names file, key and fix."""
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read ``path`` (following ``extends``), apply ``key.path=value`` overrides, validate."""
+    path = Path(path)
+    data = _read_with_extends(path, seen=())
+    for assignment in overrides or []:
+        _apply_override(data, assignment, source=str(path))
+    return validate_scenario(data, source=str(path))
+
+
+def validate_scenario(data: dict[str, Any], source: str = "<config>") -> Scenario:
+    """Validate a plain dict; raise :class:`ScenarioError` listing every problem, one per line."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {_describe(err, data)}" for err in exc.errors()]
+        raise ScenarioError("\n".join(lines)) from None
+
+
+def config_hash(scenario: Scenario) -> str:
+    """Stable short hash of a validated scenario (every value, defaults included)."""
+    blob = json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        raise ScenarioError(f"{path}: extends: circular chain ({' -> '.join(str(p) for p in (*seen, resolved))})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: file not found; give the path of a scenario .toml file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: extends: must be a file path string, e.g. extends = \"central_it.toml\"")
+    base = _read_with_extends(path.parent / parent, seen=(*seen, resolved))
+    return _merge(base, data)
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _apply_override(data: dict[str, Any], assignment: str, source: str) -> None:
+    key, sep, raw = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"{source}: --set {assignment!r}: expected key.path=value, e.g. demand.arrival_rate=5")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(f"{source}: --set {key}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(err: dict[str, Any], data: dict[str, Any]) -> str:
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc) or "(scenario)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], allowed, n=1)
+        fix = f"did you mean {hint[0]!r}?" if hint else f"allowed keys: {', '.join(allowed)}"
+        return f"{key}: unknown key; {fix}"
+    message = err["msg"].removeprefix("Value error, ")
+    if loc and err["type"] not in ("missing",):
+        message += f" (got {_lookup(data, loc)!r})"
+    return f"{key}: {message}"
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] | None = Scenario
+    for part in loc:
+        if model is None or part.isdigit():
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        model = _model_in(annotation)
+    return sorted(model.model_fields) if model else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def _lookup(data: Any, loc: list[str]) -> Any:
+    for part in loc:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list | tuple) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data

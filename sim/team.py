@@ -1,0 +1,71 @@
+"""Teams (the agents) and pools (a queue served by the people of one or more teams)."""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from sim.model import OrgModel
+    from sim.work import Task
+
+
+class Team(mesa.Agent):
+    """A team: headcount, the items it has open, its load; knowledge and practice live in
+    the model's arrays (row ``index``) so that learning and spread are vectorised."""
+
+    model: OrgModel
+
+    def __init__(self, model: OrgModel, index: int, headcount: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.headcount = headcount
+        self.pool: Pool | None = None
+        self.busy = 0
+        self.open_items = 0
+        self.load = 0.0
+
+    @property
+    def knowledge(self):
+        """This team's knowledge of every service, in [0, 1]."""
+        return self.model.knowledge[self.index]
+
+    @property
+    def adopted(self) -> bool:
+        return bool(self.model.adopted[self.index])
+
+    @property
+    def backlog(self) -> int:
+        """Tasks waiting in the queue this team serves."""
+        return len(self.pool.heap) if self.pool else 0
+
+
+class Pool:
+    """A priority queue of tasks served by every person of its teams (capacity is pooled)."""
+
+    def __init__(self, name: str, teams: list[Team]) -> None:
+        self.name = name
+        self.teams = teams
+        self.headcount = sum(t.headcount for t in teams)
+        self.heap: list[tuple[int, float, int, Task]] = []
+        self.queued_effort = 0.0
+        # One entry per idle person, naming the team; served first-in first-out.
+        self.idle: deque[Team] = deque(t for t in teams for _ in range(t.headcount))
+        for team in teams:
+            team.pool = self
+
+    def push(self, task: Task) -> None:
+        heapq.heappush(self.heap, (task.priority, task.ready, task.seq, task))
+        self.queued_effort += task.effort
+
+    def pop(self) -> Task:
+        task = heapq.heappop(self.heap)[3]
+        self.queued_effort -= task.effort
+        return task
+
+    def pressure(self, horizon_ticks: float) -> float:
+        """Queued work in ticks of this pool's capacity, relative to the horizon, capped at 1."""
+        return min(1.0, max(0.0, self.queued_effort) / (self.headcount * horizon_ticks))
