@@ -47,7 +47,6 @@ class OrgModel(mesa.Model):
         self.recorder = TickRecorder(config.simulation.ticks, org.teams * org.team_size)
         self.items: list[WorkItem] = []
         self.open_count = 0
-        self.tick = 0
         self._events: list[tuple[float, int, int, object]] = []
         self._seq = itertools.count()
         rank = {kind: r for r, kind in enumerate(config.demand.priority)}
@@ -59,7 +58,7 @@ class OrgModel(mesa.Model):
 
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:
-        tick = self.tick
+        tick = self.steps - 1  # Mesa counts steps from 1
         for item in self.demand.arrivals(tick):
             self._schedule(item.arrival, ARRIVE, item)
         start = self.config.spread_start_tick
@@ -67,7 +66,6 @@ class OrgModel(mesa.Model):
             self._spread(tick, seed=tick == start)
         self._process(until=tick + 1)
         self._end_tick(tick)
-        self.tick += 1
 
     def run(self) -> None:
         for _ in range(self.config.simulation.ticks):
