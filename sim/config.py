@@ -28,8 +28,8 @@ class Organisation(Strict):
     teams: int = Field(12, ge=1, le=100_000, description="Number of teams (the agents).")
     team_size: int = Field(6, ge=1, le=1_000, description="People per team; each person works one task at a time.")
     services: int = Field(24, ge=1, le=1_000_000, description="Number of services the organisation runs.")
-    dependency_density: float = Field(
-        0.08, ge=0, le=1, description="Probability of a directed dependency edge between two services."
+    dependencies_per_service: float = Field(
+        2.0, ge=0, le=1_000, description="Mean number of services each service depends on (random directed network)."
     )
     demand_skew: float = Field(
         0.5, ge=0, le=5, description="Zipf exponent of demand across services (0 = uniform)."

@@ -34,11 +34,11 @@ class Services:
 
 
 def build_services(config: Scenario, rng: np.random.Generator) -> Services:
-    """Draw the service dependency network (directed G(n, p), seeded from ``rng``)."""
+    """Draw the service dependency network: directed G(n, p) with p set so that each
+    service depends on ``dependencies_per_service`` others on average (seeded from ``rng``)."""
     org = config.organisation
-    graph = nx.fast_gnp_random_graph(
-        org.services, org.dependency_density, seed=int(rng.integers(2**31)), directed=True
-    )
+    density = min(1.0, org.dependencies_per_service / (org.services - 1)) if org.services > 1 else 0.0
+    graph = nx.fast_gnp_random_graph(org.services, density, seed=int(rng.integers(2**31)), directed=True)
     dependencies = tuple(tuple(sorted(graph.successors(s))) for s in range(org.services))
     ranks = np.arange(1, org.services + 1, dtype=float)
     weights = ranks**-org.demand_skew
