@@ -6,6 +6,7 @@ same schema validates TOML files, ``--set`` overrides and programmatic configs.
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,9 +32,7 @@ class Organisation(Strict):
     dependencies_per_service: float = Field(
         2.0, ge=0, le=1_000, description="Mean number of services each service depends on (random directed network)."
     )
-    demand_skew: float = Field(
-        0.5, ge=0, le=5, description="Zipf exponent of demand across services (0 = uniform)."
-    )
+    demand_skew: float = Field(0.5, ge=0, le=5, description="Zipf exponent of demand across services (0 = uniform).")
     self_service_share: float = Field(
         0.25, ge=0, le=1, description="Share of services whose dependency work consumers do themselves."
     )
@@ -125,28 +124,46 @@ class MicroProvider(Strict):
 
 
 class Quality(Strict):
-    base_defect_prob: float = Field(0.1, ge=0, le=1, description="Defect probability of an item done by a fully familiar, unpressured team.")
-    familiarity_effect: float = Field(1.0, ge=0, le=100, description="Relative defect increase at zero service knowledge.")
+    base_defect_prob: float = Field(
+        0.1, ge=0, le=1, description="Defect probability of an item done by a fully familiar, unpressured team."
+    )
+    familiarity_effect: float = Field(
+        1.0, ge=0, le=100, description="Relative defect increase at zero service knowledge."
+    )
     pressure_effect: float = Field(0.5, ge=0, le=100, description="Relative defect increase at full schedule pressure.")
-    pressure_horizon_ticks: float = Field(10.0, gt=0, description="Queued work (in ticks of capacity) that counts as full pressure.")
-    switching_effect: float = Field(1.0, ge=0, le=100, description="Relative defect increase per unit of capacity lost to switching.")
+    pressure_horizon_ticks: float = Field(
+        10.0, gt=0, description="Queued work (in ticks of capacity) that counts as full pressure."
+    )
+    switching_effect: float = Field(
+        1.0, ge=0, le=100, description="Relative defect increase per unit of capacity lost to switching."
+    )
     early_detection_prob: float = Field(0.6, ge=0, le=1, description="Chance a defect is found before release.")
-    rework_effort_fraction: float = Field(0.3, ge=0, le=10, description="Early rework effort as a share of the item's effort.")
-    escaped_effort_factor: float = Field(0.8, ge=0, le=100, description="Effort of the incident an escaped defect causes, relative to the item.")
+    rework_effort_fraction: float = Field(
+        0.3, ge=0, le=10, description="Early rework effort as a share of the item's effort."
+    )
+    escaped_effort_factor: float = Field(
+        0.8, ge=0, le=100, description="Effort of the incident an escaped defect causes, relative to the item."
+    )
 
 
 class Knowledge(Strict):
     initial: float = Field(0.3, ge=0, le=1, description="Every team's starting knowledge of every service.")
-    learning_rate: float = Field(0.05, ge=0, le=10, description="Knowledge gained per person-day per team member on a service.")
+    learning_rate: float = Field(
+        0.05, ge=0, le=10, description="Knowledge gained per person-day per team member on a service."
+    )
     forgetting_rate: float = Field(0.002, ge=0, le=1, description="Share of knowledge lost per tick.")
-    unfamiliarity_penalty: float = Field(0.5, ge=0, le=100, description="Extra effort at zero knowledge (effort x (1 + penalty x (1 - knowledge))).")
+    unfamiliarity_penalty: float = Field(
+        0.5, ge=0, le=100, description="Extra effort at zero knowledge (effort x (1 + penalty x (1 - knowledge)))."
+    )
 
 
 class ContextSwitching(Strict):
     loss_by_concurrency: tuple[float, ...] = Field(
         (0.0, 0.2, 0.4, 0.6, 0.75),
         min_length=1,
-        description="Capacity lost at 1, 2, 3, ... open items per person (Weinberg); interpolated, last value holds beyond.",
+        description=(
+            "Capacity lost at 1, 2, 3, ... open items per person (Weinberg); interpolated, last value holds beyond."
+        ),
     )
 
     @field_validator("loss_by_concurrency")
@@ -154,7 +171,7 @@ class ContextSwitching(Strict):
     def _valid_losses(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if any(not 0 <= v < 1 for v in value):
             raise ValueError("each loss must be in [0, 1)")
-        if any(b < a for a, b in zip(value, value[1:], strict=False)):
+        if any(b < a for a, b in itertools.pairwise(value)):
             raise ValueError("losses must not decrease with concurrency")
         return value
 
@@ -162,19 +179,29 @@ class ContextSwitching(Strict):
 class Spread(Strict):
     start_tick: int | None = Field(None, ge=0, description="Tick the practice is introduced (default: end of warm-up).")
     initial_adopters: int = Field(1, ge=0, description="Teams that adopt at the start tick.")
-    external_prob: float = Field(0.002, ge=0, le=1, description="Bass p: per-tick adoption chance from outside influence.")
-    imitation_prob: float = Field(0.1, ge=0, le=1, description="Bass q: per-tick chance x share of work partners that adopted.")
+    external_prob: float = Field(
+        0.002, ge=0, le=1, description="Bass p: per-tick adoption chance from outside influence."
+    )
+    imitation_prob: float = Field(
+        0.1, ge=0, le=1, description="Bass q: per-tick chance x share of work partners that adopted."
+    )
     network: Literal["work", "complete"] = Field(
         "work", description="Imitation network: teams that exchanged work, or every team."
     )
-    mandate_lag_ticks: int | None = Field(None, ge=0, description="Ticks after the start until a central mandate (none if unset).")
-    mandate_compliance_prob: float = Field(0.05, ge=0, le=1, description="Per-tick adoption chance of a non-adopter under the mandate.")
+    mandate_lag_ticks: int | None = Field(
+        None, ge=0, description="Ticks after the start until a central mandate (none if unset)."
+    )
+    mandate_compliance_prob: float = Field(
+        0.05, ge=0, le=1, description="Per-tick adoption chance of a non-adopter under the mandate."
+    )
     capacity_coupling: bool = Field(True, description="Adoption slows with load and costs capacity (the learning dip).")
     load_memory_ticks: float = Field(10.0, ge=1, description="Ticks over which a team's load (busy share) is averaged.")
     learning_cost: float = Field(0.3, ge=0, lt=1, description="Capacity lost while learning the practice.")
     learning_ticks: int = Field(10, ge=0, description="Duration of the learning dip.")
     defect_reduction: float = Field(0.4, ge=0, le=1, description="Relative drop in defect probability for adopters.")
-    detection_gain: float = Field(0.5, ge=0, le=1, description="Share of undetected defects adopters catch early in addition.")
+    detection_gain: float = Field(
+        0.5, ge=0, le=1, description="Share of undetected defects adopters catch early in addition."
+    )
 
 
 class Scenario(Strict):

@@ -63,9 +63,7 @@ class DemandStream:
         times = first + tick_of + rng.random(n)
         order = np.lexsort((times,))
         kinds = np.minimum(np.searchsorted(self.kind_cdf, rng.random(n), side="right"), 2)
-        services = np.minimum(
-            np.searchsorted(self.service_cdf, rng.random(n), side="right"), self.services.count - 1
-        )
+        services = np.minimum(np.searchsorted(self.service_cdf, rng.random(n), side="right"), self.services.count - 1)
         efforts = self.draw_effort(n)
         touch = rng.random((n, max(1, max(map(len, self.services.dependencies))))) < self.demand.dependency_touch_prob
         dependencies = self.services.dependencies
@@ -78,7 +76,9 @@ class DemandStream:
             block[tick_of[i]].append(item)
         return block
 
-    def new_item(self, kind: int, origin: int, service: int, deps: tuple[int, ...], effort: float, t: float) -> WorkItem:
+    def new_item(
+        self, kind: int, origin: int, service: int, deps: tuple[int, ...], effort: float, t: float
+    ) -> WorkItem:
         """Create an item with the next id (also used for incidents that escaped defects cause)."""
         self.next_id += 1
         return WorkItem(self.next_id, kind, origin, service, deps, effort, t)

@@ -156,7 +156,13 @@ class OrgModel(mesa.Model):
         self.recorder.add_busy(
             now,
             now + duration,
-            (new * stretch, dependency * stretch, rework * stretch, duration * (1 - switch) * learning, duration * switch),
+            (
+                new * stretch,
+                dependency * stretch,
+                rework * stretch,
+                duration * (1 - switch) * learning,
+                duration * switch,
+            ),
         )
         if not task.is_request:
             item.touch_time += duration

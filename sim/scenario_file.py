@@ -56,7 +56,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends: must be a file path string, e.g. extends = \"central_it.toml\"")
+        raise ScenarioError(f'{path}: extends: must be a file path string, e.g. extends = "central_it.toml"')
     base = _read_with_extends(path.parent / parent, seen=(*seen, resolved))
     return _merge(base, data)
 

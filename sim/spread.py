@@ -38,9 +38,7 @@ def complete_influence(adopted: np.ndarray) -> np.ndarray:
     return (adopted.sum() - adopted) / (n - 1)
 
 
-def adoption_probability(
-    spread: Spread, influence: np.ndarray, load: np.ndarray, mandated: bool
-) -> np.ndarray:
+def adoption_probability(spread: Spread, influence: np.ndarray, load: np.ndarray, mandated: bool) -> np.ndarray:
     """Per-tick adoption chance of each non-adopter: ``p + q F`` (Bass), combined with the
     mandate's compliance chance, and scaled by ``1 - load`` when capacity is coupled."""
     prob = np.minimum(1.0, spread.external_prob + spread.imitation_prob * influence)

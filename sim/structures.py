@@ -18,16 +18,19 @@ if TYPE_CHECKING:
     from sim.model import OrgModel
 
 
-def item_plan(model: OrgModel, item: WorkItem, deps: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Services and efforts of a full pass over ``item`` with dependency work on ``deps``."""
+def plan_item(model: OrgModel, item: WorkItem) -> None:
+    """Set the services and efforts of a full pass over ``item``: its primary service plus
+    dependency work on each touched dependency (cheaper where the dependency is self-service)."""
     demand = model.config.demand
     org = model.config.organisation
     self_service = model.services.self_service
     efforts = [item.effort]
-    for dep in deps:
+    for dep in item.deps:
         factor = org.self_service_effort_factor if self_service[dep] else 1.0
         efforts.append(item.effort * demand.dependency_effort_share * factor)
-    return (item.service, *deps), tuple(efforts)
+    item.plan_services = (item.service, *item.deps)
+    item.plan_efforts = tuple(efforts)
+    item.planned = sum(efforts)
 
 
 def categorise(item: WorkItem, efforts: tuple[float, ...], rework: bool) -> tuple[float, float, float]:
@@ -56,8 +59,7 @@ class CentralIT:
         self.rework_stage = int(np.argmax(self.shares))
 
     def route(self, item: WorkItem, now: float) -> None:
-        services, efforts = item_plan(self.model, item, item.deps)
-        item.planned = sum(efforts)
+        plan_item(self.model, item)
         self.model.enqueue(self._stage_task(item, 0, 1.0, rework=False), now)
 
     def on_start(self, task: Task, now: float) -> None:
@@ -76,11 +78,17 @@ class CentralIT:
             self.model.handoff(self._stage_task(item, self.rework_stage, scale, rework=True), team, now)
 
     def _stage_task(self, item: WorkItem, stage: int, scale: float, rework: bool) -> Task:
-        services, efforts = item_plan(self.model, item, item.deps)
         share = float(self.shares[stage]) * scale
-        efforts = tuple(e * share for e in efforts)
+        efforts = tuple(e * share for e in item.plan_efforts)
         return self.model.new_task(
-            item, self.pools[stage], services, efforts, categorise(item, efforts, rework), stage=stage, rework=rework, scale=scale
+            item,
+            self.pools[stage],
+            item.plan_services,
+            efforts,
+            categorise(item, efforts, rework),
+            stage=stage,
+            rework=rework,
+            scale=scale,
         )
 
 
@@ -104,15 +112,13 @@ class MicroProvider:
         owner = self.owner(item.service)
         self_service = model.services.self_service
         own_deps = tuple(d for d in item.deps if self.owners[d] == owner.index or self_service[d])
-        services, efforts = item_plan(model, item, item.deps)
-        item.planned = sum(efforts)
+        plan_item(model, item)
+        services, efforts = item.plan_services, item.plan_efforts
         own = [(s, e) for s, e in zip(services, efforts, strict=True) if s == item.service or s in own_deps]
         own_services = tuple(s for s, _ in own)
         own_efforts = tuple(e for _, e in own)
         item.requests = [
-            model.new_task(
-                item, self.owner(s).pool, (s,), (e,), categorise(item, (0.0, e), False), is_request=True
-            )
+            model.new_task(item, self.owner(s).pool, (s,), (e,), categorise(item, (0.0, e), False), is_request=True)
             for s, e in zip(services[1:], efforts[1:], strict=True)
             if s not in own_deps
         ]
@@ -140,11 +146,10 @@ class MicroProvider:
         item.dependency_wait += now - item.own_done
         owner = self.owner(item.service)
         if self.model.verify(item, owner, now):
-            services, efforts = item_plan(self.model, item, item.deps)
             scale = self.model.config.quality.rework_effort_fraction
-            efforts = tuple(e * scale for e in efforts)
+            efforts = tuple(e * scale for e in item.plan_efforts)
             rework = self.model.new_task(
-                item, owner.pool, services, efforts, categorise(item, efforts, True), rework=True, opens=False
+                item, owner.pool, item.plan_services, efforts, categorise(item, efforts, True), rework=True, opens=False
             )
             item.open_parts = 1
             self.model.enqueue(rework, now)

@@ -27,6 +27,8 @@ class WorkItem:
     deps: tuple[int, ...]
     effort: float
     arrival: float
+    plan_services: tuple[int, ...] = ()
+    plan_efforts: tuple[float, ...] = ()
     planned: float = 0.0
     completion: float = float("nan")
     defects: int = 0
