@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives the same result")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a readable summary")
     run.set_defaults(handler=cmd_run)
+    add_sweep_parser(sub)
+    add_compare_parser(sub)
     return parser
 
 
@@ -96,6 +98,187 @@ def format_summary(record: dict) -> str:
             text = "not reached" if value is None else str(value)
         lines.append(f"{key:<{width}}  {text}")
     return "\n".join(lines)
+
+
+# --- sweep and compare -------------------------------------------------------------------
+WORKER_PRELOAD = ["sim.sweep"]  # what pool workers need; matches sim.sweep.process_pool
+
+
+def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
+    """``--reps``, ``--seed``, ``--workers``, ``--scheduler``, ``--metrics``, ``--quiet``."""
+    parser.add_argument("--reps", type=int, default=reps, help=f"replications per design point (default {reps})")
+    parser.add_argument("--seed", type=int, default=0, help="base seed (default 0); run seeds derive from it")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial, in this process)"
+    )
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786"
+    )
+    parser.add_argument(
+        "--metrics", nargs="+", default=None, metavar="METRIC", help="metrics to print (default: the headline metrics)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a grid of scenario variants with replications and write result tables",
+        description=(
+            "Run SCENARIO over a full grid of --grid values (structure may be one of the keys) with "
+            "--reps replications each and common random numbers across structures; write per-run, "
+            "summary and comparison tables (CSV, Parquet, Markdown, provenance JSON) to --out. "
+            "Run the same command again to resume an interrupted sweep."
+        ),
+    )
+    add_scenario_arguments(sweep)
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=V1,V2,...",
+        help="vary a key over values, e.g. --grid handoff.delay_ticks=0,1,2 --grid structure=central_it,micro_provider",
+    )
+    add_execution_arguments(sweep, reps=5)
+    sweep.add_argument("--out", type=Path, default=None, help="result directory (default results/sweep-NAME-HASH)")
+    sweep.add_argument("--adoption", action="store_true", help="also write the mean adoption share per tick")
+    sweep.set_defaults(handler=cmd_sweep)
+
+
+def add_compare_parser(sub: argparse._SubParsersAction) -> None:
+    compare = sub.add_parser(
+        "compare",
+        help="run two scenarios with the same seeds and print a side-by-side table",
+        description=(
+            "Run scenarios A and B --reps times each, replicate r of both with the same seed (a paired "
+            "comparison), and print mean and 95% CI of each, the difference B - A with its CI, and p-values."
+        ),
+    )
+    compare.add_argument("a", type=Path, help="scenario A (TOML)")
+    compare.add_argument("b", type=Path, help="scenario B (TOML)")
+    compare.add_argument("--ticks", type=int, default=None, help="override simulation.ticks of both")
+    compare.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="override in both"
+    )
+    add_execution_arguments(compare, reps=10)
+    compare.set_defaults(handler=cmd_compare)
+
+
+def _prestart_workers(args: argparse.Namespace) -> None:
+    """Start the worker fork server now, so it imports sim while this process does."""
+    if args.scheduler or args.workers == 1:
+        return
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
+        forkserver.ensure_running()
+
+
+def _metrics(args: argparse.Namespace) -> list[str]:
+    from sim.metrics import METRICS
+    from sim.tables import HEADLINE_METRICS
+
+    chosen = list(args.metrics) if args.metrics else list(HEADLINE_METRICS)
+    import difflib
+
+    for name in chosen:
+        if name not in METRICS:
+            hint = difflib.get_close_matches(name, list(METRICS), n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"known metrics: {', '.join(METRICS)}"
+            raise ScenarioError(f"--metrics {name}: unknown metric; {fix}")
+    return chosen
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    _prestart_workers(args)
+    from sim.design import Design, parse_grid
+    from sim.sweep import run_sweep
+    from sim.tables import to_markdown
+
+    metrics = _metrics(args)
+    factors: dict[str, list] = {}
+    for assignment in args.grid:
+        key, values = parse_grid(assignment)
+        if key in factors:
+            raise ScenarioError(f"--grid {key}: given twice; list all its values in one --grid")
+        factors[key] = values
+    scenario = scenario_from_args(args)
+    design = Design.grid(scenario, factors, reps=args.reps, seed=args.seed)
+    out = args.out or Path("results") / f"sweep-{args.scenario.stem}-{design.fingerprint()}"
+    result = run_sweep(
+        design, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet, collect_adoption=args.adoption
+    )
+    print(
+        f"{design.n_runs} runs ({len(design.points)} points x {design.reps} reps; "
+        f"{result.ran} run now, {result.skipped} already done) in {out}"
+    )
+    for name, paths in result.paths.items():
+        print(f"  {name}: {', '.join(str(p) for p in paths.values())}")
+    if result.comparison is not None:
+        table = result.comparison[result.comparison["metric"].isin(metrics)]
+        columns = [*design.parameters, "metric", "mean_a", "mean_b", "diff", "diff_ci_low", "diff_ci_high", "p"]
+        print(f"\n{result.comparison['b'].iat[0]} - {result.comparison['a'].iat[0]} (95% CI, paired by seed):\n")
+        print(to_markdown(table[columns]))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    _prestart_workers(args)
+    from sim.sweep import run_pair
+
+    metrics = _metrics(args)
+    overrides = list(args.overrides) + ([f"simulation.ticks={args.ticks}"] if args.ticks is not None else [])
+    scenarios = []
+    for path in (args.a, args.b):
+        scenario = load_scenario(path, overrides)
+        scenarios.append(scenario if scenario.name else scenario.model_copy(update={"name": path.stem}))
+    result = run_pair(
+        *scenarios,
+        reps=args.reps,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        quiet=args.quiet,
+    )
+    print(format_comparison(result.comparison, result.labels, metrics, args.reps, args.seed))
+    return 0
+
+
+def format_comparison(comparison, labels: tuple[str, str], metrics: Sequence[str], reps: int, seed: int) -> str:
+    """Side-by-side Markdown: mean [95% CI] of A and B, B - A [95% CI], paired-t p-value."""
+    from sim.tables import to_markdown
+
+    a, b = labels
+    rows = []
+    for name in metrics:
+        row = comparison[comparison["metric"] == name].iloc[0]
+        rows.append(
+            {
+                "metric": name,
+                f"A: {a}": _interval(row["mean_a"], row["ci_low_a"], row["ci_high_a"], row["n_a"], reps),
+                f"B: {b}": _interval(row["mean_b"], row["ci_low_b"], row["ci_high_b"], row["n_b"], reps),
+                "B - A": _interval(row["diff"], row["diff_ci_low"], row["diff_ci_high"], row["n_pairs"], reps, "pairs"),
+                "p": _number(row["p"]),
+            }
+        )
+    import pandas as pd
+
+    head = f"{a} (A) vs {b} (B): {reps} replications, base seed {seed}, same seed per replicate; mean [95% CI]"
+    note = "p: paired t test on per-replicate differences (Welch when fewer than 2 pairs)."
+    return f"{head}\n\n{to_markdown(pd.DataFrame(rows))}\n\n{note}"
+
+
+def _number(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.4g}"
+
+
+def _interval(mean: float, low: float, high: float, n: int, reps: int, what: str = "n") -> str:
+    if math.isnan(mean):
+        return "not reached"
+    text = f"{mean:.4g}" if math.isnan(low) else f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+    return text if n == reps else f"{text} ({what}={n})"
 
 
 if __name__ == "__main__":

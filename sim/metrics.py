@@ -1,6 +1,11 @@
 """Summary metrics: small pure functions over one run's item table and tick series,
 collected in one registry. Names carry their unit or aggregation. Window metrics use
-the measured window [warm-up, horizon); ``None`` means not defined (e.g. nothing done)."""
+the measured window [warm-up, horizon); ``None`` means not defined (e.g. nothing done).
+
+Item counts, throughput, lead time and work in progress are about *demand*: the items
+the business asked for. Incidents caused by escaped defects (failure demand) are
+reported on their own (``failure_demand_share``), count in time to restore, and their
+effort counts as rework."""
 
 from __future__ import annotations
 
@@ -17,10 +22,12 @@ MetricValue = float | int | None
 
 @dataclass(frozen=True)
 class Observed:
-    """What the metrics read: every item, the completed-in-window items, the window's ticks."""
+    """What the metrics read: the demand items and those completed in the window, every
+    item completed in the window (failure demand included), the window's ticks."""
 
     items: pd.DataFrame
     done: pd.DataFrame
+    done_all: pd.DataFrame
     series: pd.DataFrame
     start: int
     end: int
@@ -144,8 +151,15 @@ def change_failure_rate(o: Observed) -> float | None:
 
 
 @metric
+def failure_demand_share(o: Observed) -> float | None:
+    """Share of completed items that were incidents caused by escaped defects."""
+    return _mean((o.done_all["origin"] != 0).astype(float))
+
+
+@metric
 def time_to_restore_mean_ticks(o: Observed) -> float | None:
-    return _mean(o.done.loc[o.done["kind"] == "incident", "lead_time"])
+    """Mean lead time of incidents, from demand and from escaped defects alike."""
+    return _mean(o.done_all.loc[o.done_all["kind"] == "incident", "lead_time"])
 
 
 @metric

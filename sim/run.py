@@ -17,7 +17,7 @@ from sim.metrics import MetricValue, Observed, summarise
 from sim.model import OrgModel
 from sim.provenance import environment
 from sim.scenario_file import config_hash, load_scenario, validate_scenario
-from sim.work import KIND_NAMES
+from sim.work import FROM_DEMAND, KIND_NAMES
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,11 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
     series = model.recorder.frame()
     sim = scenario.simulation
     start, end = sim.warmup_ticks, sim.ticks
-    done = items[(items["completion"] >= start) & (items["completion"] < end)]
+    done_all = items[(items["completion"] >= start) & (items["completion"] < end)]
     observed = Observed(
-        items=items,
-        done=done,
+        items=items[items["origin"] == FROM_DEMAND],
+        done=done_all[done_all["origin"] == FROM_DEMAND],
+        done_all=done_all,
         series=series.iloc[start:end],
         start=start,
         end=end,

@@ -1,0 +1,431 @@
+"""Experiment designs: a base scenario, varied parameters, replications and per-run seeds.
+
+A design point sets some scenario keys, named by dotted paths exactly like ``--set``
+(``handoff.delay_ticks``). Points come from a full grid, a Latin hypercube or a Sobol
+sample over ranges (``scipy.stats.qmc``), optionally crossed with a grid of discrete
+keys such as ``structure``. Every point is validated through the scenario schema when
+the design is built, and its values are stored as the schema reads them back (so
+``1`` and ``1.0`` for a float key are the same point).
+
+Seeds give common random numbers: a run's seed comes from ``numpy.random.SeedSequence``
+keyed by the base seed, a hash of the point's values *without* ``structure``, and the
+replicate index. Both structures at a point and replicate therefore share a seed (a
+paired comparison), and a run's seed depends neither on run order nor on how many
+other points or replicates the design has. The design does no I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import types
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+from scipy.stats import qmc
+
+from sim.config import Scenario
+from sim.scenario_file import ScenarioError, config_hash, load_scenario, validate_scenario
+
+STRUCTURE = "structure"
+Kind = Literal["grid", "lhs", "sobol", "points"]
+_SAMPLER_KEY = 0x5341_4D50  # spawn key of the sampler's stream ("SAMP"); run seeds use longer keys
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: the text every hash in a design is taken of."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _digest(value: Any) -> bytes:
+    return hashlib.sha256(canonical_json(value).encode()).digest()
+
+
+def run_seed(base_seed: int, point: Mapping[str, Any], replicate: int) -> int:
+    """Seed of one run: depends only on ``base_seed``, the point without ``structure``, ``replicate``.
+
+    The point's values (``structure`` dropped) are hashed (SHA-256 of canonical JSON) into
+    four 32-bit words that, with the replicate index, form the ``SeedSequence`` spawn key.
+    The result is a non-negative 63-bit integer (fits a signed 64-bit table column).
+    """
+    if base_seed < 0 or replicate < 0:
+        raise ScenarioError(f"seed and replicate must be non-negative (got seed={base_seed}, replicate={replicate})")
+    values = {k: v for k, v in point.items() if k != STRUCTURE}
+    digest = _digest(values)
+    words = tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
+    state = np.random.SeedSequence(base_seed, spawn_key=(*words, replicate)).generate_state(1, dtype=np.uint64)
+    return int(state[0]) >> 1
+
+
+def run_id(point: Mapping[str, Any], replicate: int) -> str:
+    """Stable id of one run: a hash of the point (``structure`` included) and the replicate."""
+    return _digest({"point": dict(point), "replicate": replicate}).hex()[:16]
+
+
+def point_id(point: Mapping[str, Any]) -> str:
+    """Id shared by every run at a point whatever its structure (a hash of the other values)."""
+    return _digest({k: v for k, v in point.items() if k != STRUCTURE}).hex()[:12]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a design: what to run, with which seed, and the labels its row carries."""
+
+    run_id: str
+    point: dict[str, Any]
+    replicate: int
+    seed: int
+    scenario: dict[str, Any]
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """Row labels before the metrics: point parameters, structure, replicate, seed."""
+        params = {k: table_value(v) for k, v in self.point.items() if k != STRUCTURE}
+        structure = self.point.get(STRUCTURE, self.scenario.get(STRUCTURE))
+        return {"run_id": self.run_id, **params, STRUCTURE: structure, "replicate": self.replicate, "seed": self.seed}
+
+
+def table_value(value: Any) -> Any:
+    """A point value as a table cell: scalars as they are, lists and tables as JSON text."""
+    return canonical_json(value) if isinstance(value, list | dict) else value
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """A base scenario, design points (varied keys and their values), replications and a base seed.
+
+    Build one with :meth:`grid`, :meth:`latin_hypercube`, :meth:`sobol` or
+    :meth:`from_points`; they validate every point. ``runs()`` yields the runs lazily.
+    """
+
+    base: dict[str, Any]
+    points: tuple[dict[str, Any], ...]
+    reps: int = 1
+    seed: int = 0
+    kind: Kind = "points"
+    spec: dict[str, Any] | None = None
+
+    # --- constructors ---------------------------------------------------------------
+    @classmethod
+    def from_points(
+        cls,
+        base: Scenario | Mapping[str, Any] | str | Path,
+        points: Sequence[Mapping[str, Any]],
+        reps: int = 1,
+        seed: int = 0,
+        *,
+        kind: Kind = "points",
+        spec: Mapping[str, Any] | None = None,
+    ) -> Design:
+        """A design over explicit points (each a mapping of dotted key to value)."""
+        base_dict = _base_dict(base)
+        if not isinstance(reps, int) or reps < 1:
+            raise ScenarioError(f"design: reps must be a whole number >= 1 (got {reps!r})")
+        if not isinstance(seed, int) or seed < 0:
+            raise ScenarioError(f"design: seed must be a whole number >= 0 (got {seed!r})")
+        if not points:
+            raise ScenarioError("design: no design points; give at least one value per varied key")
+        keys = tuple(points[0])
+        checked: list[dict[str, Any]] = []
+        seen: dict[str, int] = {}
+        for index, point in enumerate(points):
+            if tuple(point) != keys:
+                raise ScenarioError(f"design point {index}: keys {list(point)} differ from the first's {list(keys)}")
+            canonical = canonical_point(base_dict, point)
+            ident = run_id(canonical, 0)
+            if ident in seen:
+                raise ScenarioError(f"design point {index}: {canonical} repeats point {seen[ident]}; give it once")
+            seen[ident] = index
+            checked.append(canonical)
+        return cls(base_dict, tuple(checked), reps, seed, kind, dict(spec) if spec else None)
+
+    @classmethod
+    def grid(
+        cls,
+        base: Scenario | Mapping[str, Any] | str | Path,
+        factors: Mapping[str, Sequence[Any]],
+        reps: int = 1,
+        seed: int = 0,
+    ) -> Design:
+        """Full factorial over ``factors`` (dotted key -> values), first key varying slowest."""
+        grid = _check_factors(factors)
+        points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+        spec = {"factors": {k: list(v) for k, v in grid.items()}}
+        return cls.from_points(base, points or [{}], reps, seed, kind="grid", spec=spec)
+
+    @classmethod
+    def latin_hypercube(
+        cls,
+        base: Scenario | Mapping[str, Any] | str | Path,
+        ranges: Mapping[str, tuple[float, float]],
+        n: int,
+        reps: int = 1,
+        seed: int = 0,
+        *,
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        integers: Sequence[str] | None = None,
+    ) -> Design:
+        """``n`` Latin-hypercube samples over ``ranges``, crossed with ``grid`` (e.g. both structures)."""
+        return cls._sampled("lhs", base, ranges, n, reps, seed, grid, integers)
+
+    @classmethod
+    def sobol(
+        cls,
+        base: Scenario | Mapping[str, Any] | str | Path,
+        ranges: Mapping[str, tuple[float, float]],
+        n: int,
+        reps: int = 1,
+        seed: int = 0,
+        *,
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        integers: Sequence[str] | None = None,
+    ) -> Design:
+        """``n`` (a power of two) scrambled Sobol points over ``ranges``, crossed with ``grid``.
+
+        The first ``n`` points do not change when ``n`` grows, so neither do their runs' seeds."""
+        return cls._sampled("sobol", base, ranges, n, reps, seed, grid, integers)
+
+    @classmethod
+    def _sampled(
+        cls,
+        kind: Literal["lhs", "sobol"],
+        base: Scenario | Mapping[str, Any] | str | Path,
+        ranges: Mapping[str, tuple[float, float]],
+        n: int,
+        reps: int,
+        seed: int,
+        grid: Mapping[str, Sequence[Any]] | None,
+        integers: Sequence[str] | None,
+    ) -> Design:
+        if not ranges:
+            raise ScenarioError(f"{kind} design: give at least one key with a (low, high) range")
+        if not isinstance(n, int) or n < 1:
+            raise ScenarioError(f"{kind} design: n must be a whole number >= 1 (got {n!r})")
+        if kind == "sobol" and n & (n - 1):
+            raise ScenarioError(f"sobol design: n must be a power of two for balance (got {n}; try {_pow2(n)})")
+        if not isinstance(seed, int) or seed < 0:
+            raise ScenarioError(f"design: seed must be a whole number >= 0 (got {seed!r})")
+        ints = set(integers) if integers is not None else {k for k in ranges if is_integer_key(k)}
+        bounds: dict[str, tuple[float, float]] = {}
+        for key, pair in ranges.items():
+            try:
+                low, high = pair
+            except (TypeError, ValueError):
+                raise ScenarioError(f"{kind} design: {key}: range must be a (low, high) pair (got {pair!r})") from None
+            if not (isinstance(low, int | float) and isinstance(high, int | float)) or not low < high:
+                raise ScenarioError(f"{kind} design: {key}: range needs numbers low < high (got {pair!r})")
+            bounds[key] = (low, high)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SAMPLER_KEY,)))
+        sampler = qmc.LatinHypercube(len(bounds), rng=rng) if kind == "lhs" else qmc.Sobol(len(bounds), rng=rng)
+        unit = sampler.random(n)
+        samples = []
+        for row in unit:
+            point: dict[str, Any] = {}
+            for (key, (low, high)), u in zip(bounds.items(), row, strict=True):
+                if key in ints:
+                    lo, hi = math.ceil(low), math.floor(high)
+                    point[key] = min(hi, lo + int(u * (hi - lo + 1)))
+                else:
+                    point[key] = float(low + u * (high - low))
+            samples.append(point)
+        cross = _check_factors(grid or {})
+        overlap = set(cross) & set(bounds)
+        if overlap:
+            raise ScenarioError(f"{kind} design: {sorted(overlap)} given both as a range and in the grid")
+        combos = [dict(zip(cross, c, strict=True)) for c in itertools.product(*cross.values())]
+        points = [s | c for s in samples for c in combos]
+        spec = {
+            "ranges": {k: list(v) for k, v in bounds.items()},
+            "n": n,
+            "integers": sorted(ints & set(bounds)),
+            "grid": {k: list(v) for k, v in cross.items()},
+        }
+        return cls.from_points(base, points, reps, seed, kind=kind, spec=spec)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Design:
+        """Rebuild a design from :meth:`to_dict` (validating it again)."""
+        return cls.from_points(
+            data["base"], data["points"], data["reps"], data["seed"], kind=data["kind"], spec=data.get("spec")
+        )
+
+    # --- what the design holds --------------------------------------------------------
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The varied keys, ``structure`` included if it varies."""
+        return tuple(self.points[0])
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The varied keys other than ``structure`` (the columns that identify a point)."""
+        return tuple(k for k in self.keys if k != STRUCTURE)
+
+    @property
+    def structures(self) -> tuple[str, ...]:
+        """The structures the design runs, in first-seen order."""
+        if STRUCTURE not in self.keys:
+            return (self.base.get(STRUCTURE, "central_it"),)
+        return tuple(dict.fromkeys(p[STRUCTURE] for p in self.points))
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.points) * self.reps
+
+    @property
+    def base_config_hash(self) -> str:
+        return config_hash(validate_scenario(self.base, source="base scenario"))
+
+    def scenario(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """The full scenario dict of one point (base with the point's keys set)."""
+        return apply_point(self.base, point)
+
+    def runs(self) -> Iterator[RunSpec]:
+        """Every run, point by point and replicate by replicate (order does not affect seeds)."""
+        for point in self.points:
+            scenario = self.scenario(point)
+            for rep in range(self.reps):
+                yield RunSpec(run_id(point, rep), point, rep, run_seed(self.seed, point, rep), scenario)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data that rebuilds the design (written beside its results)."""
+        return {
+            "kind": self.kind,
+            "spec": self.spec,
+            "keys": list(self.keys),
+            "reps": self.reps,
+            "seed": self.seed,
+            "n_points": len(self.points),
+            "n_runs": self.n_runs,
+            "base_config_hash": self.base_config_hash,
+            "base": self.base,
+            "points": [dict(p) for p in self.points],
+        }
+
+    def fingerprint(self) -> str:
+        """Short hash of the whole design (base, points, reps, seed)."""
+        data = {"base": self.base, "points": list(self.points), "reps": self.reps, "seed": self.seed}
+        return _digest(data).hex()[:12]
+
+
+# --- points: setting dotted keys, reading back validated values -----------------------
+def apply_point(base: Mapping[str, Any], point: Mapping[str, Any], source: str = "design") -> dict[str, Any]:
+    """A copy of ``base`` with each dotted key of ``point`` set (sections created as needed)."""
+    data = copy.deepcopy(dict(base))
+    for key, value in point.items():
+        set_path(data, key, value, source)
+    return data
+
+
+def set_path(data: dict[str, Any], key: str, value: Any, source: str = "design") -> None:
+    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"`` (same rules as ``--set``)."""
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        raise ScenarioError(f"{source}: {key!r}: expected a dotted key path such as handoff.delay_ticks")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(f"{source}: {key}: {part!r} is a value, not a section")
+        node = child
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def get_path(data: Mapping[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def canonical_point(base: Mapping[str, Any], point: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``base`` with ``point`` applied; return the point's values as the schema reads them."""
+    label = ", ".join(f"{k}={v!r}" for k, v in point.items()) or "base"
+    for key in point:
+        if not isinstance(key, str):
+            raise ScenarioError(f"design point ({label}): key {key!r} must be a dotted key path string")
+    source = f"design point ({label})"
+    scenario = validate_scenario(apply_point(base, point, source), source=source)
+    dumped = scenario.model_dump(mode="json")
+    return {key: get_path(dumped, key) for key in point}
+
+
+def is_integer_key(key: str) -> bool:
+    """Whether the scenario schema types ``key`` as a whole number (samples are then rounded)."""
+    model: type[BaseModel] | None = Scenario
+    annotation: Any = None
+    for part in key.split("."):
+        if model is None or part not in model.model_fields:
+            return False
+        annotation = model.model_fields[part].annotation
+        model = _model_in(annotation)
+    args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    return int in args and float not in args and bool not in args
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def _check_factors(factors: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:
+    checked: dict[str, list[Any]] = {}
+    for key, values in factors.items():
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+            raise ScenarioError(f"design: {key}: give a list of values (got {values!r})")
+        if not values:
+            raise ScenarioError(f"design: {key}: no values given")
+        checked[key] = list(values)
+    return checked
+
+
+def _base_dict(base: Scenario | Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    if isinstance(base, Scenario):
+        scenario = base
+    elif isinstance(base, Mapping):
+        scenario = validate_scenario(dict(base), source="base scenario")
+    else:
+        scenario = load_scenario(base)
+    return scenario.model_dump(mode="json")
+
+
+def _pow2(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+# --- parsing command-line grids ---------------------------------------------------------
+def parse_grid(assignment: str) -> tuple[str, list[Any]]:
+    """``key.path=v1,v2,...`` -> (key, values); values read as TOML like ``--set`` (bare words as text)."""
+    import tomllib
+
+    key, sep, raw = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key or not raw.strip():
+        raise ScenarioError(f"--grid {assignment!r}: expected key.path=v1,v2,..., e.g. handoff.delay_ticks=0,1,2")
+    try:
+        values = tomllib.loads(f"v = [{raw.strip()}]")["v"]
+    except tomllib.TOMLDecodeError:
+        values = []
+        for item in raw.split(","):
+            text = item.strip()
+            if not text:
+                raise ScenarioError(f"--grid {key}: empty value in {raw!r}") from None
+            try:
+                values.append(tomllib.loads(f"v = {text}")["v"])
+            except tomllib.TOMLDecodeError:
+                values.append(text)
+    if not values:
+        raise ScenarioError(f"--grid {key}: no values given")
+    return key, values

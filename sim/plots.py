@@ -1,0 +1,208 @@
+"""Figures from result tables (matplotlib, Agg canvas; the only I/O is saving the given PNG path).
+
+- :func:`plot_metric_vs_parameter`: a metric's mean against a swept parameter, one line
+  per structure, with its 95% confidence band (from the summary table).
+- :func:`plot_win_map`: over two parameters, which structure has the better metric
+  (from the comparison table); cells whose difference is not significant are marked.
+- :func:`plot_adoption_curves`: mean adoption share per tick per structure with a 95%
+  band (from the adoption table a sweep writes with ``collect_adoption=True``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from scipy import stats
+
+from sim.tables import HIGHER_IS_BETTER, LEVEL
+
+COLOURS = {"central_it": "#1f77b4", "micro_provider": "#d62728"}
+_FALLBACK = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+
+
+def _figure(width: float = 6.4, height: float = 4.2) -> Figure:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def _colour(label: Any, index: int) -> str:
+    return COLOURS.get(str(label), _FALLBACK[index % len(_FALLBACK)])
+
+
+def _select(frame: pd.DataFrame, where: Mapping[str, Any] | None) -> pd.DataFrame:
+    for key, value in (where or {}).items():
+        if key not in frame.columns:
+            raise ValueError(f"where: no column {key!r}; columns: {', '.join(map(str, frame.columns))}")
+        frame = frame[frame[key] == value]
+    return frame
+
+
+def _check_single(frame: pd.DataFrame, fixed: Sequence[str], free: Sequence[str]) -> None:
+    """Raise unless ``free`` columns alone identify the rows (other point columns constant)."""
+    varying = [c for c in fixed if c in frame.columns and frame[c].nunique(dropna=False) > 1]
+    if varying:
+        raise ValueError(f"{', '.join(varying)} also vary; pick one value with where={{...}} first")
+    if frame.duplicated(list(free)).any():
+        raise ValueError(f"several rows per {', '.join(free)}; pick the other parameters with where={{...}}")
+
+
+def plot_metric_vs_parameter(
+    summary: pd.DataFrame,
+    parameter: str,
+    metric: str,
+    path: str | Path,
+    *,
+    by: str = "structure",
+    where: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Mean of ``metric`` against ``parameter``, one line per ``by`` group, with CI bands.
+
+    ``summary`` is :func:`sim.tables.summary_table` output; ``where`` fixes other varied
+    parameters (e.g. ``{"handoff.loss_prob": 0.1}``)."""
+    frame = _select(summary[summary["metric"] == metric], where)
+    if frame.empty:
+        raise ValueError(f"no summary rows for metric {metric!r}{' with ' + str(where) if where else ''}")
+    if parameter not in frame.columns:
+        raise ValueError(f"summary has no parameter column {parameter!r}")
+    others = [c for c in frame.columns if c not in (parameter, by, "metric", "n", "mean", "std", "ci_low", "ci_high")]
+    _check_single(frame, others, [parameter, by])
+    figure = _figure()
+    axes = figure.add_subplot()
+    for index, (label, group) in enumerate(frame.groupby(by, sort=False)):
+        group = group.sort_values(parameter)
+        x = group[parameter].to_numpy(dtype=float)
+        colour = _colour(label, index)
+        axes.plot(x, group["mean"], marker="o", color=colour, label=str(label))
+        axes.fill_between(x, group["ci_low"], group["ci_high"], color=colour, alpha=0.2, linewidth=0)
+    axes.set_xlabel(parameter)
+    axes.set_ylabel(metric)
+    axes.set_title(title or f"{metric} vs {parameter} (mean, {LEVEL:.0%} CI)")
+    axes.grid(alpha=0.3)
+    axes.legend(title=by)
+    return _save(figure, path)
+
+
+def plot_win_map(
+    comparison: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str,
+    path: str | Path,
+    *,
+    higher_is_better: bool | None = None,
+    where: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Which side wins ``metric`` at each (``x``, ``y``) point of a comparison table.
+
+    A cell is coloured for the side with the better mean when the difference is
+    significant (``significant`` column); otherwise it is grey and marked "n.s.". Each
+    cell shows the difference (b - a). ``higher_is_better`` defaults to the metric's
+    direction in :data:`sim.tables.HIGHER_IS_BETTER`."""
+    if higher_is_better is None:
+        if metric not in HIGHER_IS_BETTER:
+            raise ValueError(f"{metric}: no better direction known; pass higher_is_better=True or False")
+        higher_is_better = HIGHER_IS_BETTER[metric]
+    frame = _select(comparison[comparison["metric"] == metric], where)
+    if frame.empty:
+        raise ValueError(f"no comparison rows for metric {metric!r}")
+    for column in (x, y):
+        if column not in frame.columns:
+            raise ValueError(f"comparison has no parameter column {column!r}")
+    _check_single(frame, [], [x, y])
+    a, b = str(frame["a"].iat[0]), str(frame["b"].iat[0])
+    xs = sorted(frame[x].unique())
+    ys = sorted(frame[y].unique())
+    codes = np.full((len(ys), len(xs)), np.nan)
+    figure = _figure(max(6.0, 3.6 + 0.9 * len(xs)), max(3.2, 1.6 + 0.7 * len(ys)))
+    axes = figure.add_subplot()
+    for row in frame.to_dict("records"):
+        i, j = ys.index(row[y]), xs.index(row[x])
+        diff = float(row["diff"])
+        if not math.isfinite(diff):
+            continue
+        b_better = diff > 0 if higher_is_better else diff < 0
+        codes[i, j] = (2 if b_better else 1) if bool(row["significant"]) and diff != 0 else 0
+        mark = "" if codes[i, j] else "\nn.s."
+        axes.text(j, i, f"{diff:+.3g}{mark}", ha="center", va="center", fontsize=8)
+    colours = ["#d9d9d9", _colour(a, 0), _colour(b, 1)]
+    axes.imshow(np.ma.masked_invalid(codes), cmap=ListedColormap(colours), vmin=0, vmax=2, origin="lower", alpha=0.75)
+    axes.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, int | float) else str(v) for v in xs])
+    axes.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, int | float) else str(v) for v in ys])
+    axes.set_xlabel(x)
+    axes.set_ylabel(y)
+    legend = [
+        Patch(color=colours[1], label=f"{a} better"),
+        Patch(color=colours[2], label=f"{b} better"),
+        Patch(color=colours[0], label="not significant"),
+    ]
+    axes.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
+    axes.set_title(title or f"{metric}: which structure wins\n(cells: {b} - {a})", fontsize=10)
+    return _save(figure, path)
+
+
+def plot_adoption_curves(
+    adoption: pd.DataFrame,
+    path: str | Path,
+    *,
+    by: str = "structure",
+    where: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Mean adoption share per tick for each ``by`` group, with a 95% band.
+
+    ``adoption`` is a sweep's adoption table (per point, structure and tick: mean, std,
+    n). Points not fixed by ``where`` are pooled (weighted by their n)."""
+    frame = _select(adoption, where)
+    if frame.empty:
+        raise ValueError("no adoption rows to plot")
+    figure = _figure()
+    axes = figure.add_subplot()
+    for index, (label, group) in enumerate(frame.groupby(by, sort=False)):
+        pooled = _pool(group)
+        colour = _colour(label, index)
+        axes.plot(pooled["tick"], pooled["mean"], color=colour, label=str(label))
+        axes.fill_between(pooled["tick"], pooled["low"], pooled["high"], color=colour, alpha=0.2, linewidth=0)
+    axes.set_xlabel("tick")
+    axes.set_ylabel("share of teams that adopted")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_title(title or f"Adoption over time (mean, {LEVEL:.0%} CI)")
+    axes.grid(alpha=0.3)
+    axes.legend(title=by)
+    return _save(figure, path)
+
+
+def _pool(group: pd.DataFrame) -> pd.DataFrame:
+    """Combine per-point means and stds per tick into one mean and t interval."""
+    n = group["n"].to_numpy(dtype=float)
+    mean = group["adoption_share_mean"].to_numpy(dtype=float)
+    std = np.nan_to_num(group["adoption_share_std"].to_numpy(dtype=float))
+    parts = pd.DataFrame(
+        {"tick": group["tick"].to_numpy(), "n": n, "sum": n * mean, "sq": (n - 1) * std**2 + n * mean**2}
+    )
+    totals = parts.groupby("tick", sort=True).sum()
+    count = totals["n"].to_numpy()
+    pooled_mean = totals["sum"].to_numpy() / count
+    var = np.where(count > 1, (totals["sq"].to_numpy() - count * pooled_mean**2) / np.maximum(count - 1, 1), np.nan)
+    df = np.maximum(count - 1, 1)
+    half = np.where(count > 1, stats.t.ppf(0.5 + LEVEL / 2, df) * np.sqrt(np.clip(var, 0, None) / count), 0.0)
+    return pd.DataFrame(
+        {"tick": totals.index.to_numpy(), "mean": pooled_mean, "low": pooled_mean - half, "high": pooled_mean + half}
+    )

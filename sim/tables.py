@@ -1,0 +1,357 @@
+"""Result tables: per-run rows, a summary per design point and structure, a comparison
+between structures; written as CSV, Parquet and Markdown with provenance beside them.
+
+Statistics (all two-sided, default level 95%):
+
+- summary: n (non-missing values), mean, sample standard deviation and the t interval
+  mean +- t_{0.975, n-1} s / sqrt(n).
+- comparison of b against a (``micro_provider - central_it`` for structures): when the
+  rows pair up (same point and replicate, hence the same seed: common random numbers)
+  the difference, its interval and the primary p-value come from the paired t test on
+  the per-replicate differences; otherwise from Welch's t test. Welch's p-value, the
+  Mann-Whitney U p-value and Hedges' g (pooled-SD standardised mean difference with the
+  small-sample correction J = 1 - 3 / (4 (n_a + n_b) - 9)) are always reported.
+
+A metric that is missing in a run (``None``/NaN, e.g. adoption t90 not reached within
+the horizon) is left out of that metric's statistics, so ``n`` counts what was
+observed; such means are conditional on reaching the event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.metrics import METRICS
+from sim.provenance import environment
+
+if TYPE_CHECKING:
+    from sim.design import Design
+
+LEVEL = 0.95
+
+# The metrics a leader asks about first (throughput, lead time, rework, failure, spread).
+HEADLINE_METRICS = (
+    "throughput_per_tick",
+    "lead_time_mean_ticks",
+    "lead_time_p85_ticks",
+    "rework_rate",
+    "rework_effort_share",
+    "change_failure_rate",
+    "utilisation",
+    "adoption_t50_ticks",
+)
+
+# Which way is better, for the win/lose map; metrics not listed have no better direction.
+HIGHER_IS_BETTER = {
+    "items_completed": True,
+    "throughput_per_tick": True,
+    "delivery_frequency_per_tick": True,
+    "flow_efficiency": True,
+    "adoption_final_share": True,
+    "items_in_progress": False,
+    "lead_time_mean_ticks": False,
+    "lead_time_p50_ticks": False,
+    "lead_time_p85_ticks": False,
+    "lead_time_p95_ticks": False,
+    "queue_wait_mean_ticks": False,
+    "dependency_wait_mean_ticks": False,
+    "wip_mean": False,
+    "rework_rate": False,
+    "rework_effort_share": False,
+    "change_failure_rate": False,
+    "time_to_restore_mean_ticks": False,
+    "handoffs_per_item": False,
+    "adoption_t50_ticks": False,
+    "adoption_t90_ticks": False,
+}
+
+
+def metric_names(frame: pd.DataFrame) -> list[str]:
+    """The registered summary metrics present in ``frame``, in registry order."""
+    return [name for name in METRICS if name in frame.columns]
+
+
+# --- statistics on one sample / two samples ------------------------------------------------
+def _floats(values: Any) -> np.ndarray:
+    """Values as floats, with None and non-numbers as NaN."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+def _clean(values: Any) -> np.ndarray:
+    array = _floats(values)
+    return array[np.isfinite(array)]
+
+
+def describe(values: Any, level: float = LEVEL) -> dict[str, float | int]:
+    """n (non-missing), mean, std (ddof=1) and the t interval of the mean."""
+    x = _clean(values)
+    n = len(x)
+    mean = float(x.mean()) if n else math.nan
+    std = float(x.std(ddof=1)) if n > 1 else math.nan
+    half = _t_crit(level, n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+    return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def _t_crit(level: float, df: float) -> float:
+    return float(stats.t.ppf(0.5 + level / 2, df))
+
+
+def _t_p(t: float, df: float) -> float:
+    return float(2 * stats.t.sf(abs(t), df))
+
+
+def compare_samples(
+    a: Any, b: Any, paired: tuple[Any, Any] | None = None, level: float = LEVEL
+) -> dict[str, float | int | str]:
+    """Compare sample ``b`` with ``a`` (difference = b - a).
+
+    ``paired`` gives the matched values (a_i, b_i) of the pairs where both were observed;
+    with at least two pairs the difference's interval and the primary p-value are paired,
+    otherwise Welch. A test whose samples have no spread gives p = 1 for equal means and
+    p = 0 otherwise (the t statistic is 0 or infinite).
+    """
+    xa, xb = _clean(a), _clean(b)
+    na, nb = len(xa), len(xb)
+    ma = float(xa.mean()) if na else math.nan
+    mb = float(xb.mean()) if nb else math.nan
+    out: dict[str, Any] = {"n_a": na, "mean_a": ma, "n_b": nb, "mean_b": mb, "diff": mb - ma}
+    welch = _welch(xa, xb, level)
+    pairs = 0
+    if paired is not None:
+        pa, pb = (np.asarray(v, dtype=float) for v in paired)
+        keep = np.isfinite(pa) & np.isfinite(pb)
+        diffs = pb[keep] - pa[keep]
+        pairs = len(diffs)
+    out["n_pairs"] = pairs
+    if pairs >= 2:
+        mean_d = float(diffs.mean())
+        sd_d = float(diffs.std(ddof=1))
+        half = _t_crit(level, pairs - 1) * sd_d / math.sqrt(pairs)
+        p_paired = _p_from(mean_d, sd_d / math.sqrt(pairs), pairs - 1)
+        out |= {"diff_paired": mean_d, "ci_low": mean_d - half, "ci_high": mean_d + half, "method": "paired t"}
+        primary = p_paired
+    else:
+        p_paired = math.nan
+        out |= {"diff_paired": math.nan, "ci_low": welch["ci_low"], "ci_high": welch["ci_high"], "method": "welch"}
+        primary = welch["p"]
+    out |= {
+        "p": primary,
+        "p_paired_t": p_paired,
+        "p_welch": welch["p"],
+        "p_mannwhitney": _mann_whitney(xa, xb),
+        "hedges_g": _hedges_g(xa, xb),
+    }
+    return out
+
+
+def _p_from(effect: float, se: float, df: float) -> float:
+    if not math.isfinite(se) or df <= 0:
+        return math.nan
+    if se == 0:
+        return 1.0 if effect == 0 else 0.0
+    return _t_p(effect / se, df)
+
+
+def _welch(xa: np.ndarray, xb: np.ndarray, level: float) -> dict[str, float]:
+    na, nb = len(xa), len(xb)
+    if na < 2 or nb < 2:
+        return {"p": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    va, vb = xa.var(ddof=1) / na, xb.var(ddof=1) / nb
+    se = math.sqrt(va + vb)
+    diff = float(xb.mean() - xa.mean())
+    if se == 0:
+        return {"p": 1.0 if diff == 0 else 0.0, "ci_low": diff, "ci_high": diff}
+    df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+    half = _t_crit(level, df) * se
+    return {"p": _t_p(diff / se, df), "ci_low": diff - half, "ci_high": diff + half}
+
+
+def _mann_whitney(xa: np.ndarray, xb: np.ndarray) -> float:
+    if len(xa) == 0 or len(xb) == 0:
+        return math.nan
+    if np.all(np.concatenate([xa, xb]) == xa[0]):
+        return 1.0
+    return float(stats.mannwhitneyu(xb, xa, alternative="two-sided").pvalue)
+
+
+def _hedges_g(xa: np.ndarray, xb: np.ndarray) -> float:
+    na, nb = len(xa), len(xb)
+    if na < 2 or nb < 2:
+        return math.nan
+    pooled = math.sqrt(((na - 1) * xa.var(ddof=1) + (nb - 1) * xb.var(ddof=1)) / (na + nb - 2))
+    if pooled == 0:
+        return math.nan
+    correction = 1 - 3 / (4 * (na + nb) - 9)
+    return float(correction * (xb.mean() - xa.mean()) / pooled)
+
+
+# --- tables -------------------------------------------------------------------------------
+def summary_table(
+    runs: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None, level: float = LEVEL
+) -> pd.DataFrame:
+    """One row per group of ``by`` (design point and structure) and metric: n, mean, std, CI."""
+    metrics = list(metrics) if metrics is not None else metric_names(runs)
+    rows = []
+    for key, group in _groups(runs, by):
+        for name in metrics:
+            rows.append(key | {"metric": name} | describe(group[name], level))
+    return pd.DataFrame(rows, columns=[*by, "metric", "n", "mean", "std", "ci_low", "ci_high"])
+
+
+def comparison_table(
+    runs: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    group: str = "structure",
+    a: str = "central_it",
+    b: str = "micro_provider",
+    pair_on: str | None = "replicate",
+    metrics: Sequence[str] | None = None,
+    level: float = LEVEL,
+) -> pd.DataFrame:
+    """Per group of ``by`` (a design point) and metric: ``b`` against ``a`` (difference b - a).
+
+    Rows of a and b with the same ``pair_on`` value are paired. Columns: n, mean and CI of
+    each side; ``n_pairs``; ``diff`` (b - a: the mean of the paired differences when at least
+    two pairs exist, else the difference of the means) with its CI; ``method``; ``p`` (paired
+    t when paired, else Welch), ``p_paired_t``, ``p_welch``, ``p_mannwhitney``; ``hedges_g``;
+    ``significant`` (p < 1 - level).
+    """
+    metrics = list(metrics) if metrics is not None else metric_names(runs)
+    rows = []
+    for key, frame in _groups(runs, by):
+        side_a, side_b = frame[frame[group] == a], frame[frame[group] == b]
+        values_a = {name: _floats(side_a[name].to_numpy()) for name in metrics}
+        values_b = {name: _floats(side_b[name].to_numpy()) for name in metrics}
+        index_a, index_b = _pairs(side_a, side_b, pair_on)
+        for name in metrics:
+            xa, xb = values_a[name], values_b[name]
+            paired = (xa[index_a], xb[index_b]) if index_a is not None else None
+            result = compare_samples(xa, xb, paired, level)
+            ci_a, ci_b = describe(xa, level), describe(xb, level)
+            rows.append(
+                key
+                | {
+                    "metric": name,
+                    "a": a,
+                    "b": b,
+                    "n_a": result["n_a"],
+                    "mean_a": result["mean_a"],
+                    "ci_low_a": ci_a["ci_low"],
+                    "ci_high_a": ci_a["ci_high"],
+                    "n_b": result["n_b"],
+                    "mean_b": result["mean_b"],
+                    "ci_low_b": ci_b["ci_low"],
+                    "ci_high_b": ci_b["ci_high"],
+                    "n_pairs": result["n_pairs"],
+                    "diff": result["diff_paired"] if result["method"] == "paired t" else result["diff"],
+                    "diff_ci_low": result["ci_low"],
+                    "diff_ci_high": result["ci_high"],
+                    "method": result["method"],
+                    "p": result["p"],
+                    "p_paired_t": result["p_paired_t"],
+                    "p_welch": result["p_welch"],
+                    "p_mannwhitney": result["p_mannwhitney"],
+                    "hedges_g": result["hedges_g"],
+                    "significant": bool(float(result["p"]) < 1 - level),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _pairs(side_a: pd.DataFrame, side_b: pd.DataFrame, pair_on: str | None) -> tuple[Any, Any]:
+    """Row positions in a and b of the rows that share a ``pair_on`` value (None: no pairing)."""
+    if pair_on is None:
+        return None, None
+    keys_a, keys_b = side_a[pair_on].tolist(), side_b[pair_on].tolist()
+    if len(set(keys_a)) < len(keys_a) or len(set(keys_b)) < len(keys_b):
+        return None, None  # not one row per pair key: pairing is undefined
+    where_b = {k: i for i, k in enumerate(keys_b)}
+    common = [(i, where_b[k]) for i, k in enumerate(keys_a) if k in where_b]
+    return np.array([i for i, _ in common], dtype=int), np.array([j for _, j in common], dtype=int)
+
+
+def _groups(frame: pd.DataFrame, by: Sequence[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    if not by:
+        return [({}, frame)]
+    groups = frame.groupby(list(by), sort=False, dropna=False)
+    return [(dict(zip(by, key, strict=True)), part) for key, part in groups]
+
+
+# --- rendering and writing ----------------------------------------------------------------
+def to_markdown(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:
+    """A GitHub Markdown table; missing values shown as blanks."""
+    cells = frame.astype(object).where(frame.notna(), None)
+    return cells.to_markdown(index=False, floatfmt=floatfmt, missingval="")
+
+
+def table_provenance(design: Design | None = None, *, table: str, **extra: Any) -> dict[str, Any]:
+    """Where a table came from: versions, git commit, base config hash, base seed, the design."""
+    info: dict[str, Any] = {"table": table, "created_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+    info |= environment()
+    info |= {lib: _library_version(lib) for lib in ("pyarrow", "tabulate")}
+    if design is not None:
+        info |= {"config_hash": design.base_config_hash, "seed": design.seed, "design": design.to_dict()}
+    return info | extra
+
+
+def _library_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def write_table(
+    frame: pd.DataFrame,
+    directory: str | Path,
+    name: str,
+    provenance: Mapping[str, Any],
+    *,
+    markdown: bool = True,
+) -> dict[str, Path]:
+    """Write ``name``.csv, .parquet, (.md) and .provenance.json into ``directory``; return the paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "csv": directory / f"{name}.csv",
+        "parquet": directory / f"{name}.parquet",
+        "provenance": directory / f"{name}.provenance.json",
+    }
+    frame.to_csv(paths["csv"], index=False)
+    frame.to_parquet(paths["parquet"], index=False)
+    if markdown:
+        paths["md"] = directory / f"{name}.md"
+        footer = _footer(provenance)
+        paths["md"].write_text(to_markdown(frame) + "\n\n" + footer + "\n", encoding="utf-8")
+    info = dict(provenance) | {"files": {k: p.name for k, p in paths.items()}, "columns": list(frame.columns)}
+    paths["provenance"].write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+    return paths
+
+
+def _footer(provenance: Mapping[str, Any]) -> str:
+    design = provenance.get("design") or {}
+    parts = [
+        f"orgsim {provenance.get('orgsim', '?')}",
+        f"commit {str(provenance.get('git_commit', '?'))[:12]}",
+        f"config {provenance.get('config_hash', '?')}",
+        f"seed {provenance.get('seed', '?')}",
+    ]
+    if design:
+        parts.append(f"{design.get('n_runs')} runs ({design.get('n_points')} points x {design.get('reps')} reps)")
+    if "difference" in provenance:
+        parts.append(f"difference = {provenance['difference']}")
+    return "_" + "; ".join(parts) + "_"

@@ -1,0 +1,280 @@
+"""Sweeps: tables on disk, resuming after an interruption or a torn write, identical tables
+from every executor, bounded memory, and the ``sweep``/``compare`` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.design import Design
+from sim.scenario_file import ScenarioError, load_scenario
+from sim.sweep import RUNS_LOG, RunLog, SerialExecutor, execute, run_pair, run_sweep
+from sim.tables import metric_names
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+TINY = ["simulation.ticks=60", "simulation.warmup_ticks=10", "organisation.teams=4", "demand.arrival_rate=2.5"]
+TINY_ARGS = [arg for item in TINY for arg in ("--set", item)]
+STRUCTURES = ["central_it", "micro_provider"]
+
+
+class Interrupt(Exception):
+    """Stands in for Ctrl-C part-way through a sweep."""
+
+
+@pytest.fixture(scope="module")
+def design() -> Design:
+    base = load_scenario(SCENARIOS / "central_it.toml", TINY)
+    return Design.grid(base, {"handoff.delay_ticks": [0, 1.5], "structure": STRUCTURES}, reps=3, seed=11)
+
+
+@pytest.fixture(scope="module")
+def reference(design, tmp_path_factory):
+    """The uninterrupted serial sweep every other run is compared with."""
+    return run_sweep(design, tmp_path_factory.mktemp("reference"), workers=1, quiet=True, collect_adoption=True)
+
+
+def assert_same_tables(result, expected) -> None:
+    pd.testing.assert_frame_equal(result.runs, expected.runs)
+    pd.testing.assert_frame_equal(result.summary, expected.summary)
+    pd.testing.assert_frame_equal(result.comparison, expected.comparison)
+
+
+def test_sweep_writes_every_table_with_provenance(reference, design):
+    runs = reference.runs
+    assert len(runs) == design.n_runs == 12
+    assert runs["run_id"].is_unique
+    head = ["run_id", "handoff.delay_ticks", "structure", "replicate", "seed", "scenario"]
+    assert list(runs.columns[: len(head)]) == head
+    assert metric_names(runs) and set(metric_names(runs)) <= set(runs.columns)
+    paired = runs.groupby(["handoff.delay_ticks", "replicate"])["seed"].nunique()
+    assert (paired == 1).all()
+    assert set(reference.paths) == {"runs", "summary", "comparison", "adoption"}
+    for name, paths in reference.paths.items():
+        assert all(p.exists() and p.stat().st_size > 0 for p in paths.values()), name
+        info = json.loads(paths["provenance"].read_text())
+        assert info["seed"] == 11 and info["config_hash"] == design.base_config_hash
+        assert info["design"]["n_runs"] == 12 and info["git_commit"]
+    on_disk = pd.read_parquet(reference.paths["runs"]["parquet"])
+    pd.testing.assert_frame_equal(on_disk, runs)
+    comparison = reference.comparison
+    assert len(comparison) == 2 * len(metric_names(runs))
+    assert (comparison["n_pairs"][comparison["metric"] == "throughput_per_tick"] == 3).all()
+    assert json.loads(reference.paths["comparison"]["provenance"].read_text())["difference"] == (
+        "micro_provider - central_it"
+    )
+
+
+def test_adoption_table_is_per_point_structure_and_tick(reference, design):
+    adoption = reference.adoption
+    ticks = design.base["simulation"]["ticks"]
+    assert len(adoption) == 2 * 2 * ticks
+    assert (adoption["n"] == 3).all()
+    assert adoption["adoption_share_mean"].between(0, 1).all()
+    assert list(adoption.columns) == ["handoff.delay_ticks", "structure", "tick", *adoption.columns[3:]]
+
+
+def test_interrupted_sweep_resumes_without_losing_or_repeating_runs(reference, design, tmp_path):
+    seen = []
+
+    def stop_after_five(row):
+        seen.append(row["run_id"])
+        if len(seen) == 5:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_sweep(design, tmp_path, workers=1, quiet=True, collect_adoption=True, on_run=stop_after_five)
+    assert len(RunLog(tmp_path / RUNS_LOG).run_ids()) == 5
+    resumed = run_sweep(design, tmp_path, workers=1, quiet=True, collect_adoption=True)
+    assert (resumed.ran, resumed.skipped) == (7, 5)
+    assert_same_tables(resumed, reference)
+    pd.testing.assert_frame_equal(resumed.adoption, reference.adoption)
+    lines = (tmp_path / RUNS_LOG).read_text().splitlines()
+    assert len(lines) == design.n_runs
+
+
+def test_a_torn_last_line_is_dropped_and_rerun(reference, design, tmp_path):
+    run_sweep(design, tmp_path, workers=1, quiet=True, collect_adoption=True)
+    log = tmp_path / RUNS_LOG
+    data = log.read_bytes()
+    lines = data.splitlines(keepends=True)
+    cut = sum(len(line) for line in lines[:4]) + len(lines[4]) // 2  # killed while writing line 5
+    log.write_bytes(data[:cut])
+    assert len(RunLog(log).run_ids()) == 4
+    resumed = run_sweep(design, tmp_path, workers=1, quiet=True, collect_adoption=True)
+    assert (resumed.ran, resumed.skipped) == (8, 4)
+    assert_same_tables(resumed, reference)
+    assert len(log.read_text().splitlines()) == design.n_runs
+    assert all(json.loads(line) for line in log.read_text().splitlines())
+
+
+def test_a_finished_sweep_reruns_nothing(reference, design):
+    again = run_sweep(design, reference.out, workers=1, quiet=True, collect_adoption=True)
+    assert (again.ran, again.skipped) == (0, 12)
+    assert_same_tables(again, reference)
+
+
+def test_a_directory_with_another_design_is_refused(reference, design):
+    other = Design.grid(design.base, {"handoff.delay_ticks": [0, 2], "structure": STRUCTURES}, reps=3, seed=11)
+    with pytest.raises(ScenarioError, match="different design"):
+        run_sweep(other, reference.out, workers=1, quiet=True)
+
+
+def test_corrupt_line_in_the_middle_is_reported(tmp_path):
+    log = tmp_path / RUNS_LOG
+    log.write_text('{"run_id": "a"}\n{"run_id": \n{"run_id": "c"}\n')
+    with pytest.raises(ScenarioError, match=r"runs.jsonl:2: corrupt"):
+        RunLog(log).run_ids()
+
+
+def test_runs_are_taken_lazily_so_memory_stays_flat(design):
+    pulled = []
+
+    def specs():
+        for spec in design.runs():
+            pulled.append(spec.run_id)
+            yield spec
+
+    pulled_at_first_rows = []
+
+    def on_rows(rows):
+        if not pulled_at_first_rows:
+            pulled_at_first_rows.append(len(pulled))
+
+    done = execute(specs(), SerialExecutor(), on_rows, parallelism=1, chunksize=1)
+    assert done == design.n_runs
+    assert pulled_at_first_rows[0] <= 3  # at most 2 x parallelism chunks in flight, not the whole design
+
+
+@pytest.mark.slow
+def test_process_pool_and_dask_give_the_same_tables(reference, design, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    pool = run_sweep(design, tmp_path / "pool", workers=2, quiet=True, collect_adoption=True)
+    assert_same_tables(pool, reference)
+    pd.testing.assert_frame_equal(pool.adoption, reference.adoption)
+    with distributed.Client(processes=False, dashboard_address=None, n_workers=1, threads_per_worker=2) as client:
+        executor = client.get_executor()
+        dask = run_sweep(design, tmp_path / "dask", executor=executor, quiet=True, collect_adoption=True)
+    assert_same_tables(dask, reference)
+    pd.testing.assert_frame_equal(dask.adoption, reference.adoption)
+
+
+def test_sweep_command_on_a_dask_scheduler(reference, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as cluster:
+        code = main(
+            [
+                "sweep",
+                str(SCENARIOS / "central_it.toml"),
+                *TINY_ARGS,
+                "--grid",
+                "handoff.delay_ticks=0,1.5",
+                "--grid",
+                "structure=central_it,micro_provider",
+                "--reps",
+                "3",
+                "--seed",
+                "11",
+                "--out",
+                str(tmp_path),
+                "--scheduler",
+                cluster.scheduler_address,
+                "--quiet",
+            ]
+        )
+    assert code == 0, capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "runs.parquet"), reference.runs)
+
+
+def test_sweep_command_writes_tables_prints_the_comparison_and_resumes(tmp_path, capsys):
+    argv = [
+        "sweep",
+        str(SCENARIOS / "central_it.toml"),
+        *TINY_ARGS,
+        "--grid",
+        "structure=central_it,micro_provider",
+        "--grid",
+        "handoff.delay_ticks=0,2",
+        "--reps",
+        "2",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--metrics",
+        "lead_time_mean_ticks",
+        "rework_rate",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "8 runs (4 points x 2 reps; 8 run now, 0 already done)" in out
+    assert "micro_provider - central_it" in out
+    assert "| lead_time_mean_ticks" in out and "| rework_rate" in out and "| throughput_per_tick" not in out
+    for name in ("runs", "summary", "comparison"):
+        for ext in ("csv", "parquet", "md", "provenance.json"):
+            assert (tmp_path / f"{name}.{ext}").exists()
+    assert main(argv) == 0
+    assert "0 run now, 8 already done" in capsys.readouterr().out
+    argv[argv.index("handoff.delay_ticks=0,2")] = "handoff.delay_ticks=0,3"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("orgsim: ") and "different design" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--grid", "handoff.delay_tick=0,1"], "did you mean 'delay_ticks'?"),
+        (["--grid", "handoff.delay_ticks=0,1", "--grid", "handoff.delay_ticks=2"], "given twice"),
+        (["--grid", "handoff.delay_ticks"], "expected key.path=v1,v2"),
+        (["--metrics", "lead_time"], "unknown metric"),
+        (["--workers", "0"], "--workers must be >= 1"),
+    ],
+)
+def test_sweep_command_rejects_bad_input_with_exit_2(tmp_path, capsys, extra, message):
+    argv = ["sweep", str(SCENARIOS / "central_it.toml"), *TINY_ARGS, "--out", str(tmp_path), "--quiet", *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_compare_command_prints_a_side_by_side_table(capsys):
+    argv = [
+        "compare",
+        str(SCENARIOS / "central_it.toml"),
+        str(SCENARIOS / "micro_provider.toml"),
+        *TINY_ARGS,
+        "--reps",
+        "3",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "central_it (A) vs micro_provider (B): 3 replications" in out
+    header = next(line for line in out.splitlines() if line.startswith("| metric"))
+    assert [cell.strip() for cell in header.strip("|").split("|")] == [
+        "metric",
+        "A: central_it",
+        "B: micro_provider",
+        "B - A",
+        "p",
+    ]
+    assert "| throughput_per_tick" in out and "| lead_time_mean_ticks" in out
+
+
+def test_run_pair_uses_common_seeds():
+    base = load_scenario(SCENARIOS / "central_it.toml", TINY)
+    other = base.model_copy(update={"structure": "micro_provider", "name": "micro"})
+    result = run_pair(base, other, reps=2, seed=5, workers=1, quiet=True)
+    runs = result.runs
+    assert result.labels == ("central_it", "micro")
+    assert runs.groupby("replicate")["seed"].nunique().eq(1).all()
+    assert runs["variant"].tolist() == ["central_it", "micro", "central_it", "micro"]
+    assert (result.comparison["n_pairs"][result.comparison["metric"] == "throughput_per_tick"] == 2).all()
