@@ -10,7 +10,7 @@ PYTHON_BOOT := $(shell for c in python3.12 python3.13 python3; do \
 	for p in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]* 2>/dev/null); do \
 	[ -x $$p/bin/python3 ] && echo $$p/bin/python3 && exit 0; done)
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench docs clean
 
 setup: $(STAMP)
 
@@ -21,17 +21,33 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
+# The headline comparison: the matched pair, 20 replications each, in about a minute.
 demo: $(STAMP)
-	$(PY) -m sim run scenarios/central_it.toml
-	$(PY) -m sim run scenarios/micro_provider.toml
+	$(PY) -m sim compare scenarios/central_it.toml scenarios/micro_provider.toml --reps 20
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
 	$(PY) -m pytest
 
+# Regenerate the scenario reference from the schema (a test checks it is current).
+docs: $(STAMP)
+	$(PY) -m sim schema --markdown > docs/scenarios.md
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
 	$(VENV)/bin/ruff format --check sim tests experiments benchmarks
+
+# Benchmarks (benchmarks/README.md): figures against the Performance targets, not tests.
+# make bench BENCH_ARGS=--quick  for the short version; BENCH_ARGS="--only mmc" for one.
+BENCH_ARGS ?=
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

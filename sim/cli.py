@@ -47,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
     add_sweep_parser(sub)
     add_compare_parser(sub)
+    schema = sub.add_parser(
+        "schema",
+        help="print the scenario JSON Schema (or the Markdown reference)",
+        description="Print the JSON Schema of scenario files, for editors that check and complete TOML; "
+        "with --markdown, the scenario reference (docs/scenarios.md).",
+    )
+    schema.add_argument("--markdown", action="store_true", help="print the Markdown reference instead")
+    schema.set_defaults(handler=cmd_schema)
     return parser
 
 
@@ -84,6 +92,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(record))
     else:
         print(format_summary(record))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from sim.schema_doc import json_schema, markdown
+
+    print(markdown() if args.markdown else json_schema(), end="" if args.markdown else "\n")
     return 0
 
 
