@@ -1,0 +1,12 @@
+"""Performance benchmarks for OrgSim: figures and ratios measured side by side in one run.
+
+Run ``make bench`` (or ``python -m benchmarks.run --help``). Nothing here is a test: the
+benchmarks print what they measured next to the targets of the "Performance" issue.
+
+Importing the package pins the numeric libraries to one thread before numpy is loaded,
+so every figure is single-core unless a benchmark starts worker processes on purpose."""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")

@@ -1,0 +1,109 @@
+"""Profile the 200-team reference run and print the top functions by own time.
+
+    python -m benchmarks.profile                          # both structures, cProfile, top 25
+    python -m benchmarks.profile --structure central_it --top 40
+    python -m benchmarks.profile --ticks 300 --save /tmp/ref.prof   # shorter; stats for snakeviz
+    python -m benchmarks.profile --pyinstrument           # sampling profiler, call tree
+
+cProfile counts every call exactly but adds a roughly constant cost to each Python call,
+so it inflates small, often-called functions; pyinstrument samples (low overhead) and
+shows where time goes in the call tree. Both profile ``run_scenario`` (model, item table,
+series and summary), after an unprofiled warm-up run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if not __package__:  # run as a file: make ``benchmarks`` importable, keep stdlib ``profile`` unshadowed
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import argparse
+import cProfile
+import pstats
+import time
+
+from benchmarks.common import PAIR, SEED, scaled, warm_up
+
+TEAMS = 200
+
+
+def short(func: tuple[str, int, str]) -> str:
+    """``module/file.py:line(name)`` relative to the project or site-packages."""
+    filename, line, name = func
+    if filename == "~":
+        return name  # a built-in
+    path = Path(filename)
+    parts = path.parts
+    for anchor in ("site-packages", "sim", "benchmarks"):
+        if anchor in parts:
+            index = len(parts) - 1 - parts[::-1].index(anchor)
+            rel = "/".join(parts[index + (anchor == "site-packages") :])
+            return f"{rel}:{line}({name})"
+    return f"{path.name}:{line}({name})"
+
+
+def top_functions(stats: pstats.Stats, count: int, key: str = "tottime") -> list[tuple[str, float, float, int, int]]:
+    """(function, own s, cumulative s, calls, primitive calls), largest ``key`` first."""
+    rows = []
+    for func, (primitive, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append((short(func), own, cumulative, calls, primitive))
+    rows.sort(key=lambda r: r[1] if key == "tottime" else r[2], reverse=True)
+    return rows[:count]
+
+
+def print_top(rows: list[tuple[str, float, float, int, int]], total: float) -> None:
+    width = max(len(r[0]) for r in rows)
+    print(f"{'function':<{width}}  {'own s':>7}  {'own %':>6}  {'cum s':>7}  {'calls':>11}  {'own us/call':>11}")
+    for name, own, cumulative, calls, _ in rows:
+        per_call = own / calls * 1e6 if calls else 0.0
+        print(
+            f"{name:<{width}}  {own:7.2f}  {100 * own / total:5.1f}%  {cumulative:7.2f}  {calls:11,}  {per_call:11.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--structure", choices=["central_it", "micro_provider", "both"], default="both")
+    parser.add_argument("--ticks", type=int, default=1000)
+    parser.add_argument("--teams-only", action="store_true", help="only teams=200 changed (demand fixed)")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", choices=["tottime", "cumtime"], default="tottime")
+    parser.add_argument("--pyinstrument", action="store_true", help="sample with pyinstrument, print the tree")
+    parser.add_argument("--save", type=Path, help="write the cProfile stats here (one file per structure)")
+    args = parser.parse_args(argv)
+
+    from sim.run import run_scenario
+
+    warm_up()
+    for structure, path in PAIR:
+        if args.structure not in ("both", structure):
+            continue
+        config = scaled(path, TEAMS, args.ticks, scale_demand=not args.teams_only)
+        variant = "teams only" if args.teams_only else "scaled"
+        print(f"\n=== {structure}, {variant}: {TEAMS} teams x {args.ticks} ticks ===")
+        start = time.perf_counter()
+        if args.pyinstrument:
+            from pyinstrument import Profiler
+
+            with Profiler(interval=0.001) as profiler:
+                result = run_scenario(config, seed=SEED)
+            print(f"{len(result.items):,} items in {time.perf_counter() - start:.2f} s (sampled)")
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+            continue
+        profiler = cProfile.Profile()
+        result = profiler.runcall(run_scenario, config, seed=SEED)
+        wall = time.perf_counter() - start
+        stats = pstats.Stats(profiler)
+        total = stats.total_tt  # type: ignore[attr-defined]
+        print(f"{len(result.items):,} items; {wall:.2f} s under cProfile (profiled total {total:.2f} s)\n")
+        print_top(top_functions(stats, args.top, args.sort), total)
+        if args.save:
+            target = args.save.with_name(f"{args.save.stem}-{structure}{args.save.suffix or '.prof'}")
+            stats.dump_stats(target)
+            print(f"\nstats written to {target}")
+
+
+if __name__ == "__main__":
+    main()
