@@ -55,6 +55,11 @@ class OrgModel(mesa.Model):
             config.micro_provider.request_priority
         ]
         self._load_alpha = 1 / config.spread.load_memory_ticks
+        # Parameters read on every task, looked up once.
+        self._switch_table = config.context_switching.loss_by_concurrency
+        self._penalty = config.knowledge.unfamiliarity_penalty
+        self._learning_rate = config.knowledge.learning_rate
+        self._coupled = config.spread.capacity_coupling
 
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:
@@ -109,7 +114,7 @@ class OrgModel(mesa.Model):
         """A task for ``item`` at ``pool``, prioritised by kind (then own work vs requests)."""
         sub = self._request_rank[1 if kw.get("is_request") else 0]
         priority = self._kind_rank[item.kind] * 3 + sub
-        return Task(item, pool, services, efforts, categories, priority, seq=next(self._seq), **kw)
+        return Task(item, pool, services, efforts, categories, priority, sum(efforts), seq=next(self._seq), **kw)
 
     def enqueue(self, task: Task, now: float) -> None:
         """Queue ``task`` at its pool now, within the same team or silo (no handoff)."""
@@ -132,7 +137,6 @@ class OrgModel(mesa.Model):
             self._start(pool.pop(), pool.idle.popleft(), now)
 
     def _start(self, task: Task, team: Team, now: float) -> None:
-        cfg = self.config
         item = task.item
         task.team = team
         team.busy += 1
@@ -144,13 +148,17 @@ class OrgModel(mesa.Model):
             item.queue_wait += now - task.ready
         self.structure.on_start(task, now)
         effort = task.effort
-        row = self.knowledge[team.index]
-        unknown = sum((1.0 - row[s]) * e for s, e in zip(task.services, task.service_efforts, strict=True))
-        task.unfamiliarity = float(unknown) / effort if effort > 0 else 0.0
-        switch = switching_loss(team.open_items / team.headcount, cfg.context_switching.loss_by_concurrency)
+        if effort > 0:
+            row = self.knowledge[team.index]
+            unknown = 0.0
+            for service, part in zip(task.services, task.service_efforts, strict=True):
+                unknown += (1.0 - float(row[service])) * part
+            task.unfamiliarity = unknown / effort
+        per_person = team.open_items / team.headcount
+        switch = self._switch_table[0] if per_person <= 1.0 else switching_loss(per_person, self._switch_table)
         task.switch_loss = switch
-        learning = self._learning_loss(team.index, now)
-        stretch = 1 + cfg.knowledge.unfamiliarity_penalty * task.unfamiliarity
+        learning = self._learning_loss(team.index, now) if self._coupled else 0.0
+        stretch = 1 + self._penalty * task.unfamiliarity
         duration = effort * stretch / ((1 - switch) * (1 - learning))
         new, dependency, rework = task.category_efforts
         self.recorder.add_busy(
@@ -170,7 +178,7 @@ class OrgModel(mesa.Model):
 
     def _learning_loss(self, team: int, now: float) -> float:
         spread = self.config.spread
-        if spread.capacity_coupling and now - self.adopted_at[team] < spread.learning_ticks:
+        if now - self.adopted_at[team] < spread.learning_ticks:
             return spread.learning_cost
         return 0.0
 
@@ -185,12 +193,13 @@ class OrgModel(mesa.Model):
         self._dispatch(task.pool, now)
 
     def _learn(self, team: Team, task: Task) -> None:
-        rate = self.config.knowledge.learning_rate / team.headcount
+        rate = self._learning_rate / team.headcount
         if rate == 0:
             return
         row = self.knowledge[team.index]
         for service, effort in zip(task.services, task.service_efforts, strict=True):
-            row[service] += (1 - row[service]) * -math.expm1(-rate * effort)
+            known = float(row[service])
+            row[service] = known + (1 - known) * -math.expm1(-rate * effort)
 
     def _inject_defect(self, task: Task, team: Team) -> None:
         cfg = self.config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from array import array
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,8 @@ class TickRecorder:
     def __init__(self, ticks: int, people: int) -> None:
         self.ticks = ticks
         self.people = people
-        self._busy = [[0.0] * len(CATEGORIES) for _ in range(ticks)]
+        # One entry per busy interval: start, finish and person-days per category.
+        self._intervals = array("d")
         self.arrivals = np.zeros(ticks, dtype=np.int64)
         self.completions = np.zeros(ticks, dtype=np.int64)
         self.wip = np.zeros(ticks, dtype=np.int64)
@@ -25,28 +26,35 @@ class TickRecorder:
         self.adoption_share = np.zeros(ticks)
 
     def add_busy(self, start: float, finish: float, parts: tuple[float, ...]) -> None:
-        """Book ``parts`` (person-days by category, spent over [start, finish)) to ticks."""
-        if finish <= start or start >= self.ticks:
-            return
-        first = int(start)
-        last = min(math.ceil(finish), self.ticks)
-        busy = self._busy
-        if last - first == 1:
-            row = busy[first]
-            for k, part in enumerate(parts):
-                row[k] += part
-            return
-        span = finish - start
-        for tick in range(first, last):
-            share = (min(finish, tick + 1) - max(start, tick)) / span
-            row = busy[tick]
-            for k, part in enumerate(parts):
-                row[k] += part * share
+        """Record ``parts`` (person-days by category, spent evenly over [start, finish))."""
+        if finish > start and start < self.ticks:
+            self._intervals.extend((start, finish, *parts))
 
     @property
     def busy(self) -> np.ndarray:
-        """Busy person-days, ticks x categories."""
-        return np.array(self._busy, dtype=float).reshape(self.ticks, len(CATEGORIES))
+        """Busy person-days, ticks x categories: each interval's person-days spread over
+        the ticks it overlaps, in proportion to the overlap.
+
+        With r the rate (person-days per tick) of an interval [s, f), the busy time up to
+        tick T is C(T) = sum r (max(0, T - s) - max(0, T - f)) = T A(T) - M(T), where A and
+        M sum r and r x time over the interval ends before T; busy in tick k is
+        C(k + 1) - C(k)."""
+        width = 2 + len(CATEGORIES)
+        rows = np.frombuffer(self._intervals, dtype=float).reshape(-1, width)
+        start, finish, parts = rows[:, 0], rows[:, 1], rows[:, 2:]
+        rate = parts / (finish - start)[:, None]
+        times = np.concatenate([start, finish])
+        weights = np.concatenate([rate, -rate])
+        slot = np.minimum(np.floor(times).astype(np.int64) + 1, self.ticks + 1)
+        grid = np.arange(self.ticks + 2, dtype=float)[:, None]
+        total = self._binned(slot, weights)
+        moment = self._binned(slot, weights * times[:, None])
+        cumulative = grid * np.cumsum(total, axis=0) - np.cumsum(moment, axis=0)
+        return np.diff(cumulative[: self.ticks + 1], axis=0)
+
+    def _binned(self, slot: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        columns = [np.bincount(slot, weights=w, minlength=self.ticks + 2) for w in weights.T]
+        return np.stack(columns, axis=1)
 
     def frame(self) -> pd.DataFrame:
         matrix = self.busy

@@ -57,6 +57,7 @@ class Task:
     service_efforts: tuple[float, ...]
     category_efforts: tuple[float, float, float]
     priority: int
+    effort: float = 0.0
     stage: int = 0
     is_request: bool = False
     opens: bool = True
@@ -68,7 +69,3 @@ class Task:
     team: Team | None = None
     switch_loss: float = 0.0
     unfamiliarity: float = 0.0
-
-    @property
-    def effort(self) -> float:
-        return sum(self.service_efforts)
