@@ -14,13 +14,104 @@ from sim.scenario_file import ScenarioError, load_scenario
 EXIT_BAD_INPUT = 2
 
 
+# --- help texts (descriptions and examples shown by --help) ---------------------------------
+HEADLINE_HELP = (
+    "throughput_per_tick lead_time_mean_ticks lead_time_p85_ticks rework_rate rework_effort_share "
+    "change_failure_rate utilisation adoption_t50_ticks"
+)
+
+DESCRIPTION = """\
+Simulate the same IT organisation (the same people, demand and services) run as central
+IT (functional silos, one central intake, a handoff at every stage boundary) or as
+internal micro-providers (cross-functional teams that own services end to end and request
+work from each other), and measure throughput, rework, lead time and how fast a practice
+spreads between teams."""
+
+EPILOG = """\
+examples:
+  orgsim run scenarios/central_it.toml
+  orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml --reps 5
+  orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
+      --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 300 --out results/my-sweep
+  orgsim schema --markdown
+
+`orgsim COMMAND --help` shows a command's options. Start with docs/tutorial.md; the model
+is described in docs/ODD.md and every scenario key in docs/scenarios.md.
+Exit status: 0 done, 2 bad input (scenario file, key, value or option), 130 interrupted."""
+
+RUN_DESCRIPTION = """\
+Run one scenario file once, with one seed, and print its summary metrics, one per line
+(or one JSON object with --json). Metric names carry their unit (_ticks: working days,
+_per_tick: per day; shares and rates are fractions in [0, 1]). Metrics are measured over
+the window after simulation.warmup_ticks; the item counts cover the whole run. "not
+reached" marks a metric without a value (e.g. adoption never reached 50%).
+docs/tutorial.md explains every metric."""
+
+RUN_EPILOG = """\
+examples:
+  orgsim run scenarios/central_it.toml
+  orgsim run scenarios/micro_provider.toml --seed 7 --json
+  orgsim run scenarios/central_it.toml --ticks 300 --set demand.arrival_rate=10"""
+
+SWEEP_DESCRIPTION = """\
+Run SCENARIO at every combination of the --grid values (a full grid; `structure` may be
+one of the keys) with --reps replications each. At each point, replicate r of every
+structure uses the same seed (common random numbers), so differences are paired.
+
+Writes into --out, each table as CSV, Parquet and Markdown with a provenance JSON:
+  runs        one row per run: point, structure, replicate, seed and every metric
+  summary     per point, structure and metric: n, mean, std and 95% CI
+  comparison  per point and metric, when the grid varies structure: the difference
+              micro_provider - central_it with its 95% CI, the paired t p-value (also
+              Welch and Mann-Whitney p-values) and Hedges' g
+and prints the comparison of --metrics.
+
+Resuming: each finished run is appended to OUT/runs.jsonl at once. After an interruption
+run the same command again: only the missing runs are done. An --out directory that
+holds a different design is refused."""
+
+SWEEP_EPILOG = """\
+examples:
+  orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
+      --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 300 --out results/my-sweep
+  orgsim sweep scenarios/micro_provider.toml --grid demand.arrival_rate=6,8,10 --workers 1
+
+The scripts in experiments/ are the larger sweeps behind results/."""
+
+COMPARE_DESCRIPTION = """\
+Run scenarios A and B --reps times each; replicate r of both uses the same seed (common
+random numbers), so the comparison is paired. Prints, per metric, the mean and 95% CI of
+A and of B, the difference B - A with its 95% CI, and the paired t test's p-value. A
+value marked (n=k) was defined in only k replications (e.g. adoption never reached 50%
+in the others). Nothing is written to disk: `orgsim sweep` writes result tables."""
+
+COMPARE_EPILOG = """\
+examples:
+  orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml
+  orgsim compare scenarios/central_it.toml scenarios/tutorial/slow_handoffs.toml \\
+      --reps 5 --ticks 300
+  orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml \\
+      --set demand.arrival_rate=11 --metrics lead_time_mean_ticks rework_rate"""
+
+SCHEMA_DESCRIPTION = """\
+Print the JSON Schema of scenario files (for editors and tools that check and complete
+TOML against a schema), or with --markdown the scenario reference that
+docs/scenarios.md is generated from (`make docs`)."""
+
+SCHEMA_EPILOG = """\
+examples:
+  orgsim schema > orgsim-scenario.schema.json
+  orgsim schema --markdown > docs/scenarios.md"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except ScenarioError as exc:
-        print(f"orgsim: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"orgsim: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("orgsim: interrupted", file=sys.stderr)
@@ -33,42 +124,67 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orgsim",
-        description="Simulate an IT organisation as central IT or as internal micro-providers.",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to do (each has its own --help)"
+    )
     run = sub.add_parser(
         "run",
-        help="run one scenario and print its summary metrics",
-        description="Run one scenario file and print its summary metrics.",
+        help="run one scenario once and print its summary metrics",
+        description=RUN_DESCRIPTION,
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_scenario_arguments(run)
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives the same result")
-    run.add_argument("--json", action="store_true", help="print one JSON object instead of a readable summary")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (null where a metric has no value) instead of the readable summary",
+    )
     run.set_defaults(handler=cmd_run)
     add_sweep_parser(sub)
     add_compare_parser(sub)
     schema = sub.add_parser(
         "schema",
         help="print the scenario JSON Schema (or the Markdown reference)",
-        description="Print the JSON Schema of scenario files, for editors that check and complete TOML; "
-        "with --markdown, the scenario reference (docs/scenarios.md).",
+        description=SCHEMA_DESCRIPTION,
+        epilog=SCHEMA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    schema.add_argument("--markdown", action="store_true", help="print the Markdown reference instead")
+    schema.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the Markdown scenario reference (key, type, default, allowed values, meaning) "
+        "instead of the JSON Schema",
+    )
     schema.set_defaults(handler=cmd_schema)
     return parser
 
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     """The scenario path, ``--ticks`` and repeated ``--set key.path=value``."""
-    parser.add_argument("scenario", type=Path, help="scenario TOML file, e.g. scenarios/central_it.toml")
-    parser.add_argument("--ticks", type=int, default=None, help="override simulation.ticks")
+    parser.add_argument(
+        "scenario", type=Path, help="scenario TOML file, e.g. scenarios/central_it.toml (keys: docs/scenarios.md)"
+    )
+    parser.add_argument(
+        "--ticks",
+        type=int,
+        default=None,
+        help="run length in ticks (1 tick = 1 working day), replacing simulation.ticks; the first "
+        "simulation.warmup_ticks are not measured (default: the scenario's value)",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY.PATH=VALUE",
-        help="override any scenario value (validated like the file), e.g. --set demand.arrival_rate=5",
+        help="override one scenario value, checked like the file; repeat for more (default: none), "
+        "e.g. --set demand.arrival_rate=5",
     )
 
 
@@ -121,30 +237,49 @@ WORKER_PRELOAD = ["sim.sweep"]  # what pool workers need; matches sim.sweep.proc
 
 def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
     """``--reps``, ``--seed``, ``--workers``, ``--scheduler``, ``--metrics``, ``--quiet``."""
-    parser.add_argument("--reps", type=int, default=reps, help=f"replications per design point (default {reps})")
-    parser.add_argument("--seed", type=int, default=0, help="base seed (default 0); run seeds derive from it")
     parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial, in this process)"
+        "--reps",
+        type=int,
+        default=reps,
+        help=f"replications (runs with different seeds) of each scenario variant (default {reps})",
     )
     parser.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786"
+        "--seed",
+        type=int,
+        default=0,
+        help="base seed (default 0); replicate r's seed derives from it and is shared by the structures "
+        "(sweep) or scenarios (compare) being compared",
     )
     parser.add_argument(
-        "--metrics", nargs="+", default=None, metavar="METRIC", help="metrics to print (default: the headline metrics)"
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: all cores; 1 = serial, in this process)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on this Dask scheduler instead of local processes, e.g. tcp://10.0.0.5:8786 "
+        "(default: local processes; needs the dask extra)",
+    )
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        default=None,
+        metavar="METRIC",
+        help=f"metrics to print, named as in `orgsim run`; put this option last (default: {HEADLINE_HELP})",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not draw the progress bar (on stderr)")
 
 
 def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     sweep = sub.add_parser(
         "sweep",
         help="run a grid of scenario variants with replications and write result tables",
-        description=(
-            "Run SCENARIO over a full grid of --grid values (structure may be one of the keys) with "
-            "--reps replications each and common random numbers across structures; write per-run, "
-            "summary and comparison tables (CSV, Parquet, Markdown, provenance JSON) to --out. "
-            "Run the same command again to resume an interrupted sweep."
-        ),
+        description=SWEEP_DESCRIPTION,
+        epilog=SWEEP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_scenario_arguments(sweep)
     sweep.add_argument(
@@ -152,11 +287,23 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY.PATH=V1,V2,...",
-        help="vary a key over values, e.g. --grid handoff.delay_ticks=0,1,2 --grid structure=central_it,micro_provider",
+        help="vary a key over comma-separated values; repeat for more keys, every combination is run "
+        "(default: none, one point), e.g. --grid handoff.delay_ticks=0,1,2 --grid structure=central_it,micro_provider",
     )
     add_execution_arguments(sweep, reps=5)
-    sweep.add_argument("--out", type=Path, default=None, help="result directory (default results/sweep-NAME-HASH)")
-    sweep.add_argument("--adoption", action="store_true", help="also write the mean adoption share per tick")
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="result directory; created if missing, resumed if it holds this design "
+        "(default: results/sweep-SCENARIO-HASH, HASH identifying the design)",
+    )
+    sweep.add_argument(
+        "--adoption",
+        action="store_true",
+        help="also write the adoption table: mean share of teams that adopted the practice, per tick, "
+        "point and structure (CSV, Parquet)",
+    )
     sweep.set_defaults(handler=cmd_sweep)
 
 
@@ -164,16 +311,25 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> None:
     compare = sub.add_parser(
         "compare",
         help="run two scenarios with the same seeds and print a side-by-side table",
-        description=(
-            "Run scenarios A and B --reps times each, replicate r of both with the same seed (a paired "
-            "comparison), and print mean and 95% CI of each, the difference B - A with its CI, and p-values."
-        ),
+        description=COMPARE_DESCRIPTION,
+        epilog=COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    compare.add_argument("a", type=Path, help="scenario A (TOML)")
-    compare.add_argument("b", type=Path, help="scenario B (TOML)")
-    compare.add_argument("--ticks", type=int, default=None, help="override simulation.ticks of both")
+    compare.add_argument("a", type=Path, help="scenario A, the baseline (TOML file)")
+    compare.add_argument("b", type=Path, help="scenario B, compared with A (TOML file)")
     compare.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="override in both"
+        "--ticks",
+        type=int,
+        default=None,
+        help="run length in ticks of both, replacing simulation.ticks (default: each scenario's value)",
+    )
+    compare.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override one value in both scenarios; repeat for more (default: none), e.g. --set demand.arrival_rate=11",
     )
     add_execution_arguments(compare, reps=10)
     compare.set_defaults(handler=cmd_compare)

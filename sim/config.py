@@ -15,9 +15,10 @@ KINDS = ("feature", "incident", "ktlo")
 
 
 class Strict(BaseModel):
-    """Base for every section: frozen, unknown keys are errors."""
+    """Base for every section: frozen, unknown keys are errors, no type coercion (a
+    quoted "2" is not a number); lists in TOML become the tuple fields (``strict=False``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Simulation(Strict):
@@ -73,7 +74,9 @@ class Demand(Strict):
         0.3, ge=0, le=10, description="Effort on each touched dependency, as a share of the item's effort."
     )
     priority: tuple[Literal["feature", "incident", "ktlo"], ...] = Field(
-        ("incident", "ktlo", "feature"), description="Order in which queues serve kinds (first = highest)."
+        ("incident", "ktlo", "feature"),
+        strict=False,
+        description="Order in which queues serve kinds (first = highest).",
     )
 
     @field_validator("priority")
@@ -105,6 +108,7 @@ class CentralIT(Strict):
             Stage(name="operations", effort_share=0.15),
         ),
         min_length=1,
+        strict=False,
         description="Functional silos in pipeline order; teams are split across them by effort share.",
     )
 
@@ -161,6 +165,7 @@ class ContextSwitching(Strict):
     loss_by_concurrency: tuple[float, ...] = Field(
         (0.0, 0.2, 0.4, 0.6, 0.75),
         min_length=1,
+        strict=False,
         description=(
             "Capacity lost at 1, 2, 3, ... open items per person (Weinberg); interpolated, last value holds beyond."
         ),

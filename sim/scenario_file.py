@@ -19,12 +19,22 @@ class ScenarioError(ValueError):
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read ``path`` (following ``extends``), apply ``key.path=value`` overrides, validate."""
+    """Read ``path`` (following ``extends``), validate it, then apply and validate the
+    ``key.path=value`` overrides. A file that sets no ``name`` is named after itself."""
     path = Path(path)
     data = _read_with_extends(path, seen=())
-    for assignment in overrides or []:
-        _apply_override(data, assignment, source=str(path))
-    return validate_scenario(data, source=str(path))
+    data["name"] = data.get("name") if _own_name(path) else path.stem
+    scenario = validate_scenario(data, source=str(path))
+    if not overrides:
+        return scenario
+    for assignment in overrides:
+        _apply_override(data, assignment, source="--set")
+    return validate_scenario(data, source=f"{path} with --set")
+
+
+def _own_name(path: Path) -> bool:
+    """Whether the file itself (not a file it extends) sets ``name``."""
+    return "name" in tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def validate_scenario(data: dict[str, Any], source: str = "<config>") -> Scenario:
@@ -57,7 +67,10 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(f'{path}: extends: must be a file path string, e.g. extends = "central_it.toml"')
-    base = _read_with_extends(path.parent / parent, seen=(*seen, resolved))
+    target = path.parent / parent
+    if not target.is_file():
+        raise ScenarioError(f"{path}: extends: {target} not found; give a path relative to {path.parent}/")
+    base = _read_with_extends(target, seen=(*seen, resolved))
     return _merge(base, data)
 
 
@@ -92,14 +105,16 @@ def _apply_override(data: dict[str, Any], assignment: str, source: str) -> None:
 
 def _describe(err: dict[str, Any], data: dict[str, Any]) -> str:
     loc = [str(p) for p in err["loc"]]
-    key = ".".join(loc) or "(scenario)"
+    key = ".".join(loc)
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = difflib.get_close_matches(loc[-1], allowed, n=1)
         fix = f"did you mean {hint[0]!r}?" if hint else f"allowed keys: {', '.join(allowed)}"
         return f"{key}: unknown key; {fix}"
     message = err["msg"].removeprefix("Value error, ")
-    if loc and err["type"] not in ("missing",):
+    if not loc:
+        return message
+    if err["type"] != "missing":
         message += f" (got {_lookup(data, loc)!r})"
     return f"{key}: {message}"
 
