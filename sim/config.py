@@ -143,7 +143,7 @@ class Quality(Strict):
     )
     early_detection_prob: float = Field(0.6, ge=0, le=1, description="Chance a defect is found before release.")
     rework_effort_fraction: float = Field(
-        0.3, ge=0, le=10, description="Early rework effort as a share of the item's effort."
+        0.3, gt=0, le=10, description="Early rework effort as a share of the item's effort."
     )
     escaped_effort_factor: float = Field(
         0.8, ge=0, le=100, description="Effort of the incident an escaped defect causes, relative to the item."

@@ -237,7 +237,10 @@ class OrgModel(mesa.Model):
         self.open_count -= 1
         self.recorder.completions[min(int(now), self.recorder.ticks - 1)] += 1
         if item.escaped:
-            effort = self.config.quality.escaped_effort_factor * item.effort
+            # A failed fix costs what the fix cost; only a demand item's failure is scaled,
+            # so a chain of failing fixes advances time instead of shrinking to nothing.
+            factor = 1.0 if item.origin == FROM_ESCAPED_DEFECT else self.config.quality.escaped_effort_factor
+            effort = factor * item.effort
             incident = self.demand.new_item(INCIDENT, FROM_ESCAPED_DEFECT, item.service, (), effort, now)
             self._arrive(incident, now)
 
