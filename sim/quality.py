@@ -6,8 +6,9 @@ from sim.config import Quality
 
 
 def switching_loss(open_per_person: float, loss_by_concurrency: tuple[float, ...]) -> float:
-    """Capacity share lost at ``open_per_person`` open items per person (linear between
-    the tabulated 1, 2, 3, ... items; none at or below one; the last value holds beyond)."""
+    """Capacity share lost at ``open_per_person`` open items per person: linear between
+    the tabulated values at 1, 2, 3, ... items; the first value at or below one item, the
+    last beyond the table."""
     if open_per_person <= 1.0:
         return loss_by_concurrency[0]
     last = len(loss_by_concurrency)

@@ -1,0 +1,185 @@
+"""Shared helpers: paths, seeds, small scenarios, CLI runners, and the validation report.
+
+Validation tests compare a simulated mean over independent replications with an
+analytic value: they pass when ``|mean - analytic| <= 3 SE + allowance``, where SE is
+the standard error over replications and the allowance is a stated, computed
+discretisation term (zero where the model is exact). Every comparison is also printed
+in a table at the end of the pytest run, so the figures can be quoted.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from scipy import stats
+
+from sim.analytic import littles_law_window_gap
+from sim.cli import main as cli_main
+from sim.config import Scenario
+from sim.run import RunResult
+from sim.work import FROM_DEMAND
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+SHIPPED_SCENARIOS = sorted(SCENARIOS.glob("**/*.toml"))
+CENTRAL_IT = SCENARIOS / "central_it.toml"
+MICRO_PROVIDER = SCENARIOS / "micro_provider.toml"
+MMC = SCENARIOS / "validation" / "mmc.toml"
+BASS = SCENARIOS / "validation" / "bass.toml"
+
+# Hypothesis: a fixed, derandomised set of examples by default, so every run tests the
+# same cases; ``pytest --hypothesis-profile=explore`` searches afresh with many more.
+settings.register_profile("default", max_examples=25, deadline=None, derandomize=True, database=None)
+settings.register_profile(
+    "explore",
+    max_examples=1000,
+    deadline=None,
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(ROOT / ".hypothesis"),
+)
+settings.load_profile("default")
+
+# Busy time per tick is a floating-point sum of many parts (sim/recorder.py), so a fully
+# busy tick can exceed its capacity by rounding (about 1e-15 relative); no more is allowed.
+ROUNDING = 1e-9
+
+# Deviations larger than this many standard errors fail a validation test.
+SE_MULTIPLE = 3.0
+
+
+# --- seeds and estimates ------------------------------------------------------------
+def replication_seeds(n: int, entropy: int) -> list[int]:
+    """``n`` independent run seeds spawned from one fixed ``entropy`` (numpy SeedSequence)."""
+    return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(entropy).spawn(n)]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean of independent replications with its standard error."""
+
+    mean: float
+    se: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Any) -> Estimate:
+        sample = np.asarray(values, dtype=float)
+        if len(sample) < 2:
+            raise ValueError("an estimate needs at least two replications")
+        return cls(float(sample.mean()), float(sample.std(ddof=1) / np.sqrt(len(sample))), len(sample))
+
+    @property
+    def ci95(self) -> float:
+        """Half-width of the 95% confidence interval (Student t, n - 1 degrees of freedom)."""
+        return float(stats.t.ppf(0.975, self.n - 1) * self.se)
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4f} ± {self.ci95:.4f} (95% CI, SE {self.se:.4f}, n={self.n})"
+
+
+VALIDATION_ROWS: list[tuple[str, ...]] = []
+
+
+def assert_matches(label: str, estimate: Estimate, analytic: float, allowance: float = 0.0, setting: str = "") -> None:
+    """Assert ``|estimate - analytic| <= 3 SE + allowance`` and record the row for the report."""
+    gap = estimate.mean - analytic
+    tolerance = SE_MULTIPLE * estimate.se + allowance
+    within = abs(gap) <= tolerance
+    record_figure(label, str(estimate), f"{analytic:.4f}", f"{gap:+.4f}", f"{tolerance:.4f}", within, setting)
+    assert within, (
+        f"{label}: simulated {estimate} vs analytic {analytic:.4f}: gap {gap:+.4f} exceeds "
+        f"{SE_MULTIPLE:g} SE + allowance {allowance:.4f} = {tolerance:.4f} [{setting}]"
+    )
+
+
+def record_figure(label: str, simulated: str, reference: str, gap: str, tolerance: str, ok: bool, setting: str) -> None:
+    """Add one row to the validation table printed at the end of the run."""
+    VALIDATION_ROWS.append((label, simulated, reference, gap, tolerance, "ok" if ok else "FAIL", setting))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not VALIDATION_ROWS:
+        return
+    terminalreporter.section("validation figures (simulated vs analytic)")
+    header = ("case", "simulated", "reference", "gap", "tolerance", "verdict", "setting")
+    widths = [max(len(row[i]) for row in [header, *VALIDATION_ROWS]) for i in range(len(header))]
+    for row in [header, *VALIDATION_ROWS]:
+        terminalreporter.write_line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+# --- scenarios ------------------------------------------------------------------------
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``top``'s values laid over it, section by section (neither is changed)."""
+    merged = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+SMALL = {
+    "name": "small",
+    "simulation": {"ticks": 40, "warmup_ticks": 5},
+    "organisation": {"teams": 4, "team_size": 2, "services": 6},
+    "demand": {"arrival_rate": 2.0, "effort": {"mean_days": 1.0}},
+    "spread": {"start_tick": 0},
+}
+
+# Everything that makes work longer than its effort, or adds work, switched off.
+FRICTIONLESS = {
+    "handoff": {"delay_ticks": 0.0, "loss_prob": 0.0},
+    "quality": {"base_defect_prob": 0.0},
+    "knowledge": {"unfamiliarity_penalty": 0.0},
+    "context_switching": {"loss_by_concurrency": [0.0]},
+    "spread": {"initial_adopters": 0, "external_prob": 0.0, "imitation_prob": 0.0, "capacity_coupling": False},
+}
+
+
+def small_scenario(structure: str = "micro_provider", **sections: Any) -> Scenario:
+    """A small, fast scenario (4 teams of 2, 40 ticks) with ``sections`` laid over it."""
+    data = deep_merge(SMALL, {"structure": structure})
+    return Scenario.model_validate(deep_merge(data, sections))
+
+
+def demand_items(result: RunResult) -> pd.DataFrame:
+    """The items the business asked for (the summary's counts, lead time and WIP are about
+    these), without the incidents that escaped defects cause."""
+    return result.items[result.items["origin"] == FROM_DEMAND]
+
+
+def window_gap(result: RunResult, scenario: Scenario) -> tuple[float, float]:
+    """Little's law over the measured window for demand items: (signed gap L - X W, bound)."""
+    items, sim = demand_items(result), scenario.simulation
+    return littles_law_window_gap(items["arrival"], items["completion"], sim.warmup_ticks, sim.ticks)
+
+
+# --- the command line -------------------------------------------------------------------
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Call ``orgsim`` in this process; return (exit code, stdout, stderr)."""
+    code = cli_main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m sim ARGS`` in a fresh interpreter from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

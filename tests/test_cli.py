@@ -1,0 +1,116 @@
+"""The ``orgsim run`` command: one JSON object with every metric, reproducible by seed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CENTRAL_IT, MICRO_PROVIDER, run_cli, run_module
+
+# A short run: 60 ticks with a 10-tick warm-up.
+SHORT = ("--ticks", "60", "--set", "simulation.warmup_ticks=10")
+
+REQUIRED_KEYS = {
+    "scenario",
+    "structure",
+    "seed",
+    "items_arrived",
+    "items_completed",
+    "throughput_per_tick",
+    "lead_time_mean_ticks",
+    "lead_time_p50_ticks",
+    "lead_time_p85_ticks",
+    "lead_time_p95_ticks",
+    "queue_wait_mean_ticks",
+    "wip_mean",
+    "utilisation",
+    "rework_rate",
+    "rework_effort_share",
+    "change_failure_rate",
+    "handoffs_per_item",
+    "adoption_final_share",
+    "adoption_t50_ticks",
+    "adoption_t90_ticks",
+}
+
+
+def strict_json(text: str) -> Any:
+    """Parse JSON, refusing NaN and Infinity (which other JSON readers reject)."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def run_json(capsys: pytest.CaptureFixture[str], scenario: Path, *args: str) -> dict[str, Any]:
+    code, out, err = run_cli(capsys, "run", scenario, *SHORT, "--json", *args)
+    assert (code, err) == (0, "")
+    assert len(out.strip().splitlines()) == 1
+    return strict_json(out)
+
+
+@pytest.mark.parametrize("scenario", [CENTRAL_IT, MICRO_PROVIDER], ids=lambda p: p.stem)
+def test_json_has_every_key(capsys: pytest.CaptureFixture[str], scenario: Path) -> None:
+    record = run_json(capsys, scenario, "--seed", "3")
+    assert REQUIRED_KEYS <= record.keys()
+    assert (record["scenario"], record["structure"], record["seed"]) == (scenario.stem, scenario.stem, 3)
+    assert record["items_arrived"] > 0
+
+
+def test_json_uses_null_for_levels_not_reached(capsys: pytest.CaptureFixture[str]) -> None:
+    # Nobody can adopt: the share stays 0 and the crossing times are null.
+    record = run_json(capsys, MICRO_PROVIDER, "--set", "spread.initial_adopters=0", "--set", "spread.external_prob=0")
+    assert record["adoption_final_share"] == 0
+    assert record["adoption_t50_ticks"] is None
+    assert record["adoption_t90_ticks"] is None
+
+
+def test_same_seed_gives_the_same_object(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_json(capsys, CENTRAL_IT, "--seed", "11") == run_json(capsys, CENTRAL_IT, "--seed", "11")
+
+
+def test_different_seeds_differ(capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = run_json(capsys, CENTRAL_IT, "--seed", "1"), run_json(capsys, CENTRAL_IT, "--seed", "2")
+    assert first["seed"] != second["seed"]
+    assert {k: v for k, v in first.items() if k != "seed"} != {k: v for k, v in second.items() if k != "seed"}
+
+
+def test_default_seed_is_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_json(capsys, CENTRAL_IT) == run_json(capsys, CENTRAL_IT, "--seed", "0")
+
+
+def test_ticks_and_set_change_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    busy = run_json(capsys, CENTRAL_IT, "--set", "demand.arrival_rate=12")
+    calm = run_json(capsys, CENTRAL_IT, "--set", "demand.arrival_rate=2")
+    assert busy["items_arrived"] > calm["items_arrived"]
+
+
+def test_readable_summary_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "run", MICRO_PROVIDER, *SHORT, "--set", "spread.initial_adopters=0")
+    assert (code, err) == (0, "")
+    lines = out.strip().splitlines()
+    rows = dict(line.split(maxsplit=1) for line in lines)
+    assert REQUIRED_KEYS <= rows.keys()
+    assert rows["scenario"] == "micro_provider"
+    assert rows["adoption_t50_ticks"] == "not reached"
+    float(rows["lead_time_p85_ticks"])  # numbers are printed as numbers
+    assert not out.lstrip().startswith("{")
+
+
+def test_python_dash_m_sim_runs_the_cli() -> None:
+    done = run_module("run", CENTRAL_IT, *SHORT, "--json", "--seed", "5")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    record = strict_json(done.stdout)
+    assert REQUIRED_KEYS <= record.keys()
+    assert record["seed"] == 5
+
+
+def test_cli_without_a_command_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run_cli(capsys, "--help")
+    assert exc.value.code == 0
+    assert "run" in capsys.readouterr().out
