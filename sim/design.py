@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from scipy.stats import qmc
 
 from sim.config import Scenario
-from sim.scenario_file import ScenarioError, config_hash, load_scenario, validate_scenario
+from sim.scenario_file import ScenarioError, config_hash, load_scenario, model_in, validate_scenario
 
 STRUCTURE = "structure"
 Kind = Literal["grid", "lhs", "sobol", "points"]
@@ -365,19 +365,9 @@ def is_integer_key(key: str) -> bool:
         if model is None or part not in model.model_fields:
             return False
         annotation = model.model_fields[part].annotation
-        model = _model_in(annotation)
+        model = model_in(annotation)
     args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
     return int in args and float not in args and bool not in args
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found:
-            return found
-    return None
 
 
 def _check_factors(factors: Mapping[str, Sequence[Any]]) -> dict[str, list[Any]]:

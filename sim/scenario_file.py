@@ -23,18 +23,12 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     ``key.path=value`` overrides. A file that sets no ``name`` is named after itself."""
     path = Path(path)
     data = _read_with_extends(path, seen=())
-    data["name"] = data.get("name") if _own_name(path) else path.stem
     scenario = validate_scenario(data, source=str(path))
     if not overrides:
         return scenario
     for assignment in overrides:
         _apply_override(data, assignment, source="--set")
     return validate_scenario(data, source=f"{path} with --set")
-
-
-def _own_name(path: Path) -> bool:
-    """Whether the file itself (not a file it extends) sets ``name``."""
-    return "name" in tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def validate_scenario(data: dict[str, Any], source: str = "<config>") -> Scenario:
@@ -62,6 +56,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(f"{path}: file not found; give the path of a scenario .toml file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    data.setdefault("name", path.stem)  # the extending file's own name wins in the merge
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -125,15 +120,16 @@ def _allowed_keys(loc: list[str]) -> list[str]:
         if model is None or part.isdigit():
             continue
         annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        model = _model_in(annotation)
+        model = model_in(annotation)
     return sorted(model.model_fields) if model else []
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside a field annotation (e.g. ``tuple[Stage, ...]``), if any."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
+        found = model_in(arg)
         if found:
             return found
     return None

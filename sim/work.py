@@ -42,10 +42,6 @@ class WorkItem:
     own_done: float = 0.0
     requests: list[Task] = field(default_factory=list)
 
-    @property
-    def is_change(self) -> bool:
-        return self.kind != INCIDENT
-
 
 @dataclass(slots=True, eq=False)
 class Task:
