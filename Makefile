@@ -2,7 +2,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev
+EXTRAS ?= dev,sensitivity,viz
 
 # First interpreter >= 3.12 found: python3.12/python3.13 on PATH, else pyenv's versions.
 PYTHON_BOOT := $(shell for c in python3.12 python3.13 python3; do \
