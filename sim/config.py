@@ -209,6 +209,95 @@ class Spread(Strict):
     )
 
 
+class OperatingModel(Strict):
+    kind: Literal["product", "project"] = Field(
+        "product",
+        description="product: durable teams keep their knowledge; project: teams disband after a project and re-form.",
+    )
+    project_ticks: int = Field(60, ge=1, description="Length of a project (project model); teams re-form staggered.")
+    knowledge_kept: float = Field(
+        0.0, ge=0, le=1, description="Share of a team's service knowledge that stays when it re-forms (project model)."
+    )
+    onboarding_ticks: int = Field(10, ge=0, description="Ticks a re-formed team needs to form (project model).")
+    onboarding_cost: float = Field(0.2, ge=0, lt=1, description="Capacity a forming team loses (project model).")
+
+
+class TechDebt(Strict):
+    enabled: bool = Field(False, description="Services age into debt that KTLO (upgrade) items pay down.")
+    aging_per_tick: float = Field(0.01, ge=0, le=10, description="Debt each service accrues per tick (obsolescence).")
+    effort_effect: float = Field(1.0, ge=0, le=100, description="Relative extra effort on a service per unit of debt.")
+    defect_effect: float = Field(1.0, ge=0, le=100, description="Relative defect increase per unit of debt.")
+    upgrade_paydown: float = Field(
+        0.8, ge=0, le=1, description="Share of a service's debt a completed KTLO item removes."
+    )
+    skip_pressure: float = Field(
+        0.2, ge=0, le=1, description="Intake pressure at or above which unprotected KTLO work is skipped."
+    )
+    protected_share: float = Field(
+        1.0, ge=0, le=1, description="Share of KTLO items protected from skipping (the maintenance policy)."
+    )
+
+
+class Intake(Strict):
+    policy: Literal["queue", "accept_all", "wip_limit"] = Field(
+        "queue",
+        description=(
+            "queue: items wait until someone is free; accept_all: every accepted item counts as open work at once"
+            " (everyone's number one); wip_limit: items wait in a backlog until open items are under the limit."
+        ),
+    )
+    wip_limit_per_person: float = Field(
+        1.5, gt=0, le=100, description="Open items per person of an intake (central: everyone; micro: the owner team)."
+    )
+
+
+class ServiceDesk(Strict):
+    enabled: bool = Field(False, description="Incidents reach a service desk first.")
+    staff: int = Field(4, ge=1, le=10_000, description="People on the desk (capacity added to the organisation).")
+    triage_days: float = Field(0.1, ge=0, le=100, description="Desk effort to log and triage one incident.")
+    resolve_max_days: float = Field(
+        1.0, ge=0, le=10_000, description="Incidents up to this effort are resolved at the desk (known errors)."
+    )
+    routing_accuracy: float = Field(
+        0.8, ge=0, le=1, description="Chance the desk routes an incident to the right team or silo first time."
+    )
+    feedback_share: float = Field(
+        0.5, ge=0, le=10, description="Share of a desk-resolved incident's effort the service's team learns from."
+    )
+
+
+class Sourcing(Strict):
+    enabled: bool = Field(False, description="Consumers may buy a service's requests from an external provider.")
+    review_ticks: int = Field(20, ge=1, description="Ticks between a consumer's reviews of each provider.")
+    external_lead_ticks: float = Field(
+        4.0, gt=0, le=10_000, description="Mean turnaround of an external provider (exponential)."
+    )
+    external_defect_prob: float = Field(
+        0.05, ge=0, le=1, description="Chance an externally bought request brings a defect."
+    )
+    external_price_factor: float = Field(
+        1.5, ge=0, le=100, description="Price of a bought person-day relative to an internal one."
+    )
+    switch_cost_days: float = Field(2.0, ge=0, le=10_000, description="Consumer effort to switch provider.")
+    switch_margin: float = Field(
+        0.2, ge=0, le=10, description="How much better (relative) the other provider must look before a switch."
+    )
+    failure_weight: float = Field(
+        5.0, ge=0, le=1_000, description="Ticks of turnaround a provider's defect rate of 1 is worth in its score."
+    )
+    smoothing: float = Field(0.1, gt=0, le=1, description="Weight of the newest request in a provider's score.")
+
+
+class Value(Strict):
+    feature_per_day: float = Field(4.0, ge=0, description="Business value per person-day of a completed feature.")
+    incident_per_day: float = Field(2.0, ge=0, description="Value per person-day of a restored incident.")
+    ktlo_per_day: float = Field(2.0, ge=0, description="Value per person-day of completed KTLO work.")
+    delay_cost_per_tick: float = Field(
+        0.01, ge=0, le=1, description="Share of an item's value lost per tick of lead time (cost of delay)."
+    )
+    cost_per_person_day: float = Field(1.0, gt=0, description="Cost of one person-day of capacity, busy or idle.")
+
+
 class Scenario(Strict):
     name: str = Field("", description="Short name shown in output.")
     description: str = Field("", description="Free text.")
@@ -225,6 +314,12 @@ class Scenario(Strict):
     knowledge: Knowledge = Knowledge()
     context_switching: ContextSwitching = ContextSwitching()
     spread: Spread = Spread()
+    operating_model: OperatingModel = OperatingModel()
+    tech_debt: TechDebt = TechDebt()
+    intake: Intake = Intake()
+    service_desk: ServiceDesk = ServiceDesk()
+    sourcing: Sourcing = Sourcing()
+    value: Value = Value()
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

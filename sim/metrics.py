@@ -185,3 +185,68 @@ def adoption_t50_ticks(o: Observed) -> int | None:
 @metric
 def adoption_t90_ticks(o: Observed) -> int | None:
     return crossing_tick(o.adoption[o.spread_start :], 0.9)
+
+
+@metric
+def knowledge_held_mean(o: Observed) -> float:
+    """What the organisation knows: per service, the best-informed team's knowledge, averaged."""
+    return float(o.series["knowledge_held"].mean())
+
+
+@metric
+def tech_debt_mean(o: Observed) -> float:
+    """Mean debt per service (0 unless tech debt is modelled)."""
+    return float(o.series["tech_debt"].mean())
+
+
+@metric
+def ktlo_skipped_share(o: Observed) -> float | None:
+    """Share of KTLO (upgrade) demand skipped under pressure."""
+    skipped = int(o.series["ktlo_skipped"].sum())
+    ktlo = o.items[o.items["kind"] == "ktlo"]
+    arrived = int(((ktlo["arrival"] >= o.start) & (ktlo["arrival"] < o.end)).sum())
+    total = skipped + arrived
+    return skipped / total if total else None
+
+
+@metric
+def backlog_wait_mean_ticks(o: Observed) -> float | None:
+    """Time completed items waited in an intake backlog before entering (WIP limit)."""
+    return _mean(o.done["backlog_wait"])
+
+
+@metric
+def desk_resolved_share(o: Observed) -> float | None:
+    """Share of completed incidents the service desk resolved itself."""
+    return _mean(o.done_all.loc[o.done_all["kind"] == "incident", "desk_resolved"].astype(float))
+
+
+@metric
+def provider_switches_per_tick(o: Observed) -> float:
+    return float(o.series["provider_switches"].sum() / o.span)
+
+
+@metric
+def bought_effort_share(o: Observed) -> float | None:
+    """Share of the effort done (inside or bought) that external providers delivered."""
+    bought = float(o.series["bought_days"].sum())
+    total = float(o.series.filter(like="busy_").to_numpy().sum()) + bought
+    return bought / total if total > 0 else None
+
+
+@metric
+def value_per_tick(o: Observed) -> float:
+    """Business value of the demand completed in the window, per tick."""
+    return float(o.done["value"].sum() / o.span)
+
+
+@metric
+def cost_per_tick(o: Observed) -> float:
+    """Cost of capacity (and bought effort) per tick."""
+    return float(o.series["cost"].mean())
+
+
+@metric
+def value_for_money(o: Observed) -> float:
+    """Value delivered per unit of cost ("one dollar in, two dollars out")."""
+    return value_per_tick(o) / cost_per_tick(o)

@@ -14,16 +14,20 @@ import mesa
 import numpy as np
 
 from sim.config import Scenario
+from sim.debt import DebtLedger
 from sim.demand import DemandStream
+from sim.desk import DESK, ServiceDesk
+from sim.intake import WipLimit
 from sim.organisation import build_services
+from sim.projects import ProjectRotation
 from sim.quality import defect_probability, detection_probability, switching_loss
 from sim.recorder import TickRecorder
 from sim.spread import WorkTies, adoption_probability, complete_influence
 from sim.structures import STRUCTURES
 from sim.team import Pool, Team
-from sim.work import FROM_ESCAPED_DEFECT, INCIDENT, KIND_NAMES, Task, WorkItem
+from sim.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KIND_NAMES, KTLO, Task, WorkItem
 
-ARRIVE, READY, DONE = 0, 1, 2
+ARRIVE, READY, DONE, BOUGHT = 0, 1, 2, 3
 
 
 class OrgModel(mesa.Model):
@@ -43,8 +47,17 @@ class OrgModel(mesa.Model):
         self.loads = np.zeros(org.teams)
         self.ties = WorkTies(org.teams)
         self.demand = DemandStream(config.demand, self.services, demand_rng)
+        # Operating-model mechanisms, each None (absent) unless switched on in the scenario.
+        self.debt = DebtLedger(config.tech_debt, org.services) if config.tech_debt.enabled else None
+        project = config.operating_model.kind == "project"
+        self.rotation = ProjectRotation(config.operating_model, org.teams) if project else None
         self.structure = STRUCTURES[config.structure](self)
-        self.recorder = TickRecorder(config.simulation.ticks, org.teams * org.team_size)
+        self.desk = ServiceDesk(self) if config.service_desk.enabled else None
+        wip_limited = config.intake.policy == "wip_limit"
+        self.wip_limit = WipLimit(config.intake, self.structure.intake_people(), self._rank) if wip_limited else None
+        self._accept_all = config.intake.policy == "accept_all"
+        people = org.teams * org.team_size + (self.desk.team.headcount if self.desk else 0)
+        self.recorder = TickRecorder(config.simulation.ticks, people)
         self.items: list[WorkItem] = []
         self.open_count = 0
         self._events: list[tuple[float, int, int, object]] = []
@@ -85,36 +98,80 @@ class OrgModel(mesa.Model):
             elif code == READY:
                 obj.pool.push(obj)
                 self._dispatch(obj.pool, now)
+            elif code == BOUGHT:
+                self.structure.on_bought(obj, now)
             else:
                 self._arrive(obj, now)
 
     def _end_tick(self, tick: int) -> None:
+        rec = self.recorder
         forgetting = self.config.knowledge.forgetting_rate
         if forgetting:
             self.knowledge *= 1 - forgetting
+        if self.rotation is not None:
+            ending = self.rotation.due(tick)
+            if len(ending):
+                self.rotation.reform(ending, self.knowledge, self.config.knowledge.initial, tick)
+                self.ties.forget(ending)
+        if self.debt is not None:
+            self.debt.age()
+            rec.tech_debt[tick] = self.debt.debt.mean()
+        self.structure.end_tick(tick)
         if self.config.spread.capacity_coupling:
             busy = np.fromiter((t.busy / t.headcount for t in self.teams), dtype=float, count=len(self.teams))
             self.loads += self._load_alpha * (busy - self.loads)
-        rec = self.recorder
         rec.wip[tick] = self.open_count
         rec.queued_tasks[tick] = sum(len(p.heap) for p in self.structure.pools)
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
+        rec.knowledge_held[tick] = self.knowledge.max(axis=0).mean()
+        if self.wip_limit is not None:
+            rec.backlog[tick] = self.wip_limit.waiting()
 
     # --- work flow ------------------------------------------------------------------
     def _schedule(self, time: float, code: int, obj: object) -> None:
         heapq.heappush(self._events, (time, next(self._seq), code, obj))
 
+    def deliver_bought(self, task: Task, at: float) -> None:
+        """An externally bought ``task`` comes back at ``at``."""
+        self._schedule(at, BOUGHT, task)
+
     def _arrive(self, item: WorkItem, now: float) -> None:
+        tick = min(int(now), self.recorder.ticks - 1)
+        if self._skips_upgrade(item):
+            self.recorder.ktlo_skipped[tick] += 1
+            return
         self.items.append(item)
         self.open_count += 1
-        self.recorder.arrivals[min(int(now), self.recorder.ticks - 1)] += 1
-        self.structure.route(item, now)
+        self.recorder.arrivals[tick] += 1
+        if self.desk is not None and item.kind == INCIDENT:
+            self.desk.receive(item, now)
+        else:
+            self.enter(item, now)
 
-    def new_task(self, item: WorkItem, pool: Pool, services, efforts, categories, **kw) -> Task:
-        """A task for ``item`` at ``pool``, prioritised by kind (then own work vs requests)."""
+    def _skips_upgrade(self, item: WorkItem) -> bool:
+        """Under tech debt: whether a KTLO item is skipped because its intake is under pressure."""
+        if self.debt is None or item.kind != KTLO or item.origin != FROM_DEMAND:
+            return False
+        pressure = self.structure.intake_pressure(item, self.config.quality.pressure_horizon_ticks)
+        return self.debt.skips(pressure, self.rng)
+
+    def enter(self, item: WorkItem, now: float) -> None:
+        """Let ``item`` into the teams' queues, or into its intake backlog while at the WIP limit."""
+        if self.wip_limit is None or self.wip_limit.offer(item, self.structure.intake_unit(item), now):
+            self.structure.route(item, now)
+
+    def _rank(self, item: WorkItem) -> int:
+        return self._kind_rank[item.kind]
+
+    def new_task(
+        self, item: WorkItem, pool: Pool | None, services, efforts, categories, effort: float | None = None, **kw
+    ) -> Task:
+        """A task for ``item`` at ``pool``, prioritised by kind (then own work vs requests);
+        its effort is that of its services unless given (desk work uses no service)."""
         sub = self._request_rank[1 if kw.get("is_request") else 0]
         priority = self._kind_rank[item.kind] * 3 + sub
-        return Task(item, pool, services, efforts, categories, priority, sum(efforts), seq=next(self._seq), **kw)
+        effort = sum(efforts) if effort is None else effort
+        return Task(item, pool, services, efforts, categories, priority, effort, seq=next(self._seq), **kw)
 
     def enqueue(self, task: Task, now: float) -> None:
         """Queue ``task`` at its pool now, within the same team or silo (no handoff)."""
@@ -122,7 +179,7 @@ class OrgModel(mesa.Model):
         task.pool.push(task)
         self._dispatch(task.pool, now)
 
-    def handoff(self, task: Task, from_team: Team, now: float) -> None:
+    def handoff(self, task: Task, from_team: Team | None, now: float) -> None:
         """Pass ``task`` across a team boundary: a delay and a chance of losing information."""
         handoff = self.config.handoff
         task.item.handoffs += 1
@@ -146,18 +203,20 @@ class OrgModel(mesa.Model):
             self.ties.add(task.from_team.index, team.index)
         if not task.is_request:
             item.queue_wait += now - task.ready
-        self.structure.on_start(task, now)
+        (task.handler or self.structure).on_start(task, now)
         effort = task.effort
-        if effort > 0:
+        if effort > 0 and task.services:
             row = self.knowledge[team.index]
             unknown = 0.0
             for service, part in zip(task.services, task.service_efforts, strict=True):
                 unknown += (1.0 - float(row[service])) * part
             task.unfamiliarity = unknown / effort
         per_person = team.open_items / team.headcount
+        if self._accept_all:
+            per_person += len(task.pool.heap) / task.pool.headcount
         switch = self._switch_table[0] if per_person <= 1.0 else switching_loss(per_person, self._switch_table)
         task.switch_loss = switch
-        learning = self._learning_loss(team.index, now) if self._coupled else 0.0
+        learning = self._capacity_loss(team, now)
         stretch = 1 + self._penalty * task.unfamiliarity
         duration = effort * stretch / ((1 - switch) * (1 - learning))
         new, dependency, rework = task.category_efforts
@@ -176,6 +235,15 @@ class OrgModel(mesa.Model):
             item.touch_time += duration
         self._schedule(now + duration, DONE, task)
 
+    def _capacity_loss(self, team: Team, now: float) -> float:
+        """Capacity share lost to learning the practice and, in a new project team, to forming."""
+        if team.index == DESK:
+            return 0.0
+        loss = self._learning_loss(team.index, now) if self._coupled else 0.0
+        if self.rotation is not None:
+            loss = 1 - (1 - loss) * (1 - self.rotation.onboarding_loss(team.index, now))
+        return loss
+
     def _learning_loss(self, team: int, now: float) -> float:
         spread = self.config.spread
         if now - self.adopted_at[team] < spread.learning_ticks:
@@ -187,17 +255,18 @@ class OrgModel(mesa.Model):
         assert team is not None
         team.busy -= 1
         task.pool.idle.append(team)
-        self._learn(team, task)
+        self.learn(team, task.services, task.service_efforts)
         self._inject_defect(task, team)
-        self.structure.on_done(task, now)
+        (task.handler or self.structure).on_done(task, now)
         self._dispatch(task.pool, now)
 
-    def _learn(self, team: Team, task: Task) -> None:
+    def learn(self, team: Team, services: tuple[int, ...], efforts: tuple[float, ...]) -> None:
+        """``team`` learns from ``efforts`` person-days on ``services`` (shared by its people)."""
         rate = self._learning_rate / team.headcount
-        if rate == 0:
+        if rate == 0 or not services:
             return
         row = self.knowledge[team.index]
-        for service, effort in zip(task.services, task.service_efforts, strict=True):
+        for service, effort in zip(services, efforts, strict=True):
             known = float(row[service])
             row[service] = known + (1 - known) * -math.expm1(-rate * effort)
 
@@ -214,9 +283,11 @@ class OrgModel(mesa.Model):
             task.switch_loss,
             reduction,
             task.effort / item.planned,
+            self.debt.defect_factor(task.services) if self.debt is not None else 1.0,
         )
         if p > 0 and self.rng.random() < p:
             item.defects += 1
+            task.defective = True
 
     def verify(self, item: WorkItem, team: Team, now: float) -> bool:
         """At the end of a pass: True if a defect is caught and the item needs rework,
@@ -228,14 +299,22 @@ class OrgModel(mesa.Model):
                 item.reworks += 1
                 item.defects = 0
                 return True
-        self._release(item, now)
+        self.release(item, now)
         return False
 
-    def _release(self, item: WorkItem, now: float) -> None:
+    def release(self, item: WorkItem, now: float) -> None:
+        """``item`` is done: pay down debt (an upgrade), let the next item in, and turn a
+        hidden defect into an incident."""
         item.completion = now
         item.escaped = item.defects > 0
         self.open_count -= 1
         self.recorder.completions[min(int(now), self.recorder.ticks - 1)] += 1
+        if self.debt is not None and item.kind == KTLO:
+            self.debt.pay_down(item.service)
+        if self.wip_limit is not None and item.intake_unit >= 0:
+            following = self.wip_limit.release(item, now)
+            if following is not None:
+                self.structure.route(following, now)
         if item.escaped:
             # A failed fix costs what the fix cost; only a demand item's failure is scaled,
             # so a chain of failing fixes advances time instead of shrinking to nothing.

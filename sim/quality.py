@@ -26,12 +26,14 @@ def defect_probability(
     switch_loss: float,
     practice_reduction: float,
     weight: float,
+    debt_factor: float = 1.0,
 ) -> float:
     """Chance that a task injects a defect into its item.
 
     ``base x (1 + f_fam (1 - knowledge)) x (1 + f_press pressure) x (1 + f_switch loss)
-    x (1 - practice reduction) x weight``, where ``weight`` is the task's share of the
-    item's effort, so an item split over several tasks carries the same base risk."""
+    x (1 - practice reduction) x weight x debt factor``, where ``weight`` is the task's
+    share of the item's effort, so an item split over several tasks carries the same base
+    risk, and the debt factor is ``1 + defect_effect x debt`` of its services (1 without)."""
     p = (
         quality.base_defect_prob
         * (1 + quality.familiarity_effect * unfamiliarity)
@@ -39,6 +41,7 @@ def defect_probability(
         * (1 + quality.switching_effect * switch_loss)
         * (1 - practice_reduction)
         * weight
+        * debt_factor
     )
     return min(1.0, p)
 

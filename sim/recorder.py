@@ -24,11 +24,23 @@ class TickRecorder:
         self.wip = np.zeros(ticks, dtype=np.int64)
         self.queued_tasks = np.zeros(ticks, dtype=np.int64)
         self.adoption_share = np.zeros(ticks)
+        self.knowledge_held = np.zeros(ticks)
+        # Operating-model mechanisms; zero where switched off.
+        self.tech_debt = np.zeros(ticks)
+        self.ktlo_skipped = np.zeros(ticks, dtype=np.int64)
+        self.backlog = np.zeros(ticks, dtype=np.int64)
+        self.switches = np.zeros(ticks, dtype=np.int64)
+        self.bought_days = np.zeros(ticks)
 
     def add_busy(self, start: float, finish: float, parts: tuple[float, ...]) -> None:
         """Record ``parts`` (person-days by category, spent evenly over [start, finish))."""
         if finish > start and start < self.ticks:
             self._intervals.extend((start, finish, *parts))
+
+    def buy(self, now: float, effort: float) -> None:
+        """Book ``effort`` person-days bought from an external provider at ``now``."""
+        if now < self.ticks:
+            self.bought_days[int(now)] += effort
 
     @property
     def busy(self) -> np.ndarray:
@@ -74,6 +86,12 @@ class TickRecorder:
                 "idle_days": np.maximum(0.0, capacity - total),
                 "utilisation": total / capacity,
                 "adoption_share": self.adoption_share,
+                "knowledge_held": self.knowledge_held,
+                "tech_debt": self.tech_debt,
+                "ktlo_skipped": self.ktlo_skipped,
+                "intake_backlog": self.backlog,
+                "provider_switches": self.switches,
+                "bought_days": self.bought_days,
             }
         )
         return pd.concat([frame, busy], axis=1)

@@ -45,7 +45,9 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
     model = OrgModel(scenario, seed)
     model.run()
     items = item_table(model)
+    items["value"] = item_value(items, scenario)
     series = model.recorder.frame()
+    series["cost"] = tick_cost(series, scenario)
     sim = scenario.simulation
     start, end = sim.warmup_ticks, sim.ticks
     done_all = items[(items["completion"] >= start) & (items["completion"] < end)]
@@ -87,10 +89,29 @@ def item_table(model: OrgModel) -> pd.DataFrame:
             "queue_wait": np.array([i.queue_wait for i in items], dtype=float),
             "touch_time": np.array([i.touch_time for i in items], dtype=float),
             "dependency_wait": np.array([i.dependency_wait for i in items], dtype=float),
+            "backlog_wait": np.array([i.backlog_wait for i in items], dtype=float),
+            "desk_resolved": np.array([i.desk_resolved for i in items], dtype=bool),
         }
     )
     frame["lead_time"] = frame["completion"] - frame["arrival"]
     return frame
+
+
+def item_value(items: pd.DataFrame, scenario: Scenario) -> pd.Series:
+    """Business value of each completed demand item: value per person-day of its kind times
+    its effort, less the cost of delay over its lead time; nothing for failure demand."""
+    value = scenario.value
+    per_day = {"feature": value.feature_per_day, "incident": value.incident_per_day, "ktlo": value.ktlo_per_day}
+    rate = items["kind"].map(per_day).astype(float)
+    kept = (1 - value.delay_cost_per_tick * items["lead_time"]).clip(lower=0.0)
+    worth = rate * items["effort"] * kept
+    return worth.where((items["origin"] == FROM_DEMAND) & items["completion"].notna(), 0.0)
+
+
+def tick_cost(series: pd.DataFrame, scenario: Scenario) -> pd.Series:
+    """Cost per tick: every person's day, busy or idle, plus bought person-days at their price."""
+    bought = series["bought_days"] * scenario.sourcing.external_price_factor
+    return (series["capacity_days"] + bought) * scenario.value.cost_per_person_day
 
 
 def _as_scenario(config: Scenario | dict[str, Any] | str | Path) -> Scenario:

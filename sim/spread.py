@@ -19,6 +19,11 @@ class WorkTies:
             self.counts[a, b] += 1.0
             self.counts[b, a] += 1.0
 
+    def forget(self, teams: np.ndarray) -> None:
+        """Drop every tie of ``teams`` (their people left; the new ones know nobody yet)."""
+        self.counts[teams, :] = 0.0
+        self.counts[:, teams] = 0.0
+
     def influence(self, adopted: np.ndarray) -> np.ndarray:
         """Share of each team's work partners (weighted by exchanges) that adopted."""
         weight = self.counts.sum(axis=1)

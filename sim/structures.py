@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.organisation import assign_owners, assign_silos
-from sim.team import Pool
-from sim.work import DEPENDENCY, FROM_ESCAPED_DEFECT, NEW, REWORK, Task, WorkItem
+from sim.sourcing import Market
+from sim.team import Pool, Team
+from sim.work import DEPENDENCY, FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, NEW, REWORK, Task, WorkItem
 
 if TYPE_CHECKING:
     from sim.model import OrgModel
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 def plan_item(model: OrgModel, item: WorkItem) -> None:
     """Set the services and efforts of a full pass over ``item``: its primary service plus
-    dependency work on each touched dependency (cheaper where the dependency is self-service)."""
+    dependency work on each touched dependency (cheaper where the dependency is self-service),
+    each raised by the service's tech debt where debt is modelled."""
     demand = model.config.demand
     org = model.config.organisation
     self_service = model.services.self_service
@@ -29,6 +31,8 @@ def plan_item(model: OrgModel, item: WorkItem) -> None:
         factor = org.self_service_effort_factor if self_service[dep] else 1.0
         efforts.append(item.effort * demand.dependency_effort_share * factor)
     item.plan_services = (item.service, *item.deps)
+    if model.debt is not None:
+        efforts = [e * model.debt.effort_factor(s) for s, e in zip(item.plan_services, efforts, strict=True)]
     item.plan_efforts = tuple(efforts)
     item.planned = sum(efforts)
 
@@ -59,8 +63,36 @@ class CentralIT:
         self.rework_stage = int(np.argmax(self.shares))
 
     def route(self, item: WorkItem, now: float) -> None:
+        """Into the first silo. An incident the service desk escalates goes to operations
+        first (diagnosis, its usual share); the fix then passes the whole pipeline."""
         plan_item(self.model, item)
-        self.model.enqueue(self._stage_task(item, 0, 1.0, rework=False), now)
+        if item.escalated:
+            self.model.handoff(self._stage_task(item, self.last, 1.0, rework=False), None, now)
+        else:
+            self.model.enqueue(self._stage_task(item, 0, 1.0, rework=False), now)
+
+    def intake_pressure(self, item: WorkItem, horizon_ticks: float) -> float:
+        """Work queued anywhere in the organisation, as the central intake sees it."""
+        queued = sum(p.queued_effort for p in self.pools)
+        return min(1.0, max(0.0, queued) / (self.intake_people()[0] * horizon_ticks))
+
+    def intake_unit(self, item: WorkItem) -> int:
+        """One central intake for the whole organisation."""
+        return 0
+
+    def intake_people(self) -> list[int]:
+        return [sum(p.headcount for p in self.pools)]
+
+    def responsible(self, service: int) -> list[Team]:
+        """Who runs a service: the operations silo."""
+        return self.pools[self.last].teams
+
+    def wrong_pool(self, item: WorkItem, rng: np.random.Generator) -> Pool:
+        """A silo other than operations, where a misrouted incident lands."""
+        return self.pools[int(rng.integers(self.last))] if self.last else self.pools[0]
+
+    def end_tick(self, tick: int) -> None:
+        """Nothing to do at the end of a tick."""
 
     def on_start(self, task: Task, now: float) -> None:
         """Nothing to do when a silo starts a stage."""
@@ -72,6 +104,9 @@ class CentralIT:
         item = task.item
         if task.stage < self.last:
             self.model.handoff(self._stage_task(item, task.stage + 1, task.scale, task.rework), team, now)
+        elif item.escalated:
+            item.escalated = False
+            self.model.handoff(self._stage_task(item, 0, 1.0, rework=False), team, now)
         elif self.model.verify(item, team, now):
             rest = float(self.shares[self.rework_stage :].sum())
             scale = self.model.config.quality.rework_effort_fraction / rest
@@ -95,7 +130,8 @@ class CentralIT:
 class MicroProvider:
     """Cross-functional teams owning services. An item goes to the owner of its primary
     service; work on services owned elsewhere becomes a request queued at their owner,
-    unless the service is self-service, in which case the consumer does it itself."""
+    unless the service is self-service, in which case the consumer does it itself. With
+    make-or-buy on, a consumer may buy a service's requests from an external provider."""
 
     def __init__(self, model: OrgModel) -> None:
         self.model = model
@@ -103,6 +139,9 @@ class MicroProvider:
         cfg = model.config.demand
         load = model.services.expected_load(cfg.dependency_touch_prob, cfg.dependency_effort_share)
         self.owners = assign_owners(load, len(model.teams))
+        sourcing = model.config.sourcing
+        self.market = Market(sourcing, len(model.teams), len(self.owners)) if sourcing.enabled else None
+        self.migration = Migration()
 
     def owner(self, service: int):
         return self.model.teams[int(self.owners[service])]
@@ -118,29 +157,85 @@ class MicroProvider:
         own_services = tuple(s for s, _ in own)
         own_efforts = tuple(e for _, e in own)
         item.requests = [
-            model.new_task(item, self.owner(s).pool, (s,), (e,), categorise(item, (0.0, e), False), is_request=True)
+            self._request(item, owner.index, s, e)
             for s, e in zip(services[1:], efforts[1:], strict=True)
             if s not in own_deps
         ]
         item.open_parts = 1 + len(item.requests)
         task = model.new_task(item, owner.pool, own_services, own_efforts, categorise(item, own_efforts, False))
-        model.enqueue(task, now)
+        if item.escalated:
+            model.handoff(task, None, now)
+        else:
+            model.enqueue(task, now)
+
+    def _request(self, item: WorkItem, consumer: int, service: int, effort: float) -> Task:
+        bought = self.market is not None and self.market.buys(consumer, service)
+        pool = None if bought else self.owner(service).pool
+        categories = categorise(item, (0.0, effort), False)
+        return self.model.new_task(item, pool, (service,), (effort,), categories, is_request=True, bought=bought)
+
+    def intake_pressure(self, item: WorkItem, horizon_ticks: float) -> float:
+        """The owner team's own queue."""
+        return self.owner(item.service).pool.pressure(horizon_ticks)
+
+    def intake_unit(self, item: WorkItem) -> int:
+        """Each owner team takes in its own items."""
+        return int(self.owners[item.service])
+
+    def intake_people(self) -> list[int]:
+        return [t.headcount for t in self.model.teams]
+
+    def responsible(self, service: int) -> list[Team]:
+        """Who runs a service: its owner."""
+        return [self.owner(service)]
+
+    def wrong_pool(self, item: WorkItem, rng: np.random.Generator) -> Pool:
+        """Another team than the owner, where a misrouted incident lands."""
+        owner = int(self.owners[item.service])
+        n = len(self.pools)
+        if n == 1:
+            return self.pools[0]
+        other = int(rng.integers(n - 1))
+        return self.pools[other + (other >= owner)]
 
     def on_start(self, task: Task, now: float) -> None:
-        """When the owner starts an item, it sends its requests to the providers."""
+        """When the owner starts an item, it sends its requests to the providers (or buys them)."""
         item = task.item
         if not task.is_request and item.requests:
             for request in item.requests:
-                self.model.handoff(request, task.team, now)
+                if request.bought:
+                    self._buy(request, now)
+                else:
+                    self.model.handoff(request, task.team, now)
             item.requests = []
+
+    def _buy(self, request: Task, now: float) -> None:
+        """An external provider delivers after a random turnaround, without internal capacity."""
+        model = self.model
+        turnaround = model.rng.exponential(model.config.sourcing.external_lead_ticks)
+        model.recorder.buy(now, request.effort)
+        request.ready = now
+        model.deliver_bought(request, now + turnaround)
+
+    def on_bought(self, request: Task, now: float) -> None:
+        if self.model.rng.random() < self.model.config.sourcing.external_defect_prob:
+            request.item.defects += 1
+        self._part_done(request.item, now)
 
     def on_done(self, task: Task, now: float) -> None:
         item = task.item
-        item.open_parts -= 1
         if task.is_request:
             task.team.open_items -= 1
+            if self.market is not None:
+                sent = task.ready - self.model.config.handoff.delay_ticks
+                self.market.observe(task.team.index, now - sent, task.defective)
         else:
             item.own_done = now
+        self._part_done(item, now)
+
+    def _part_done(self, item: WorkItem, now: float) -> None:
+        """One part of ``item`` is done; when all are, the owner verifies it."""
+        item.open_parts -= 1
         if item.open_parts:
             return
         item.dependency_wait += now - item.own_done
@@ -155,6 +250,34 @@ class MicroProvider:
             self.model.enqueue(rework, now)
         else:
             owner.open_items -= 1
+
+    def end_tick(self, tick: int) -> None:
+        """Consumers due for review switch providers; each switch costs them a migration."""
+        if self.market is None:
+            return
+        model = self.model
+        for consumer, service in self.market.review(tick, self.owners):
+            team = model.teams[consumer]
+            self.migration.start(model, team, service, float(tick + 1))
+            model.recorder.switches[tick] += 1
+
+
+class Migration:
+    """Switching provider: the consumer's effort to move (booked as dependency work)."""
+
+    def start(self, model: OrgModel, team: Team, service: int, now: float) -> None:
+        cost = model.config.sourcing.switch_cost_days
+        if cost == 0:
+            return
+        item = WorkItem(0, KTLO, FROM_DEMAND, service, (), cost, now)
+        task = model.new_task(item, team.pool, (service,), (cost,), (0.0, cost, 0.0), opens=False, handler=self)
+        model.enqueue(task, now)
+
+    def on_start(self, task: Task, now: float) -> None:
+        """Nothing to do when a migration starts."""
+
+    def on_done(self, task: Task, now: float) -> None:
+        """Nothing to do when a migration is done: the consumer learnt the service on the way."""
 
 
 STRUCTURES = {"central_it": CentralIT, "micro_provider": MicroProvider}

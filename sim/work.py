@@ -41,6 +41,10 @@ class WorkItem:
     open_parts: int = 0
     own_done: float = 0.0
     requests: list[Task] = field(default_factory=list)
+    intake_unit: int = -1
+    backlog_wait: float = 0.0
+    escalated: bool = False
+    desk_resolved: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -48,7 +52,7 @@ class Task:
     """Work on one item waiting at, or being done by, a pool's people."""
 
     item: WorkItem
-    pool: Pool
+    pool: Pool | None
     services: tuple[int, ...]
     service_efforts: tuple[float, ...]
     category_efforts: tuple[float, float, float]
@@ -65,3 +69,6 @@ class Task:
     team: Team | None = None
     switch_loss: float = 0.0
     unfamiliarity: float = 0.0
+    defective: bool = False
+    bought: bool = False
+    handler: object = None
