@@ -7,7 +7,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
 from sim.design import Design
+from sim.plots import plot_metric_by_point
+from sim.run import run_scenario
+from sim.scenario_file import load_scenario
 from sim.sweep import SweepResult, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +44,42 @@ def run(args: argparse.Namespace, design: Design, plots: Callable[[SweepResult, 
     elapsed = time.perf_counter() - started
     print(f"{design.n_runs} runs ({result.ran} run now, {result.skipped} resumed) in {elapsed:.1f} s -> {args.out}")
     return result
+
+
+OPERATING = SCENARIOS / "operating"
+QUICK = {"simulation.ticks": [200], "simulation.warmup_ticks": [20]}
+"""Factors that shorten a design's runs in ``--quick`` mode."""
+QUICK_TICKS = ["simulation.ticks=200"]
+"""The same for a single run's overrides."""
+
+
+def bar_plots(metrics: list[str]) -> Callable[[SweepResult, Path], None]:
+    """A ``plots`` function drawing one bar chart per metric over every design point."""
+
+    def plots(result: SweepResult, out: Path) -> None:
+        for metric in metrics:
+            plot_metric_by_point(result.summary, metric, out / f"{metric}.png")
+
+    return plots
+
+
+def plot_series_over_time(
+    scenario: Path, cases: dict[str, list[str]], column: str, path: Path, seeds: int, title: str
+) -> None:
+    """Mean of a per-tick series ``column`` over ``seeds`` runs of each case (the scenario
+    with that case's ``key=value`` overrides; smoothed over 25 ticks), one line per case:
+    how a mechanism plays out over time."""
+    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for label, overrides in cases.items():
+        config = load_scenario(scenario, overrides)
+        runs = [run_scenario(config, seed=seed).series[column] for seed in range(seeds)]
+        mean = pd.concat(runs, axis=1).mean(axis=1).rolling(25, min_periods=1).mean()
+        axes.plot(mean.index, mean, label=label)
+    axes.set_xlabel("tick")
+    axes.set_ylabel(f"{column} (mean of {seeds} seeds, 25-tick rolling mean)")
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.savefig(path, dpi=110)

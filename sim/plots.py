@@ -4,6 +4,8 @@
   per structure, with its 95% confidence band (from the summary table).
 - :func:`plot_win_map`: over two parameters, which structure has the better metric
   (from the comparison table); cells whose difference is not significant are marked.
+- :func:`plot_metric_by_point`: a metric's mean per design point (bars per structure,
+  with 95% intervals), for categorical or mixed designs.
 - :func:`plot_adoption_curves`: mean adoption share per tick per structure with a 95%
   band (from the adoption table a sweep writes with ``collect_adoption=True``).
 """
@@ -155,6 +157,56 @@ def plot_win_map(
     ]
     axes.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     axes.set_title(title or f"{metric}: which structure wins\n(cells: {b} - {a})", fontsize=10)
+    return _save(figure, path)
+
+
+def plot_metric_by_point(
+    summary: pd.DataFrame,
+    metric: str,
+    path: str | Path,
+    *,
+    by: str = "structure",
+    where: Mapping[str, Any] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Mean of ``metric`` per design point as grouped bars (one per ``by`` group) with 95%
+    interval whiskers; each point is labelled by the parameters that vary."""
+    frame = _select(summary[summary["metric"] == metric], where)
+    if frame.empty:
+        raise ValueError(f"no summary rows for metric {metric!r}{' with ' + str(where) if where else ''}")
+    stats_columns = (by, "metric", "n", "mean", "std", "ci_low", "ci_high")
+    varied = [c for c in frame.columns if c not in stats_columns and frame[c].nunique(dropna=False) > 1]
+    labels = (
+        frame[varied]
+        .astype(str)
+        .agg(lambda row: "\n".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row.items()), axis=1)
+        if varied
+        else pd.Series("all", index=frame.index)
+    )
+    frame = frame.assign(_label=labels)
+    order = list(dict.fromkeys(frame["_label"]))
+    groups = list(dict.fromkeys(frame[by]))
+    width = 0.8 / len(groups)
+    figure = _figure(max(6.4, 1.1 * len(order) + 2), 4.6)
+    axes = figure.add_subplot()
+    for index, label in enumerate(groups):
+        group = frame[frame[by] == label].set_index("_label").reindex(order)
+        x = np.arange(len(order)) + (index - (len(groups) - 1) / 2) * width
+        errors = np.vstack([group["mean"] - group["ci_low"], group["ci_high"] - group["mean"]])
+        axes.bar(
+            x,
+            group["mean"],
+            width,
+            yerr=np.nan_to_num(errors),
+            capsize=3,
+            color=_colour(label, index),
+            label=str(label),
+        )
+    axes.set_xticks(np.arange(len(order)), order, fontsize=7)
+    axes.set_ylabel(metric)
+    axes.set_title(title or f"{metric} by design point (mean, {LEVEL:.0%} CI)")
+    axes.grid(alpha=0.3, axis="y")
+    axes.legend(title=by)
     return _save(figure, path)
 
 

@@ -1,0 +1,48 @@
+"""Operating models 5, make-or-buy between micro-providers.
+
+Consumer teams review their providers and may buy a service's requests from an external
+provider (mean turnaround 2 or 8 ticks, price 1.5x) or bring them back, at a switching
+cost. Compares no market with a market under a small and a large switching margin, at
+moderate and high load; central IT, which has no providers to switch between, runs the
+same points as the reference. Writes to results/make_or_buy/."""
+
+from __future__ import annotations
+
+from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
+
+from sim.design import Design
+
+SCENARIO = OPERATING / "make_or_buy.toml"
+METRICS = [
+    "lead_time_mean_ticks",
+    "throughput_per_tick",
+    "provider_switches_per_tick",
+    "bought_effort_share",
+    "value_for_money",
+]
+MARKETS = [(False, 4.0, 0.2), (True, 2.0, 0.2), (True, 8.0, 0.2), (True, 2.0, 0.0), (True, 8.0, 0.0)]
+
+
+def design(quick: bool) -> Design:
+    markets = MARKETS[:2] if quick else MARKETS
+    rates = [10.0] if quick else [8.0, 10.0]
+    extra = {key: values[0] for key, values in QUICK.items()} if quick else {}
+    points = [
+        {
+            "structure": structure,
+            "demand.arrival_rate": rate,
+            "sourcing.enabled": enabled,
+            "sourcing.external_lead_ticks": lead,
+            "sourcing.switch_margin": margin,
+        }
+        | extra
+        for structure in STRUCTURES
+        for rate in rates
+        for enabled, lead, margin in markets
+    ]
+    return Design.from_points(SCENARIO, points, reps=2 if quick else 8, seed=2035)
+
+
+if __name__ == "__main__":
+    args = arguments("make_or_buy", __doc__)
+    run(args, design(args.quick), bar_plots(METRICS))
