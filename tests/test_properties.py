@@ -23,6 +23,10 @@ SHARES = (
     "failure_demand_share",
     "flow_efficiency",
     "adoption_final_share",
+    "knowledge_held_mean",
+    "ktlo_skipped_share",
+    "desk_resolved_share",
+    "bought_effort_share",
 )
 
 # Small organisations over short horizons: each example runs in well under a second.
@@ -108,6 +112,42 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "capacity_coupling": draw(st.booleans()),
             "learning_cost": draw(grid(0.0, 0.9)),
             "learning_ticks": draw(st.integers(0, 10)),
+        },
+        "operating_model": {
+            "kind": draw(st.sampled_from(["product", "project"])),
+            "project_ticks": draw(st.integers(1, 20)),
+            "knowledge_kept": draw(grid(0.0, 1.0)),
+            "onboarding_ticks": draw(st.integers(0, 5)),
+            "onboarding_cost": draw(grid(0.0, 0.9)),
+        },
+        "tech_debt": {
+            "enabled": draw(st.booleans()),
+            "aging_per_tick": draw(grid(0.0, 0.1)),
+            "effort_effect": draw(grid(0.0, 2.0)),
+            "defect_effect": draw(grid(0.0, 2.0)),
+            "upgrade_paydown": draw(grid(0.0, 1.0)),
+            "skip_pressure": draw(grid(0.0, 1.0)),
+            "protected_share": draw(grid(0.0, 1.0)),
+        },
+        "intake": {
+            "policy": draw(st.sampled_from(["queue", "accept_all", "wip_limit"])),
+            "wip_limit_per_person": draw(grid(0.2, 3.0)),
+        },
+        "service_desk": {
+            "enabled": draw(st.booleans()),
+            "staff": draw(st.integers(1, 3)),
+            "triage_days": draw(grid(0.0, 0.5)),
+            "resolve_max_days": draw(grid(0.0, 3.0)),
+            "routing_accuracy": draw(grid(0.0, 1.0)),
+            "feedback_share": draw(grid(0.0, 1.0)),
+        },
+        "sourcing": {
+            "enabled": draw(st.booleans()),
+            "review_ticks": draw(st.integers(1, 10)),
+            "external_lead_ticks": draw(grid(0.1, 5.0)),
+            "external_defect_prob": draw(grid(0.0, 0.5)),
+            "switch_cost_days": draw(grid(0.0, 2.0)),
+            "switch_margin": draw(grid(0.0, 1.0)),
         },
     }
     return Scenario.model_validate(data)
