@@ -40,7 +40,7 @@ def design(quick: bool) -> Design:
         for rate in rates
         for enabled, lead, margin in markets
     ]
-    return Design.from_points(SCENARIO, points, reps=2 if quick else 8, seed=2035)
+    return Design.from_points(SCENARIO, points, reps=2 if quick else 6, seed=2035)
 
 
 if __name__ == "__main__":

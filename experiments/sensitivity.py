@@ -60,7 +60,7 @@ def main() -> None:
     ranges = dict(list(RANGES.items())[:3]) if args.quick else RANGES
     # Morris: n trajectories at the shipped horizon; Sobol': n base samples of the top keys, 300 measured ticks.
     (morris_n, morris_set), (sobol_n, sobol_set), n_top, reps = (
-        ((2, QUICK), (4, QUICK), 2, 1) if args.quick else ((10, []), (64, ["simulation.ticks=400"]), 3, 2)
+        ((2, QUICK), (4, QUICK), 2, 1) if args.quick else ((10, []), (32, ["simulation.ticks=400"]), 3, 2)
     )
     morris_base, sobol_base = matched_base(morris_set), matched_base(sobol_set)
     common = {"difference": True, "reps": reps, "seed": SEED, "quiet": args.quiet}

@@ -19,11 +19,11 @@ def design(quick: bool) -> Design:
     factors = {
         "structure": STRUCTURES,
         "operating_model.kind": ["product", "project"],
-        "demand.arrival_rate": [7.0] if quick else [5.0, 7.0, 9.0, 11.0],
+        "demand.arrival_rate": [7.0] if quick else [5.0, 8.0, 11.0],
     }
     if quick:
         factors |= QUICK
-    return Design.grid(SCENARIO, factors, reps=2 if quick else 10, seed=2036)
+    return Design.grid(SCENARIO, factors, reps=2 if quick else 8, seed=2036)
 
 
 if __name__ == "__main__":
