@@ -26,11 +26,11 @@ def design(quick: bool) -> Design:
     factors = {
         "structure": STRUCTURES,
         "intake.policy": ["accept_all", "wip_limit"] if quick else ["queue", "accept_all", "wip_limit"],
-        "demand.arrival_rate": [7.0] if quick else [5.0, 7.0, 9.0],
+        "demand.arrival_rate": [7.0] if quick else [5.0, 7.0],
     }
     if quick:
         factors |= QUICK
-    return Design.grid(SCENARIO, factors, reps=2 if quick else 10, seed=2033)
+    return Design.grid(SCENARIO, factors, reps=2 if quick else 4, seed=2033)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def design(quick: bool) -> Design:
         for structure in STRUCTURES
         for enabled, accuracy, feedback in desks
     ]
-    return Design.from_points(SCENARIO, points, reps=2 if quick else 8, seed=2034)
+    return Design.from_points(SCENARIO, points, reps=2 if quick else 5, seed=2034)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def design(quick: bool) -> Design:
     }
     if quick:
         factors |= QUICK
-    return Design.grid(SCENARIO, factors, reps=2 if quick else 8, seed=2036)
+    return Design.grid(SCENARIO, factors, reps=2 if quick else 4, seed=2036)
 
 
 if __name__ == "__main__":
