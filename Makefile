@@ -10,7 +10,7 @@ PYTHON_BOOT := $(shell for c in python3.12 python3.13 python3; do \
 	for p in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]* 2>/dev/null); do \
 	[ -x $$p/bin/python3 ] && echo $$p/bin/python3 && exit 0; done)
 
-.PHONY: setup demo test lint bench docs clean
+.PHONY: setup demo test lint bench docs view clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,12 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+# Watch a scenario run in the browser (sim/view.py): make view VIEW_ARGS="scenarios/central_it.toml --port 8766"
+VIEW_ARGS ?= scenarios/micro_provider.toml
+
+view: $(STAMP)
+	$(PY) -m sim view $(VIEW_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

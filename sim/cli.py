@@ -33,7 +33,10 @@ examples:
   orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml --reps 5
   orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
       --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 300 --out results/my-sweep
+  orgsim sensitivity scenarios/central_it.toml --difference --metric lead_time_mean_ticks \\
+      --params handoff.delay_ticks=0:1.5 organisation.dependencies_per_service=0:4
   orgsim schema --markdown
+  orgsim view scenarios/micro_provider.toml
 
 `orgsim COMMAND --help` shows a command's options. Start with docs/tutorial.md; the model
 is described in docs/ODD.md and every scenario key in docs/scenarios.md.
@@ -104,6 +107,20 @@ examples:
   orgsim schema --markdown > docs/scenarios.md"""
 
 
+VIEW_DESCRIPTION = """\
+Serve an interactive page (Mesa's SolaraViz) that runs SCENARIO step by step: the network
+of teams that work together coloured by load and adoption, the queue at each team or silo,
+live throughput, lead time, rework and the adoption curve. Its sliders change the main
+parameters and its switch runs the same organisation as central_it or micro_provider;
+press Reset to apply them. Open the printed address in a browser; Ctrl-C stops the
+server. Needs the viz extra: pip install 'orgsim[viz]' (make setup installs it)."""
+
+VIEW_EPILOG = """\
+examples:
+  orgsim view scenarios/micro_provider.toml
+  orgsim view scenarios/central_it.toml --port 8766 --set demand.arrival_rate=10"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -148,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
     add_sweep_parser(sub)
     add_compare_parser(sub)
+    from sim.sensitivity_cli import add_sensitivity_parser
+
+    add_sensitivity_parser(sub)
     schema = sub.add_parser(
         "schema",
         help="print the scenario JSON Schema (or the Markdown reference)",
@@ -162,7 +182,37 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of the JSON Schema",
     )
     schema.set_defaults(handler=cmd_schema)
+    add_view_parser(sub)
     return parser
+
+
+def add_view_parser(sub: argparse._SubParsersAction) -> None:
+    view = sub.add_parser(
+        "view",
+        help="watch a scenario run in the browser, with sliders and a structure switch",
+        description=VIEW_DESCRIPTION,
+        epilog=VIEW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_scenario_arguments(view)
+    view.add_argument("--seed", type=int, default=0, help="the page's starting seed (default 0)")
+    view.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1, this machine only)")
+    view.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    view.set_defaults(handler=cmd_view)
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    scenario = scenario_from_args(args)
+    try:
+        from sim.view import serve
+    except ImportError as exc:
+        print(
+            f"orgsim: view needs the viz extra ({exc.name} is missing): pip install 'orgsim[viz]' or make setup",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    serve(scenario, seed=args.seed, host=args.host, port=args.port)
+    return 0
 
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
@@ -348,18 +398,23 @@ def _prestart_workers(args: argparse.Namespace) -> None:
 
 
 def _metrics(args: argparse.Namespace) -> list[str]:
-    from sim.metrics import METRICS
     from sim.tables import HEADLINE_METRICS
 
-    chosen = list(args.metrics) if args.metrics else list(HEADLINE_METRICS)
+    return check_metrics(list(args.metrics) if args.metrics else list(HEADLINE_METRICS))
+
+
+def check_metrics(names: Sequence[str], option: str = "--metrics") -> list[str]:
+    """``names`` if each is a registered metric, else a ScenarioError naming the closest one."""
     import difflib
 
-    for name in chosen:
+    from sim.metrics import METRICS
+
+    for name in names:
         if name not in METRICS:
             hint = difflib.get_close_matches(name, list(METRICS), n=1)
             fix = f"did you mean {hint[0]!r}?" if hint else f"known metrics: {', '.join(METRICS)}"
-            raise ScenarioError(f"--metrics {name}: unknown metric; {fix}")
-    return chosen
+            raise ScenarioError(f"{option} {name}: unknown metric; {fix}")
+    return list(names)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.stem for p in (ROOT / "experiments").glob("*.py") if p.stem != "common")
+# Scripts that run several sweeps, each into its own folder of --out, and the files each adds.
+FOLDERS = {"sensitivity": ("morris", "sobol")}
+EXTRA_FILES = {"sensitivity": ("indices.csv", "indices.provenance.json", "indices.png", "rules.md")}
 
 
 @pytest.mark.slow
@@ -23,11 +26,13 @@ def test_experiment_quick_mode(name: str, tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    for table in ("runs", "summary", "comparison"):
-        assert (out / f"{table}.csv").is_file()
-        assert (out / f"{table}.md").is_file()
-        assert (out / f"{table}.provenance.json").is_file()
-    runs = pd.read_csv(out / "runs.csv")
-    assert set(runs["structure"]) == {"central_it", "micro_provider"}
-    assert runs["seed"].notna().all()
-    assert list(out.glob("*.png")), "no plots written"
+    for folder in [out / sub for sub in FOLDERS.get(name, ("",))]:
+        for table in ("runs", "summary", "comparison"):
+            assert (folder / f"{table}.csv").is_file()
+            assert (folder / f"{table}.md").is_file()
+            assert (folder / f"{table}.provenance.json").is_file()
+        runs = pd.read_csv(folder / "runs.csv")
+        assert set(runs["structure"]) == {"central_it", "micro_provider"}
+        assert runs["seed"].notna().all()
+        assert list(folder.glob("*.png")), "no plots written"
+        assert all((folder / extra).is_file() for extra in EXTRA_FILES.get(name, ()))

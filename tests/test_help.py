@@ -39,7 +39,7 @@ def example_commands(epilog: str) -> list[list[str]]:
     return commands
 
 
-COMMANDS = ["run", "sweep", "compare", "schema"]
+COMMANDS = ["run", "sweep", "compare", "schema", "sensitivity", "view"]
 
 
 def test_the_commands_are_the_documented_ones() -> None:
