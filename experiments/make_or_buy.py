@@ -8,7 +8,7 @@ same points as the reference. Writes to results/make_or_buy/."""
 
 from __future__ import annotations
 
-from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
+from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, bar_plots, run
 
 from sim.design import Design
 
@@ -20,24 +20,22 @@ METRICS = [
     "bought_effort_share",
     "value_for_money",
 ]
+RATE = 10.0
 MARKETS = [(False, 4.0, 0.2), (True, 2.0, 0.2), (True, 8.0, 0.2), (True, 2.0, 0.0), (True, 8.0, 0.0)]
 
 
 def design(quick: bool) -> Design:
     markets = MARKETS[:2] if quick else MARKETS
-    rates = [10.0]
-    extra = {key: values[0] for key, values in QUICK.items()} if quick else {}
     points = [
         {
             "structure": structure,
-            "demand.arrival_rate": rate,
+            "demand.arrival_rate": RATE,
             "sourcing.enabled": enabled,
             "sourcing.external_lead_ticks": lead,
             "sourcing.switch_margin": margin,
         }
-        | extra
+        | (QUICK_POINT if quick else {})
         for structure in STRUCTURES
-        for rate in rates
         for enabled, lead, margin in markets
     ]
     return Design.from_points(SCENARIO, points, reps=2 if quick else 5, seed=2035)

@@ -7,7 +7,7 @@ the knowledge the organisation holds. Writes to results/service_desk/."""
 
 from __future__ import annotations
 
-from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
+from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, bar_plots, run
 
 from sim.design import Design
 
@@ -24,7 +24,6 @@ DESKS = [(False, 0.8, 0.5), (True, 0.5, 0.0), (True, 0.5, 1.0), (True, 0.95, 0.0
 
 def design(quick: bool) -> Design:
     desks = DESKS[:2] if quick else DESKS
-    extra = {key: values[0] for key, values in QUICK.items()} if quick else {}
     points = [
         {
             "structure": structure,
@@ -32,7 +31,7 @@ def design(quick: bool) -> Design:
             "service_desk.routing_accuracy": accuracy,
             "service_desk.feedback_share": feedback,
         }
-        | extra
+        | (QUICK_POINT if quick else {})
         for structure in STRUCTURES
         for enabled, accuracy, feedback in desks
     ]

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.organisation import assign_owners, assign_silos
 from sim.sourcing import Market
-from sim.team import Pool, Team
+from sim.team import Pool, Team, pressure
 from sim.work import DEPENDENCY, FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, NEW, REWORK, Task, WorkItem
 
 if TYPE_CHECKING:
@@ -73,8 +73,7 @@ class CentralIT:
 
     def intake_pressure(self, item: WorkItem, horizon_ticks: float) -> float:
         """Work queued anywhere in the organisation, as the central intake sees it."""
-        queued = sum(p.queued_effort for p in self.pools)
-        return min(1.0, max(0.0, queued) / (self.intake_people()[0] * horizon_ticks))
+        return pressure(sum(p.queued_effort for p in self.pools), self.intake_people()[0], horizon_ticks)
 
     def intake_unit(self, item: WorkItem) -> int:
         """One central intake for the whole organisation."""

@@ -43,6 +43,11 @@ class Team(mesa.Agent):
         return len(self.pool.heap) if self.pool else 0
 
 
+def pressure(queued_effort: float, people: int, horizon_ticks: float) -> float:
+    """Queued work in ticks of ``people``'s capacity, relative to the horizon, in [0, 1]."""
+    return min(1.0, max(0.0, queued_effort) / (people * horizon_ticks))
+
+
 class Pool:
     """A priority queue of tasks served by every person of its teams (capacity is pooled)."""
 
@@ -68,4 +73,4 @@ class Pool:
 
     def pressure(self, horizon_ticks: float) -> float:
         """Queued work in ticks of this pool's capacity, relative to the horizon, capped at 1."""
-        return min(1.0, max(0.0, self.queued_effort) / (self.headcount * horizon_ticks))
+        return pressure(self.queued_effort, self.headcount, horizon_ticks)

@@ -162,13 +162,14 @@ def test_skipping_maintenance_under_pressure_grows_debt() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy, sign", [("accept_all", +1), ("wip_limit", 0)])
-def test_accepting_everything_slows_delivery_and_a_wip_limit_does_not(policy: str, sign: int) -> None:
-    estimate = paired(CENTRAL_IT, "lead_time_mean_ticks", [], [f"intake.policy={policy}"])
-    if sign:
-        assert_sign(estimate, sign)
-    else:  # a limit of 1.5 open items per person hardly binds at this load
-        assert abs(estimate.mean) < 0.5
+def test_accepting_everything_slows_delivery() -> None:
+    assert_sign(paired(CENTRAL_IT, "lead_time_mean_ticks", [], ["intake.policy=accept_all"]), +1)
+
+
+@pytest.mark.slow
+def test_a_wip_limit_delivers_faster_than_accepting_everything() -> None:
+    estimate = paired(CENTRAL_IT, "lead_time_mean_ticks", ["intake.policy=accept_all"], ["intake.policy=wip_limit"])
+    assert_sign(estimate, -1)
 
 
 @pytest.mark.slow
@@ -180,11 +181,13 @@ def test_misrouting_incidents_delays_restoring_service() -> None:
 
 @pytest.mark.slow
 def test_desk_feedback_teaches_the_owners() -> None:
-    base = ["service_desk.enabled=true", "service_desk.feedback_share=0.0", "knowledge.initial=0.0"]
-    changed = ["service_desk.feedback_share=2.0", "service_desk.resolve_max_days=3.0"]
-    assert_sign(
-        paired(MICRO_PROVIDER, "knowledge_held_mean", [*base, "service_desk.resolve_max_days=3.0"], changed), +1
-    )
+    base = [
+        "service_desk.enabled=true",
+        "service_desk.feedback_share=0.0",
+        "service_desk.resolve_max_days=3.0",
+        "knowledge.initial=0.0",
+    ]
+    assert_sign(paired(MICRO_PROVIDER, "knowledge_held_mean", base, ["service_desk.feedback_share=2.0"]), +1)
 
 
 @pytest.mark.slow
