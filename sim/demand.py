@@ -67,13 +67,12 @@ class DemandStream:
         efforts = self.draw_effort(n)
         touch = rng.random((n, max(1, max(map(len, self.services.dependencies))))) < self.demand.dependency_touch_prob
         dependencies = self.services.dependencies
-        for i in order:
-            service = int(services[i])
+        columns = (tick_of[order], kinds[order], services[order], efforts[order], times[order], touch[order])
+        for tick, kind, service, effort, time, touched in zip(*(c.tolist() for c in columns), strict=True):
             deps = dependencies[service]
             if deps:
-                deps = tuple(d for d, hit in zip(deps, touch[i], strict=False) if hit)
-            item = self.new_item(int(kinds[i]), FROM_DEMAND, service, deps, float(efforts[i]), float(times[i]))
-            block[tick_of[i]].append(item)
+                deps = tuple(d for d, hit in zip(deps, touched, strict=False) if hit)
+            block[tick].append(self.new_item(kind, FROM_DEMAND, service, deps, effort, time))
         return block
 
     def new_item(

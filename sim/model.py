@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from operator import attrgetter
 
 import mesa
 import numpy as np
@@ -39,6 +40,7 @@ class OrgModel(mesa.Model):
         self.config = config
         org = config.organisation
         self.services = build_services(config, org_rng)
+        self.self_service: list[bool] = self.services.self_service.tolist()
         self.teams = [Team(self, i, org.team_size) for i in range(org.teams)]
         self.knowledge = np.full((org.teams, org.services), config.knowledge.initial)
         self.adopted = np.zeros(org.teams, dtype=bool)
@@ -73,6 +75,9 @@ class OrgModel(mesa.Model):
         self._penalty = config.knowledge.unfamiliarity_penalty
         self._learning_rate = config.knowledge.learning_rate
         self._coupled = config.spread.capacity_coupling
+        self._loses_capacity = self._coupled or self.rotation is not None
+        self._headcounts = np.array([t.headcount for t in self.teams], dtype=float)
+        self._queues = [p.heap for p in self.structure.pools]
 
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:
@@ -118,12 +123,13 @@ class OrgModel(mesa.Model):
             rec.tech_debt[tick] = self.debt.debt.mean()
         self.structure.end_tick(tick)
         if self.config.spread.capacity_coupling:
-            busy = np.fromiter((t.busy / t.headcount for t in self.teams), dtype=float, count=len(self.teams))
-            self.loads += self._load_alpha * (busy - self.loads)
+            busy = np.fromiter(map(attrgetter("busy"), self.teams), dtype=float, count=len(self.teams))
+            self.loads += self._load_alpha * (busy / self._headcounts - self.loads)
         rec.wip[tick] = self.open_count
-        rec.queued_tasks[tick] = sum(len(p.heap) for p in self.structure.pools)
+        rec.queued_tasks[tick] = sum(map(len, self._queues))
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
-        rec.knowledge_held[tick] = self.knowledge.max(axis=0).mean()
+        held = self.knowledge.max(axis=0)
+        rec.knowledge_held[tick] = held.sum() / len(held)
         if self.wip_limit is not None:
             rec.backlog[tick] = self.wip_limit.waiting()
 
@@ -164,14 +170,22 @@ class OrgModel(mesa.Model):
         return self._kind_rank[item.kind]
 
     def new_task(
-        self, item: WorkItem, pool: Pool | None, services, efforts, categories, effort: float | None = None, **kw
+        self,
+        item: WorkItem,
+        pool: Pool | None,
+        services: tuple[int, ...],
+        efforts: tuple[float, ...],
+        categories: tuple[float, float, float],
+        effort: float | None = None,
+        is_request: bool = False,
+        **kw,
     ) -> Task:
         """A task for ``item`` at ``pool``, prioritised by kind (then own work vs requests);
         its effort is that of its services unless given (desk work uses no service)."""
-        sub = self._request_rank[1 if kw.get("is_request") else 0]
-        priority = self._kind_rank[item.kind] * 3 + sub
+        priority = self._kind_rank[item.kind] * 3 + self._request_rank[is_request]
         effort = sum(efforts) if effort is None else effort
-        return Task(item, pool, services, efforts, categories, priority, effort, seq=next(self._seq), **kw)
+        seq = next(self._seq)
+        return Task(item, pool, services, efforts, categories, priority, effort, is_request=is_request, seq=seq, **kw)
 
     def enqueue(self, task: Task, now: float) -> None:
         """Queue ``task`` at its pool now, within the same team or silo (no handoff)."""
@@ -209,7 +223,7 @@ class OrgModel(mesa.Model):
             row = self.knowledge[team.index]
             unknown = 0.0
             for service, part in zip(task.services, task.service_efforts, strict=True):
-                unknown += (1.0 - float(row[service])) * part
+                unknown += (1.0 - row.item(service)) * part
             task.unfamiliarity = unknown / effort
         per_person = team.open_items / team.headcount
         if self._accept_all:
@@ -237,7 +251,7 @@ class OrgModel(mesa.Model):
 
     def _capacity_loss(self, team: Team, now: float) -> float:
         """Capacity share lost to learning the practice and, in a new project team, to forming."""
-        if team.index == DESK:
+        if team.index == DESK or not self._loses_capacity:
             return 0.0
         loss = self._learning_loss(team.index, now) if self._coupled else 0.0
         if self.rotation is not None:
@@ -246,7 +260,7 @@ class OrgModel(mesa.Model):
 
     def _learning_loss(self, team: int, now: float) -> float:
         spread = self.config.spread
-        if now - self.adopted_at[team] < spread.learning_ticks:
+        if now - self.adopted_at.item(team) < spread.learning_ticks:
             return spread.learning_cost
         return 0.0
 
@@ -267,7 +281,7 @@ class OrgModel(mesa.Model):
             return
         row = self.knowledge[team.index]
         for service, effort in zip(services, efforts, strict=True):
-            known = float(row[service])
+            known = row.item(service)
             row[service] = known + (1 - known) * -math.expm1(-rate * effort)
 
     def _inject_defect(self, task: Task, team: Team) -> None:
@@ -275,7 +289,7 @@ class OrgModel(mesa.Model):
         item = task.item
         if item.planned <= 0 or cfg.quality.base_defect_prob == 0:
             return
-        reduction = cfg.spread.defect_reduction if self.adopted[team.index] else 0.0
+        reduction = cfg.spread.defect_reduction if self.adopted.item(team.index) else 0.0
         p = defect_probability(
             cfg.quality,
             task.unfamiliarity,
@@ -294,7 +308,7 @@ class OrgModel(mesa.Model):
         otherwise release the item (a hidden defect escapes as a failed change)."""
         if item.defects:
             quality = self.config.quality
-            gain = self.config.spread.detection_gain if self.adopted[team.index] else 0.0
+            gain = self.config.spread.detection_gain if self.adopted.item(team.index) else 0.0
             if self.rng.random() < detection_probability(quality.early_detection_prob, gain):
                 item.reworks += 1
                 item.defects = 0

@@ -30,4 +30,4 @@ class ProjectRotation:
 
     def onboarding_loss(self, team: int, now: float) -> float:
         cfg = self.config
-        return cfg.onboarding_cost if now - self.formed_at[team] < cfg.onboarding_ticks else 0.0
+        return cfg.onboarding_cost if now - self.formed_at.item(team) < cfg.onboarding_ticks else 0.0

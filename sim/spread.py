@@ -9,26 +9,54 @@ from sim.config import Spread
 
 
 class WorkTies:
-    """Who actually exchanged work with whom: symmetric counts of handoffs and requests."""
+    """Who actually exchanged work with whom: symmetric counts of handoffs and requests.
+
+    Exchanges are buffered and folded into the counts when next read; each team's total
+    exchanges and its exchanges with adopters are kept up to date as counts grow and teams
+    adopt, so the per-tick influence costs O(teams), not O(teams^2). Counts are whole
+    numbers, so every sum is exact whatever its order."""
 
     def __init__(self, teams: int) -> None:
-        self.counts = np.zeros((teams, teams), dtype=np.float64)
+        self._counts = np.zeros((teams, teams), dtype=np.float64)
+        self._pending: list[tuple[int, int]] = []
+        self._weight = np.zeros(teams)  # exchanges per team
+        self._reached = np.zeros(teams)  # exchanges with the adopters in ``_adopted``
+        self._adopted = np.zeros(teams, dtype=bool)
 
     def add(self, a: int, b: int) -> None:
         if a != b:
-            self.counts[a, b] += 1.0
-            self.counts[b, a] += 1.0
+            self._pending.append((a, b))
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Exchanges between each pair of teams (symmetric, zero diagonal)."""
+        if self._pending:
+            a, b = np.array(self._pending, dtype=np.intp).T
+            self._pending.clear()
+            for x, y in ((a, b), (b, a)):
+                np.add.at(self._counts, (x, y), 1.0)
+                np.add.at(self._weight, x, 1.0)
+                np.add.at(self._reached, x, self._adopted[y])
+        return self._counts
 
     def forget(self, teams: np.ndarray) -> None:
         """Drop every tie of ``teams`` (their people left; the new ones know nobody yet)."""
-        self.counts[teams, :] = 0.0
-        self.counts[:, teams] = 0.0
+        counts = self.counts
+        counts[teams, :] = 0.0
+        counts[:, teams] = 0.0
+        self._weight = counts.sum(axis=1)
+        self._reached = counts @ self._adopted.astype(np.float64)
 
     def influence(self, adopted: np.ndarray) -> np.ndarray:
         """Share of each team's work partners (weighted by exchanges) that adopted."""
-        weight = self.counts.sum(axis=1)
-        reached = self.counts @ adopted.astype(np.float64)
-        return np.divide(reached, weight, out=np.zeros_like(weight), where=weight > 0)
+        counts = self.counts
+        changed = np.flatnonzero(adopted != self._adopted)
+        if len(changed):
+            sign = np.where(adopted[changed], 1.0, -1.0)
+            self._reached += counts[:, changed] @ sign
+            self._adopted = adopted.copy()
+        weight = self._weight
+        return np.divide(self._reached, weight, out=np.zeros_like(weight), where=weight > 0)
 
     def edges(self) -> int:
         """Number of distinct pairs of teams that exchanged work."""

@@ -13,7 +13,7 @@ import numpy as np
 from sim.organisation import assign_owners, assign_silos
 from sim.sourcing import Market
 from sim.team import Pool, Team, pressure
-from sim.work import DEPENDENCY, FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, NEW, REWORK, Task, WorkItem
+from sim.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, Task, WorkItem
 
 if TYPE_CHECKING:
     from sim.model import OrgModel
@@ -25,7 +25,7 @@ def plan_item(model: OrgModel, item: WorkItem) -> None:
     each raised by the service's tech debt where debt is modelled."""
     demand = model.config.demand
     org = model.config.organisation
-    self_service = model.services.self_service
+    self_service = model.self_service
     efforts = [item.effort]
     for dep in item.deps:
         factor = org.self_service_effort_factor if self_service[dep] else 1.0
@@ -39,12 +39,13 @@ def plan_item(model: OrgModel, item: WorkItem) -> None:
 
 def categorise(item: WorkItem, efforts: tuple[float, ...], rework: bool) -> tuple[float, float, float]:
     """Book the primary service's effort as new work (rework if the item fixes an escaped
-    defect or is a rework pass) and the rest as dependency work."""
-    categories = [0.0, 0.0, 0.0]
-    primary_kind = REWORK if rework or item.origin == FROM_ESCAPED_DEFECT else NEW
-    categories[primary_kind] += efforts[0]
-    categories[REWORK if rework else DEPENDENCY] += sum(efforts[1:])
-    return categories[0], categories[1], categories[2]
+    defect or is a rework pass) and the rest as dependency work (new, dependency, rework)."""
+    rest = sum(efforts[1:], 0.0)
+    if rework:
+        return 0.0, 0.0, efforts[0] + rest
+    if item.origin == FROM_ESCAPED_DEFECT:
+        return 0.0, rest, efforts[0]
+    return efforts[0], rest, 0.0
 
 
 class CentralIT:
@@ -113,7 +114,7 @@ class CentralIT:
 
     def _stage_task(self, item: WorkItem, stage: int, scale: float, rework: bool) -> Task:
         share = float(self.shares[stage]) * scale
-        efforts = tuple(e * share for e in item.plan_efforts)
+        efforts = tuple([e * share for e in item.plan_efforts])
         return self.model.new_task(
             item,
             self.pools[stage],
@@ -138,30 +139,34 @@ class MicroProvider:
         cfg = model.config.demand
         load = model.services.expected_load(cfg.dependency_touch_prob, cfg.dependency_effort_share)
         self.owners = assign_owners(load, len(model.teams))
+        self._owner_of = self.owners.tolist()
         sourcing = model.config.sourcing
         self.market = Market(sourcing, len(model.teams), len(self.owners)) if sourcing.enabled else None
         self.migration = Migration()
 
-    def owner(self, service: int):
-        return self.model.teams[int(self.owners[service])]
+    def owner(self, service: int) -> Team:
+        return self.model.teams[self._owner_of[service]]
 
     def route(self, item: WorkItem, now: float) -> None:
+        """To the owner of the item's service; the owner does its own and self-service
+        dependency work, and requests the rest from their owners."""
         model = self.model
-        owner = self.owner(item.service)
-        self_service = model.services.self_service
-        own_deps = tuple(d for d in item.deps if self.owners[d] == owner.index or self_service[d])
+        owner = self._owner_of[item.service]
+        self_service = model.self_service
         plan_item(model, item)
         services, efforts = item.plan_services, item.plan_efforts
-        own = [(s, e) for s, e in zip(services, efforts, strict=True) if s == item.service or s in own_deps]
-        own_services = tuple(s for s, _ in own)
-        own_efforts = tuple(e for _, e in own)
-        item.requests = [
-            self._request(item, owner.index, s, e)
-            for s, e in zip(services[1:], efforts[1:], strict=True)
-            if s not in own_deps
-        ]
-        item.open_parts = 1 + len(item.requests)
-        task = model.new_task(item, owner.pool, own_services, own_efforts, categorise(item, own_efforts, False))
+        own_services, own_efforts = [services[0]], [efforts[0]]
+        requests = []
+        for service, effort in zip(services[1:], efforts[1:], strict=True):
+            if self._owner_of[service] == owner or self_service[service]:
+                own_services.append(service)
+                own_efforts.append(effort)
+            else:
+                requests.append(self._request(item, owner, service, effort))
+        item.requests = requests
+        item.open_parts = 1 + len(requests)
+        own = tuple(own_efforts)
+        task = model.new_task(item, model.teams[owner].pool, tuple(own_services), own, categorise(item, own, False))
         if item.escalated:
             model.handoff(task, None, now)
         else:
@@ -179,7 +184,7 @@ class MicroProvider:
 
     def intake_unit(self, item: WorkItem) -> int:
         """Each owner team takes in its own items."""
-        return int(self.owners[item.service])
+        return self._owner_of[item.service]
 
     def intake_people(self) -> list[int]:
         return [t.headcount for t in self.model.teams]
@@ -190,7 +195,7 @@ class MicroProvider:
 
     def wrong_pool(self, item: WorkItem, rng: np.random.Generator) -> Pool:
         """Another team than the owner, where a misrouted incident lands."""
-        owner = int(self.owners[item.service])
+        owner = self._owner_of[item.service]
         n = len(self.pools)
         if n == 1:
             return self.pools[0]

@@ -173,6 +173,26 @@ def test_work_ties() -> None:
     assert influence == pytest.approx([0.0, 2 / 3, 0.0, 0.0])
 
 
+
+def test_work_ties_influence_kept_up_to_date_equals_recounting() -> None:
+    """The incrementally kept influence equals one recomputed from the counts, through
+    exchanges, adoptions and forgotten teams in any interleaving."""
+    rng = np.random.default_rng(3)
+    n = 12
+    ties = WorkTies(n)
+    adopted = np.zeros(n, dtype=bool)
+    for step in range(60):
+        for a, b in rng.integers(n, size=(int(rng.integers(6)), 2)):
+            ties.add(int(a), int(b))
+        adopted |= rng.random(n) < 0.03
+        if step % 17 == 16:
+            ties.forget(rng.choice(n, size=2, replace=False))
+        counts = ties.counts.copy()
+        weight = counts.sum(axis=1)
+        expected = np.divide(counts @ adopted, weight, out=np.zeros(n), where=weight > 0)
+        assert np.array_equal(ties.influence(adopted), expected)
+    assert 0 < adopted.sum() < n
+
 # --- demand ------------------------------------------------------------------------------
 DRAWS = 200_000
 
