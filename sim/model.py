@@ -19,6 +19,7 @@ from sim.debt import DebtLedger
 from sim.demand import DemandStream
 from sim.desk import DESK, ServiceDesk
 from sim.intake import WipLimit
+from sim.item_log import ItemLog
 from sim.organisation import build_services
 from sim.projects import ProjectRotation
 from sim.quality import defect_probability, detection_probability, switching_loss
@@ -60,7 +61,7 @@ class OrgModel(mesa.Model):
         self._accept_all = config.intake.policy == "accept_all"
         people = org.teams * org.team_size + (self.desk.team.headcount if self.desk else 0)
         self.recorder = TickRecorder(config.simulation.ticks, people)
-        self.items: list[WorkItem] = []
+        self.items = ItemLog()
         self.open_count = 0
         self._events: list[tuple[float, int, int, object]] = []
         self._seq = itertools.count()
@@ -146,7 +147,7 @@ class OrgModel(mesa.Model):
         if self._skips_upgrade(item):
             self.recorder.ktlo_skipped[tick] += 1
             return
-        self.items.append(item)
+        self.items.arrive(item)
         self.open_count += 1
         self.recorder.arrivals[tick] += 1
         if self.desk is not None and item.kind == INCIDENT:
@@ -321,6 +322,7 @@ class OrgModel(mesa.Model):
         hidden defect into an incident."""
         item.completion = now
         item.escaped = item.defects > 0
+        self.items.release(item)
         self.open_count -= 1
         self.recorder.completions[min(int(now), self.recorder.ticks - 1)] += 1
         if self.debt is not None and item.kind == KTLO:

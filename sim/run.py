@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from sim.config import Scenario
@@ -17,7 +16,7 @@ from sim.metrics import MetricValue, Observed, summarise
 from sim.model import OrgModel
 from sim.provenance import environment
 from sim.scenario_file import config_hash, load_scenario, validate_scenario
-from sim.work import FROM_DEMAND, KIND_NAMES
+from sim.work import FROM_DEMAND
 
 
 @dataclass(frozen=True)
@@ -73,28 +72,7 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
 
 def item_table(model: OrgModel) -> pd.DataFrame:
     """One row per work item that arrived during the run."""
-    items = model.items
-    frame = pd.DataFrame(
-        {
-            "id": [i.id for i in items],
-            "kind": pd.Categorical([KIND_NAMES[i.kind] for i in items], categories=KIND_NAMES),
-            "origin": np.array([i.origin for i in items], dtype=np.int8),
-            "service": np.array([i.service for i in items], dtype=np.int64),
-            "effort": np.array([i.effort for i in items], dtype=float),
-            "arrival": np.array([i.arrival for i in items], dtype=float),
-            "completion": np.array([i.completion for i in items], dtype=float),
-            "reworks": np.array([i.reworks for i in items], dtype=np.int64),
-            "escaped": np.array([i.escaped for i in items], dtype=bool),
-            "handoffs": np.array([i.handoffs for i in items], dtype=np.int64),
-            "queue_wait": np.array([i.queue_wait for i in items], dtype=float),
-            "touch_time": np.array([i.touch_time for i in items], dtype=float),
-            "dependency_wait": np.array([i.dependency_wait for i in items], dtype=float),
-            "backlog_wait": np.array([i.backlog_wait for i in items], dtype=float),
-            "desk_resolved": np.array([i.desk_resolved for i in items], dtype=bool),
-        }
-    )
-    frame["lead_time"] = frame["completion"] - frame["arrival"]
-    return frame
+    return model.items.table()
 
 
 def item_value(items: pd.DataFrame, scenario: Scenario) -> pd.Series:

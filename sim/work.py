@@ -45,6 +45,7 @@ class WorkItem:
     backlog_wait: float = 0.0
     escalated: bool = False
     desk_resolved: bool = False
+    order: int = -1  # place in arrival order, set when it arrives
 
 
 @dataclass(slots=True, eq=False)
