@@ -6,12 +6,18 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sim.config import Scenario
 from sim.scenario_file import ScenarioError, load_scenario
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 EXIT_BAD_INPUT = 2
+Handler = Callable[[argparse.Namespace], int]  # what a command runs; returns the exit status
 
 
 # --- help texts (descriptions and examples shown by --help) ---------------------------------
@@ -148,12 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", help="what to do (each has its own --help)"
     )
-    run = sub.add_parser(
+    run = add_command(
+        sub,
         "run",
-        help="run one scenario once and print its summary metrics",
+        summary="run one scenario once and print its summary metrics",
         description=RUN_DESCRIPTION,
         epilog=RUN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=cmd_run,
     )
     add_scenario_arguments(run)
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives the same result")
@@ -162,18 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON object (null where a metric has no value) instead of the readable summary",
     )
-    run.set_defaults(handler=cmd_run)
     add_sweep_parser(sub)
     add_compare_parser(sub)
     from sim.sensitivity_cli import add_sensitivity_parser
 
     add_sensitivity_parser(sub)
-    schema = sub.add_parser(
+    schema = add_command(
+        sub,
         "schema",
-        help="print the scenario JSON Schema (or the Markdown reference)",
+        summary="print the scenario JSON Schema (or the Markdown reference)",
         description=SCHEMA_DESCRIPTION,
         epilog=SCHEMA_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=cmd_schema,
     )
     schema.add_argument(
         "--markdown",
@@ -181,28 +188,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the Markdown scenario reference (key, type, default, allowed values, meaning) "
         "instead of the JSON Schema",
     )
-    schema.set_defaults(handler=cmd_schema)
     add_view_parser(sub)
     return parser
 
 
+def add_command(
+    sub: argparse._SubParsersAction, name: str, *, summary: str, description: str, epilog: str, handler: Handler
+) -> argparse.ArgumentParser:
+    """Add command ``name``: ``summary`` in the command list, ``description`` and the ``epilog``
+    of examples shown as written by its --help, and the ``handler`` that runs it."""
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def add_view_parser(sub: argparse._SubParsersAction) -> None:
-    view = sub.add_parser(
+    view = add_command(
+        sub,
         "view",
-        help="watch a scenario run in the browser, with sliders and a structure switch",
+        summary="watch a scenario run in the browser, with sliders and a structure switch",
         description=VIEW_DESCRIPTION,
         epilog=VIEW_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=cmd_view,
     )
     add_scenario_arguments(view)
     view.add_argument("--seed", type=int, default=0, help="the page's starting seed (default 0)")
     view.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1, this machine only)")
     view.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
-    view.set_defaults(handler=cmd_view)
 
 
 def cmd_view(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
+    check_address(args.host, args.port)
     try:
         from sim.view import serve
     except ImportError as exc:
@@ -213,6 +236,27 @@ def cmd_view(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     serve(scenario, seed=args.seed, host=args.host, port=args.port)
     return 0
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise a ScenarioError naming --host or --port unless this process can serve on ``host:port``."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise ScenarioError(f"--port {port}: give a port from 1 to 65535, e.g. --port 8765")
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as exc:
+        raise ScenarioError(f"--host {host}: unknown address ({exc.strerror}); e.g. --host 127.0.0.1") from None
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            other = port + 1 if port < 65535 else 8765
+            raise ScenarioError(
+                f"--port {port}: cannot serve on {host}:{port} ({exc.strerror}); choose another, e.g. --port {other}"
+            ) from None
 
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
@@ -238,15 +282,20 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def scenario_from_args(args: argparse.Namespace):
-    """Load the scenario named on the command line, with its overrides and name."""
-    overrides = list(args.overrides)
-    if args.ticks is not None:
-        overrides.append(f"simulation.ticks={args.ticks}")
-    scenario = load_scenario(args.scenario, overrides)
-    if not scenario.name:
-        scenario = scenario.model_copy(update={"name": args.scenario.stem})
-    return scenario
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """Load the scenario named on the command line, with its ``--set`` and ``--ticks`` overrides."""
+    return load_named(args.scenario, overrides_from_args(args))
+
+
+def overrides_from_args(args: argparse.Namespace) -> list[str]:
+    """The ``--set`` overrides, then ``--ticks`` as ``simulation.ticks``."""
+    return [*args.overrides, *([f"simulation.ticks={args.ticks}"] if args.ticks is not None else [])]
+
+
+def load_named(path: Path, overrides: list[str]) -> Scenario:
+    """The scenario file at ``path`` with ``overrides``, named after the file if it has no name."""
+    scenario = load_scenario(path, overrides)
+    return scenario if scenario.name else scenario.model_copy(update={"name": path.stem})
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -300,12 +349,7 @@ def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
         help="base seed (default 0); replicate r's seed derives from it and is shared by the structures "
         "(sweep) or scenarios (compare) being compared",
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="worker processes (default: all cores; 1 = serial, in this process)",
-    )
+    add_workers_argument(parser)
     parser.add_argument(
         "--scheduler",
         default=None,
@@ -320,16 +364,32 @@ def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
         metavar="METRIC",
         help=f"metrics to print, named as in `orgsim run`; put this option last (default: {HEADLINE_HELP})",
     )
+    add_quiet_argument(parser)
+
+
+def add_workers_argument(parser: argparse.ArgumentParser) -> None:
+    """``--workers``: local worker processes (see :func:`prestart_workers`)."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: all cores; 1 = serial, in this process)",
+    )
+
+
+def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress bar."""
     parser.add_argument("--quiet", action="store_true", help="do not draw the progress bar (on stderr)")
 
 
 def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
-    sweep = sub.add_parser(
+    sweep = add_command(
+        sub,
         "sweep",
-        help="run a grid of scenario variants with replications and write result tables",
+        summary="run a grid of scenario variants with replications and write result tables",
         description=SWEEP_DESCRIPTION,
         epilog=SWEEP_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=cmd_sweep,
     )
     add_scenario_arguments(sweep)
     sweep.add_argument(
@@ -354,16 +414,16 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         help="also write the adoption table: mean share of teams that adopted the practice, per tick, "
         "point and structure (CSV, Parquet)",
     )
-    sweep.set_defaults(handler=cmd_sweep)
 
 
 def add_compare_parser(sub: argparse._SubParsersAction) -> None:
-    compare = sub.add_parser(
+    compare = add_command(
+        sub,
         "compare",
-        help="run two scenarios with the same seeds and print a side-by-side table",
+        summary="run two scenarios with the same seeds and print a side-by-side table",
         description=COMPARE_DESCRIPTION,
         epilog=COMPARE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=cmd_compare,
     )
     compare.add_argument("a", type=Path, help="scenario A, the baseline (TOML file)")
     compare.add_argument("b", type=Path, help="scenario B, compared with A (TOML file)")
@@ -382,12 +442,12 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> None:
         help="override one value in both scenarios; repeat for more (default: none), e.g. --set demand.arrival_rate=11",
     )
     add_execution_arguments(compare, reps=10)
-    compare.set_defaults(handler=cmd_compare)
 
 
-def _prestart_workers(args: argparse.Namespace) -> None:
-    """Start the worker fork server now, so it imports sim while this process does."""
-    if args.scheduler or args.workers == 1:
+def prestart_workers(workers: int | None, scheduler: str | None = None) -> None:
+    """Start the worker fork server now, so it imports sim while this process does (unless the
+    runs are serial or go to a Dask ``scheduler``)."""
+    if scheduler or workers == 1:
         return
     import multiprocessing
     from multiprocessing import forkserver
@@ -418,7 +478,7 @@ def check_metrics(names: Sequence[str], option: str = "--metrics") -> list[str]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    _prestart_workers(args)
+    prestart_workers(args.workers, args.scheduler)
     from sim.design import Design, parse_grid
     from sim.sweep import run_sweep
     from sim.tables import to_markdown
@@ -451,17 +511,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    _prestart_workers(args)
+    prestart_workers(args.workers, args.scheduler)
     from sim.sweep import run_pair
 
     metrics = _metrics(args)
-    overrides = list(args.overrides) + ([f"simulation.ticks={args.ticks}"] if args.ticks is not None else [])
-    scenarios = []
-    for path in (args.a, args.b):
-        scenario = load_scenario(path, overrides)
-        scenarios.append(scenario if scenario.name else scenario.model_copy(update={"name": path.stem}))
+    overrides = overrides_from_args(args)
     result = run_pair(
-        *scenarios,
+        load_named(args.a, overrides),
+        load_named(args.b, overrides),
         reps=args.reps,
         seed=args.seed,
         workers=args.workers,
@@ -472,8 +529,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_comparison(comparison, labels: tuple[str, str], metrics: Sequence[str], reps: int, seed: int) -> str:
+def format_comparison(
+    comparison: pd.DataFrame, labels: tuple[str, str], metrics: Sequence[str], reps: int, seed: int
+) -> str:
     """Side-by-side Markdown: mean [95% CI] of A and B, B - A [95% CI], paired-t p-value."""
+    import pandas as pd
+
     from sim.tables import to_markdown
 
     a, b = labels
@@ -489,8 +550,6 @@ def format_comparison(comparison, labels: tuple[str, str], metrics: Sequence[str
                 "p": _number(row["p"]),
             }
         )
-    import pandas as pd
-
     head = f"{a} (A) vs {b} (B): {reps} replications, base seed {seed}, same seed per replicate; mean [95% CI]"
     note = "p: paired t test on per-replicate differences (Welch when fewer than 2 pairs)."
     return f"{head}\n\n{to_markdown(pd.DataFrame(rows))}\n\n{note}"

@@ -8,6 +8,9 @@
   with 95% intervals), for categorical or mixed designs.
 - :func:`plot_adoption_curves`: mean adoption share per tick per structure with a 95%
   band (from the adoption table a sweep writes with ``collect_adoption=True``).
+
+:func:`new_figure` and :func:`save_figure` are the blank figure and the PNG writer these
+share; figures drawn elsewhere (e.g. :func:`sim.sensitivity.plot_indices`) use them too.
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ COLOURS = {"central_it": "#1f77b4", "micro_provider": "#d62728"}
 _FALLBACK = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 
 
-def _figure(width: float = 6.4, height: float = 4.2) -> Figure:
+def new_figure(width: float = 6.4, height: float = 4.2) -> Figure:
+    """An empty ``width`` x ``height`` inch figure, constrained layout, on its own Agg canvas
+    (no pyplot state, no display)."""
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
 
-def _save(figure: Figure, path: str | Path) -> Path:
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` to ``path`` as a 110 dpi PNG; return the path."""
     path = Path(path)
     figure.savefig(path, dpi=110)
     return path
@@ -85,7 +91,7 @@ def plot_metric_vs_parameter(
         raise ValueError(f"summary has no parameter column {parameter!r}")
     others = [c for c in frame.columns if c not in (parameter, by, "metric", "n", "mean", "std", "ci_low", "ci_high")]
     _check_single(frame, others, [parameter, by])
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     for index, (label, group) in enumerate(frame.groupby(by, sort=False)):
         group = group.sort_values(parameter)
@@ -98,7 +104,7 @@ def plot_metric_vs_parameter(
     axes.set_title(title or f"{metric} vs {parameter} (mean, {LEVEL:.0%} CI)")
     axes.grid(alpha=0.3)
     axes.legend(title=by)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_win_map(
@@ -133,7 +139,7 @@ def plot_win_map(
     xs = sorted(frame[x].unique())
     ys = sorted(frame[y].unique())
     codes = np.full((len(ys), len(xs)), np.nan)
-    figure = _figure(max(6.0, 3.6 + 0.9 * len(xs)), max(3.2, 1.6 + 0.7 * len(ys)))
+    figure = new_figure(max(6.0, 3.6 + 0.9 * len(xs)), max(3.2, 1.6 + 0.7 * len(ys)))
     axes = figure.add_subplot()
     for row in frame.to_dict("records"):
         i, j = ys.index(row[y]), xs.index(row[x])
@@ -157,7 +163,7 @@ def plot_win_map(
     ]
     axes.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     axes.set_title(title or f"{metric}: which structure wins\n(cells: {b} - {a})", fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_metric_by_point(
@@ -187,7 +193,7 @@ def plot_metric_by_point(
     order = list(dict.fromkeys(frame["_label"]))
     groups = list(dict.fromkeys(frame[by]))
     width = 0.8 / len(groups)
-    figure = _figure(max(6.4, 1.1 * len(order) + 2), 4.6)
+    figure = new_figure(max(6.4, 1.1 * len(order) + 2), 4.6)
     axes = figure.add_subplot()
     for index, label in enumerate(groups):
         group = frame[frame[by] == label].set_index("_label").reindex(order)
@@ -207,7 +213,7 @@ def plot_metric_by_point(
     axes.set_title(title or f"{metric} by design point (mean, {LEVEL:.0%} CI)")
     axes.grid(alpha=0.3, axis="y")
     axes.legend(title=by)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_adoption_curves(
@@ -225,7 +231,7 @@ def plot_adoption_curves(
     frame = _select(adoption, where)
     if frame.empty:
         raise ValueError("no adoption rows to plot")
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     for index, (label, group) in enumerate(frame.groupby(by, sort=False)):
         pooled = _pool(group)
@@ -238,7 +244,7 @@ def plot_adoption_curves(
     axes.set_title(title or f"Adoption over time (mean, {LEVEL:.0%} CI)")
     axes.grid(alpha=0.3)
     axes.legend(title=by)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _pool(group: pd.DataFrame) -> pd.DataFrame:

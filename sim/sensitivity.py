@@ -19,8 +19,8 @@ engine's. The pipeline:
 Whole-number keys are sampled as continuous values and rounded to the nearest whole
 number, so their indices describe the model as a function of the continuous input.
 Replication noise in the averaged output counts as variance no parameter explains;
-``noise_share`` estimates its share of the output's variance (mean squared standard
-error over points / variance across points) so unreliable indices can be spotted.
+``noise_share`` estimates its share of the output's variance (the sample rows' mean
+squared standard error over the rows' variance) so unreliable indices can be spotted.
 Every random draw (sample, bootstrap, runs) derives from the base seed.
 """
 
@@ -38,6 +38,7 @@ import pandas as pd
 from sim.config import Scenario
 from sim.design import STRUCTURE, Design, canonical_json, canonical_point, get_path, is_integer_key, run_id
 from sim.discovery import Rule, discover, rules_table
+from sim.plots import new_figure, save_figure
 from sim.scenario_file import ScenarioError
 from sim.sweep import SweepResult, run_sweep
 from sim.tables import HIGHER_IS_BETTER, table_provenance, to_markdown, write_table
@@ -107,6 +108,9 @@ def check_problem(base: Scenario, ranges: Mapping[str, tuple[float, float]]) -> 
             if low != round(low) or high != round(high):
                 raise ScenarioError(f"{source}: {key} is a whole number; give whole-number bounds")
             integers.add(key)
+        elif isinstance(current, dict):
+            example = f"{key}.{next(iter(current))}" if current else key
+            raise ScenarioError(f"{source}: {key} is a section, not a value; name one of its keys, e.g. {example}")
         elif isinstance(current, bool) or not isinstance(current, int | float):
             raise ScenarioError(f"{source}: {key} is not a number (it is {current!r}); vary numeric keys only")
         for value in (low, high):
@@ -134,6 +138,11 @@ def _salib() -> tuple[Any, Any, Any, Any]:
     return morris_sample, sobol_sample, morris_analyze, sobol_analyze
 
 
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ScenarioError(f"--method {method}: unknown method; use one of {', '.join(METHODS)}")
+
+
 def _rng(seed: int, key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
@@ -142,9 +151,10 @@ def _rng(seed: int, key: int) -> np.random.Generator:
 def sample(method: Method, problem: Problem, n: int, *, levels: int = 4, seed: int = 0) -> np.ndarray:
     """Sample rows over the ranges: ``n`` Morris trajectories of D + 1 rows on a ``levels`` grid,
     or a Saltelli sample of ``n`` (a power of two) x (D + 2) rows for S1 and ST."""
+    _check_method(method)
+    if seed < 0:
+        raise ScenarioError(f"--seed {seed}: give a whole number >= 0")
     morris_sample, sobol_sample, _, _ = _salib()
-    if method not in METHODS:
-        raise ScenarioError(f"--method {method}: unknown method; use one of {', '.join(METHODS)}")
     if not isinstance(n, int) or n < 2:
         raise ScenarioError(f"--n {n}: need at least 2 ({'trajectories' if method == 'morris' else 'base samples'})")
     rng = _rng(seed, _SAMPLE_KEY)
@@ -194,17 +204,21 @@ class Evaluation:
 
     def y(self, metric: str) -> np.ndarray:
         """The output of every sample row for ``metric``, in sample order."""
-        values = self.outputs[self.outputs["metric"] == metric].sort_values("point")["output"].to_numpy(dtype=float)
-        return values[self.rows]
+        return self._by_row(metric, "output")
 
     def noise_share(self, metric: str) -> float:
-        """Share of the output's variance that replication noise explains: the mean squared standard
-        error of the points' means over their variance (NaN unless some point has two replicates)."""
-        part = self.outputs[(self.outputs["metric"] == metric) & (self.outputs["n"] >= 2)]
+        """Share of the output's variance that replication noise explains: the squared standard error
+        of each sample row's mean, averaged over the rows, over the variance of the rows' outputs
+        (the rows SALib analyses; NaN unless some point has two replicates)."""
+        se2 = self._by_row(metric, "std") ** 2 / self._by_row(metric, "n")
         total = float(np.var(self.y(metric), ddof=1))
-        if part.empty or not total > 0:
+        if np.isnan(se2).all() or not total > 0:
             return math.nan
-        return float(np.mean(part["std"].to_numpy(dtype=float) ** 2 / part["n"].to_numpy(dtype=float))) / total
+        return float(np.nanmean(se2)) / total
+
+    def _by_row(self, metric: str, column: str) -> np.ndarray:
+        part = self.outputs[self.outputs["metric"] == metric].sort_values("point")
+        return part[column].to_numpy(dtype=float)[self.rows]
 
 
 def distinct_points(problem: Problem, x: np.ndarray) -> tuple[list[dict[str, Any]], np.ndarray]:
@@ -237,7 +251,16 @@ def evaluate(
     points, rows = distinct_points(problem, x)
     sides = PAIR if difference else (base.structure,)
     design_points = [p | {STRUCTURE: s} for p in points for s in sides] if difference else points
-    design = Design.from_points(base, design_points, reps, seed, spec=spec)
+    try:
+        design = Design.from_points(base, design_points, reps, seed, spec=spec)
+    except ScenarioError as exc:
+        if not str(exc).startswith("design point"):
+            raise
+        # each bound is valid alone (check_problem), but not this combination
+        both = " under both structures" if difference else ""
+        raise ScenarioError(
+            f"--params: {str(exc).splitlines()[0]}; narrow the ranges so every combination{both} is valid"
+        ) from None
     result = run_sweep(design, out, **sweep)
     where: dict[str, tuple[int, str, int]] = {}
     for k, point in enumerate(design.points):
@@ -316,6 +339,7 @@ def run_sensitivity(
     ``outputs`` (per point and metric: the analysed output), ``indices`` (CSV, Parquet,
     Markdown, provenance JSON), ``indices.png`` and, with ``difference``, ``rules.md``
     (see :func:`discover_wins` for ``depth`` and ``tie``)."""
+    _check_method(method)
     n = DEFAULT_N[method] if n is None else n
     x = sample(method, problem, n, levels=levels, seed=seed)
     spec = {"sensitivity": {"method": method, "n": n, "levels": levels, "ranges": problem.ranges, "rows": len(x)}}
@@ -363,16 +387,22 @@ def discover_wins(
         if metric not in HIGHER_IS_BETTER:
             continue
         part = evaluation.outputs[evaluation.outputs["metric"] == metric].sort_values("point")
-        diff = part["output"].to_numpy(dtype=float)
-        scale = (part[PAIR[0]].abs() + part[PAIR[1]].abs()).to_numpy(dtype=float) / 2
-        b_better = (diff > 0 if HIGHER_IS_BETTER[metric] else diff < 0) & (np.abs(diff) > tie * scale)
-        a_better = (diff < 0 if HIGHER_IS_BETTER[metric] else diff > 0) & (np.abs(diff) > tie * scale)
         params = part[problem.names].reset_index(drop=True)
         found[metric] = {
-            PAIR[1]: discover(params, b_better, max_depth=depth, seed=seed),
-            PAIR[0]: discover(params, a_better, max_depth=depth, seed=seed),
+            side: discover(params, won, max_depth=depth, seed=seed) for side, won in point_wins(part, tie).items()
         }
     return found
+
+
+def point_wins(part: pd.DataFrame, tie: float = TIE) -> dict[str, np.ndarray]:
+    """Which of ``part``'s rows (one metric's outputs with ``difference``) each structure wins,
+    micro_provider first: its mean is better by more than ``tie`` x the mean of the two
+    structures' absolute means."""
+    metric = part["metric"].iat[0]
+    diff = part["output"].to_numpy(dtype=float)
+    gain = diff if HIGHER_IS_BETTER[metric] else -diff  # > 0 where micro_provider is better
+    clear = np.abs(diff) > tie * (part[PAIR[0]].abs() + part[PAIR[1]].abs()).to_numpy(dtype=float) / 2
+    return {PAIR[1]: clear & (gain > 0), PAIR[0]: clear & (gain < 0)}
 
 
 def rules_markdown(result: SensitivityResult, problem: Problem, tie: float = TIE) -> str:
@@ -391,7 +421,7 @@ def rules_markdown(result: SensitivityResult, problem: Problem, tie: float = TIE
     ]
     for metric, by_side in result.rules.items():
         part = outputs[outputs["metric"] == metric]
-        wins = {side: rules[0].total_cases if rules else 0 for side, rules in by_side.items()}
+        wins = {side: int(won.sum()) for side, won in point_wins(part, tie).items()}
         ties = len(part) - sum(wins.values())
         lines += [f"## {metric}", "", f"Ties at {ties} of {len(part)} points ({ties / len(part):.0%}).", ""]
         for side, rules in by_side.items():
@@ -399,16 +429,16 @@ def rules_markdown(result: SensitivityResult, problem: Problem, tie: float = TIE
             lines += [f"**{side} better** at {total} of {len(part)} points ({total / len(part):.0%}).", ""]
             if rules:
                 lines += [to_markdown(rules_table(rules)), ""]
+            elif total:
+                lines += ["No rule: these points are the majority in no box of the tree.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 # --- the plot --------------------------------------------------------------------------------
 def plot_indices(indices: pd.DataFrame, path: str | Path, *, method: Method) -> Path:
     """One panel per metric: Morris mu* (bars, 95% CI) with sigma (markers), or Sobol' S1 and ST (95% CI)."""
-    from sim.plots import _figure, _save
-
     metrics = list(dict.fromkeys(indices["metric"]))
-    figure = _figure(4.2 * len(metrics), 0.45 * indices["parameter"].nunique() + 1.6)
+    figure = new_figure(4.2 * len(metrics), 0.45 * indices["parameter"].nunique() + 1.6)
     for i, metric in enumerate(metrics):
         axes = figure.add_subplot(1, len(metrics), i + 1)
         part = indices[indices["metric"] == metric].iloc[::-1]
@@ -426,4 +456,4 @@ def plot_indices(indices: pd.DataFrame, path: str | Path, *, method: Method) -> 
         axes.legend(fontsize=8, loc="lower right")
     what = "elementary effect: output change per full range" if method == "morris" else "share of output variance"
     figure.supxlabel(f"{what} (error bars: 95% CI)", fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)

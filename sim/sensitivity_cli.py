@@ -6,7 +6,16 @@ import argparse
 import hashlib
 from pathlib import Path
 
-from sim.cli import _prestart_workers, add_scenario_arguments, check_metrics, scenario_from_args
+from sim.cli import (
+    add_command,
+    add_quiet_argument,
+    add_scenario_arguments,
+    add_workers_argument,
+    check_metrics,
+    prestart_workers,
+    scenario_from_args,
+)
+from sim.scenario_file import ScenarioError
 
 DESCRIPTION = """\
 Which assumptions decide the answer? Vary the --params keys over their ranges and measure
@@ -43,12 +52,13 @@ twice with --difference. experiments/sensitivity.py runs both on the matched pai
 
 
 def add_sensitivity_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "sensitivity",
-        help="Morris or Sobol' sensitivity of a metric to scenario keys, and where each structure wins",
+        summary="Morris or Sobol' sensitivity of a metric to scenario keys, and where each structure wins",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        handler=cmd_sensitivity,
     )
     add_scenario_arguments(parser)
     parser.add_argument(
@@ -98,22 +108,18 @@ def add_sensitivity_parser(sub: argparse._SubParsersAction) -> None:
         help="with --difference, a structure wins a point only when its mean is better by more than this share "
         "of the two structures' mean; smaller differences are ties (default 0.02)",
     )
-    parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial, in this process)"
-    )
+    add_workers_argument(parser)
     parser.add_argument(
         "--out",
         type=Path,
         default=None,
         help="result directory, resumed if it holds this design (default: results/sensitivity-SCENARIO-HASH)",
     )
-    parser.add_argument("--quiet", action="store_true", help="do not draw the progress bar (on stderr)")
-    parser.set_defaults(handler=cmd_sensitivity, scheduler=None)
+    add_quiet_argument(parser)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.design import canonical_json
-    from sim.scenario_file import ScenarioError
     from sim.sensitivity import check_problem, parse_range, run_sensitivity
     from sim.tables import to_markdown
 
@@ -132,9 +138,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         ranges[key] = bounds
     scenario = scenario_from_args(args)
     problem = check_problem(scenario, ranges)
-    _prestart_workers(args)
-    what = [scenario.model_dump(mode="json"), args.method, args.n, args.levels, ranges, args.reps, args.seed]
-    tag = hashlib.sha256(canonical_json([*what, args.difference]).encode()).hexdigest()[:8]
+    prestart_workers(args.workers)
+    config = scenario.model_dump(mode="json")
+    what = [config, args.method, args.n, args.levels, ranges, args.reps, args.seed, args.difference]
+    tag = hashlib.sha256(canonical_json(what).encode()).hexdigest()[:8]
     out = args.out or Path("results") / f"sensitivity-{args.scenario.stem}-{tag}"
     result = run_sensitivity(
         scenario,

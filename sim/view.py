@@ -30,8 +30,9 @@ WINDOW_TICKS = 20  # live lead time, throughput and rework are over the last thi
 MAX_BARS = 24  # queues shown; with more pools, the longest
 FIGSIZE, DPI = (6.4, 4.0), 90
 
-# The sliders: dotted scenario key -> (short label, min, max, step); a slider's range widens
-# to take in the scenario's own value. docs/scenarios.md explains each key.
+# The sliders: dotted scenario key -> (short label, min, max, step); a whole-number step makes
+# a whole-number slider, and a slider's range widens to take in the scenario's own value.
+# docs/scenarios.md explains each key.
 SLIDERS: dict[str, tuple[str, float, float, float]] = {
     "demand.arrival_rate": ("Arrivals per day", 1.0, 20.0, 0.5),
     "handoff.delay_ticks": ("Handoff delay (days)", 0.0, 5.0, 0.25),
@@ -159,7 +160,7 @@ def circle_layout(model: OrgModel) -> np.ndarray:
 
 
 # --- the components ---------------------------------------------------------------------
-def _figure(rows: int = 1, left: float = 0.12, right: float = 0.97) -> tuple[Figure, Any]:
+def _page_figure(rows: int = 1, left: float = 0.12, right: float = 0.97) -> tuple[Figure, Any]:
     """A figure of the page's size (a fixed layout: constrained layout is slow to draw)."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
     fig.subplots_adjust(left=left, right=right, top=0.92, bottom=0.12, hspace=0.12)
@@ -184,7 +185,7 @@ def network_figure(model: OrgModel) -> Figure:
     pos = circle_layout(model)
     counts = np.triu(model.ties.counts)
     a, b = np.nonzero(counts)
-    fig, ax = _figure(left=0.0, right=1.0)
+    fig, ax = _page_figure(left=0.0, right=1.0)
     if len(a):
         widths = 0.5 + 3.0 * counts[a, b] / counts[a, b].max()
         segments = list(np.stack([pos[a], pos[b]], axis=1))
@@ -228,7 +229,7 @@ def queues_figure(model: OrgModel) -> Figure:
     shown = pools if len(pools) <= MAX_BARS else sorted(pools, key=lambda p: len(p.heap), reverse=True)[:MAX_BARS]
     waiting = [len(p.heap) for p in shown]
     busy = [sum(t.busy for t in p.teams) for p in shown]
-    fig, ax = _figure(left=0.2)
+    fig, ax = _page_figure(left=0.2)
     rows = np.arange(len(shown))
     ax.barh(rows, waiting, color="tab:orange")
     for row, (n, people, pool) in enumerate(zip(waiting, busy, shown, strict=True)):
@@ -245,7 +246,7 @@ def queues_figure(model: OrgModel) -> Figure:
 def _time_panels(model: OrgModel, title: str) -> tuple[Figure, Any, Any, dict[str, np.ndarray], np.ndarray]:
     """Two stacked panels over the run's days, the warm-up shaded, and the live series."""
     series = live_series(model)
-    fig, axes = _figure(rows=2)
+    fig, axes = _page_figure(rows=2)
     sim = model.config.simulation
     for ax in axes:
         ax.axvspan(0, sim.warmup_ticks, color="0.93", zorder=0)

@@ -86,6 +86,8 @@ def test_ticks_and_set_change_the_run(capsys: pytest.CaptureFixture[str]) -> Non
     busy = run_json(capsys, CENTRAL_IT, "--set", "demand.arrival_rate=12")
     calm = run_json(capsys, CENTRAL_IT, "--set", "demand.arrival_rate=2")
     assert busy["items_arrived"] > calm["items_arrived"]
+    longer = run_json(capsys, CENTRAL_IT, "--ticks", "120")  # the last --ticks wins over SHORT's 60
+    assert longer["items_arrived"] > run_json(capsys, CENTRAL_IT)["items_arrived"]
 
 
 def test_readable_summary_by_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,8 +111,11 @@ def test_python_dash_m_sim_runs_the_cli() -> None:
     assert record["seed"] == 5
 
 
-def test_cli_without_a_command_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_a_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        run_cli(capsys, "--help")
-    assert exc.value.code == 0
-    assert "run" in capsys.readouterr().out
+        run_cli(capsys)
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("usage: orgsim [-h] COMMAND ...")
+    assert "the following arguments are required: COMMAND" in err

@@ -9,6 +9,7 @@ passes when it is within 3 SE of the analytic value (as the other validation tes
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
@@ -20,9 +21,24 @@ from conftest import CENTRAL_IT, MICRO_PROVIDER, SE_MULTIPLE, record_figure, run
 from SALib.test_functions import Ishigami
 from scipy import stats
 
+from sim.cli import build_parser
 from sim.discovery import box_rule, discover, in_box
 from sim.scenario_file import load_scenario
-from sim.sensitivity import PAIR, Evaluation, Problem, analyze, check_problem, discover_wins, parse_range, sample
+from sim.sensitivity import (
+    DEFAULT_N,
+    METHODS,
+    PAIR,
+    TIE,
+    Evaluation,
+    Problem,
+    SensitivityResult,
+    analyze,
+    check_problem,
+    discover_wins,
+    parse_range,
+    rules_markdown,
+    sample,
+)
 
 Z = float(stats.norm.ppf(0.975))
 A, B = 7.0, 0.1
@@ -167,6 +183,35 @@ def test_wins_need_a_margin_and_follow_the_metrics_better_direction() -> None:
     }
 
 
+def test_rules_report_counts_wins_no_rule_covers() -> None:
+    """micro_provider has the lower lead time at 3 scattered points of 100: no leaf of the tree
+    holds mostly wins, so there is no rule, but the report still counts the 3 wins."""
+    problem = Problem({"k": (0.0, 1.0)})
+    central, micro = np.full(100, 10.0), np.full(100, 10.0)
+    micro[[10, 50, 90]] = 5.0
+    outputs = pd.DataFrame({"point": range(100), "k": np.arange(100) / 100, "metric": "lead_time_mean_ticks",
+                            "output": micro - central, "central_it": central, "micro_provider": micro})  # fmt: skip
+    evaluation = Evaluation(outputs, np.arange(100), sweep=None)  # type: ignore[arg-type]
+    result = SensitivityResult(Path("."), pd.DataFrame(), evaluation)
+    result.rules = discover_wins(result.evaluation, problem, ["lead_time_mean_ticks"])
+    assert result.rules == {"lead_time_mean_ticks": {"micro_provider": [], "central_it": []}}
+    report = rules_markdown(result, problem)
+    assert "Ties at 97 of 100 points" in report
+    assert "**micro_provider better** at 3 of 100 points" in report
+    assert "**central_it better** at 0 of 100 points" in report
+
+
+def test_noise_share_weights_points_as_the_sample_rows_do() -> None:
+    """Point 0 (output 1, std 2, n 2) is sample rows 0 and 1, point 1 (output 4, std 0, n 2) row 2:
+    the rows' outputs 1, 1, 4 have variance 3, their squared standard errors 2, 2, 0 mean 4/3."""
+    outputs = pd.DataFrame({"point": [1, 0], "metric": "m", "output": [4.0, 1.0], "std": [0.0, 2.0], "n": [2, 2]})
+    evaluation = Evaluation(outputs, np.array([0, 0, 1]), sweep=None)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(evaluation.y("m"), [1.0, 1.0, 4.0])
+    assert evaluation.noise_share("m") == pytest.approx((4 / 3) / 3)
+    single = outputs.assign(std=np.nan, n=1)  # one replicate: no noise estimate
+    assert math.isnan(Evaluation(single, np.array([0, 1]), sweep=None).noise_share("m"))  # type: ignore[arg-type]
+
+
 # --- the command line ----------------------------------------------------------------------------
 SHORT = ("--ticks", "60", "--set", "simulation.warmup_ticks=10", "--workers", "1", "--quiet")
 PARAMS = ("--params", "handoff.delay_ticks=0:1.5", "demand.arrival_rate=5:9")
@@ -232,6 +277,16 @@ def test_cli_sobol_on_the_scenarios_own_structure(capsys: pytest.CaptureFixture[
         ((*PARAMS, "--metric", "lead_time_mean"), "--metric lead_time_mean: unknown metric; did you mean"),
         ((*PARAMS, "--method", "sobol", "--n", "6"), "--n 6: Sobol' sampling needs a power of two"),
         (("--params", "handoff.delay_ticks=0:1", "handoff.delay_ticks=0:2"), "given twice"),
+        (("--params", "handoff.delay_ticks"), "expected KEY.PATH=LOW:HIGH"),
+        (("--params", "=0:1"), "expected KEY.PATH=LOW:HIGH"),
+        (("--params", "handoff.delay_ticks=low:high"), "expected KEY.PATH=LOW:HIGH"),
+        (("--params", "handoff=0:1"), "handoff is a section, not a value; name one of its keys, e.g. handoff.delay"),
+        ((*PARAMS, "--levels", "3"), "--levels 3: Morris needs an even number of grid levels"),
+        ((*PARAMS, "--n", "1"), "--n 1: need at least 2"),
+        ((*PARAMS, "--reps", "0"), "--reps 0: need at least 1"),
+        ((*PARAMS, "--seed", "-1"), "--seed -1: give a whole number >= 0"),
+        ((*PARAMS, "--depth", "0"), "--depth 0"),
+        ((*PARAMS, "--tie", "1"), "--tie 1.0: give a share in [0, 1)"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, args, message) -> None:
@@ -239,6 +294,27 @@ def test_bad_input_is_one_line_with_exit_2(capsys: pytest.CaptureFixture[str], t
     assert code == 2 and stdout == ""
     assert err.count("\n") == 1 and err.startswith("orgsim: --") and message in err, err
     assert not (tmp_path / "x").exists()  # nothing ran
+
+
+def test_ranges_valid_alone_but_not_together_are_refused_before_running(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """2 teams suit micro_provider.toml, but --difference also runs central_it, which needs 4."""
+    args = ("--params", "organisation.teams=2:8", "--difference", "--out", tmp_path / "x", *SHORT)
+    code, stdout, err = run_cli(capsys, "sensitivity", MICRO_PROVIDER, *args)
+    assert code == 2 and stdout == "" and err.count("\n") == 1, err
+    assert err.startswith("orgsim: --params: design point (organisation.teams=2, structure='central_it')")
+    assert err.endswith("narrow the ranges so every combination under both structures is valid\n")
+    assert not (tmp_path / "x").exists()
+
+
+def test_command_line_defaults_are_the_modules() -> None:
+    """The command states sim.sensitivity's defaults (its parser does not import the module)."""
+    (command,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    options = {a.dest: a for a in command.choices["sensitivity"]._actions}
+    assert (tuple(options["method"].choices), options["method"].default) == (METHODS, "morris")
+    assert options["tie"].default == TIE and f"(default {TIE})" in str(options["tie"].help)
+    assert f"default {DEFAULT_N['morris']} for morris, {DEFAULT_N['sobol']} for sobol" in str(options["n"].help)
 
 
 def test_check_problem_keeps_whole_number_keys_whole() -> None:

@@ -154,6 +154,17 @@ def test_view_of_a_bad_scenario_exits_2_before_serving(capsys: pytest.CaptureFix
     assert "handoff.loss_prob" in err
 
 
+def test_view_on_an_address_it_cannot_serve_exits_2_before_serving(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run_cli(capsys, "view", CENTRAL_IT, "--port", port)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"orgsim: --port {port}: cannot serve on 127.0.0.1:{port} (") and "choose another" in err
+    assert run_cli(capsys, "view", CENTRAL_IT, "--port", "70000")[2].startswith("orgsim: --port 70000: give a port")
+
+
 # --- the served page in headless Chromium -------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
