@@ -26,13 +26,13 @@ class DebtLedger:
         self.debt[service] *= 1 - self.config.upgrade_paydown
 
     def effort_factor(self, service: int) -> float:
-        return 1 + self.config.effort_effect * float(self.debt[service])
+        return 1 + self.config.effort_effect * self.debt.item(service)
 
     def defect_factor(self, services: tuple[int, ...]) -> float:
         """Defect risk multiplier of a task: the mean debt of the services it works on."""
         if not services:
             return 1.0
-        return 1 + self.config.defect_effect * float(self.debt[list(services)].mean())
+        return 1 + self.config.defect_effect * self.debt[list(services)].sum().item() / len(services)
 
     def skips(self, pressure: float, rng: np.random.Generator) -> bool:
         """Whether a KTLO item arriving at an intake under ``pressure`` is skipped."""

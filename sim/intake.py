@@ -47,4 +47,4 @@ class WipLimit:
         return None
 
     def waiting(self) -> int:
-        return sum(len(b) for b in self.backlogs)
+        return sum(map(len, self.backlogs))

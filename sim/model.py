@@ -9,7 +9,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from operator import attrgetter
 
 import mesa
 import numpy as np
@@ -121,10 +120,10 @@ class OrgModel(mesa.Model):
                 self.ties.forget(ending)
         if self.debt is not None:
             self.debt.age()
-            rec.tech_debt[tick] = self.debt.debt.mean()
+            rec.tech_debt[tick] = self.debt.debt.sum() / len(self.debt.debt)
         self.structure.end_tick(tick)
         if self.config.spread.capacity_coupling:
-            busy = np.fromiter(map(attrgetter("busy"), self.teams), dtype=float, count=len(self.teams))
+            busy = np.array([t.busy for t in self.teams], dtype=float)
             self.loads += self._load_alpha * (busy / self._headcounts - self.loads)
         rec.wip[tick] = self.open_count
         rec.queued_tasks[tick] = sum(map(len, self._queues))

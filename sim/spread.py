@@ -42,10 +42,13 @@ class WorkTies:
     def forget(self, teams: np.ndarray) -> None:
         """Drop every tie of ``teams`` (their people left; the new ones know nobody yet)."""
         counts = self.counts
+        lost = counts[:, teams]
+        self._weight -= lost.sum(axis=1)
+        self._reached -= lost @ self._adopted[teams].astype(np.float64)
         counts[teams, :] = 0.0
         counts[:, teams] = 0.0
-        self._weight = counts.sum(axis=1)
-        self._reached = counts @ self._adopted.astype(np.float64)
+        self._weight[teams] = 0.0
+        self._reached[teams] = 0.0
 
     def influence(self, adopted: np.ndarray) -> np.ndarray:
         """Share of each team's work partners (weighted by exchanges) that adopted."""

@@ -284,4 +284,4 @@ class Migration:
         """Nothing to do when a migration is done: the consumer learnt the service on the way."""
 
 
-STRUCTURES = {"central_it": CentralIT, "micro_provider": MicroProvider}
+STRUCTURES: dict[str, type[CentralIT | MicroProvider]] = {"central_it": CentralIT, "micro_provider": MicroProvider}

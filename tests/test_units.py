@@ -173,7 +173,6 @@ def test_work_ties() -> None:
     assert influence == pytest.approx([0.0, 2 / 3, 0.0, 0.0])
 
 
-
 def test_work_ties_influence_kept_up_to_date_equals_recounting() -> None:
     """The incrementally kept influence equals one recomputed from the counts, through
     exchanges, adoptions and forgotten teams in any interleaving."""
@@ -192,6 +191,7 @@ def test_work_ties_influence_kept_up_to_date_equals_recounting() -> None:
         expected = np.divide(counts @ adopted, weight, out=np.zeros(n), where=weight > 0)
         assert np.array_equal(ties.influence(adopted), expected)
     assert 0 < adopted.sum() < n
+
 
 # --- demand ------------------------------------------------------------------------------
 DRAWS = 200_000
