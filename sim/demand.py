@@ -23,11 +23,36 @@ def effort_sampler(demand: Demand, rng: np.random.Generator):
     return lambda n: rng.lognormal(mu, np.sqrt(sigma2), n)
 
 
+class Block:
+    """A block of drawn arrivals, sorted by time, as columns; items are made as their tick comes."""
+
+    def __init__(self, first_tick: int, first_id: int, per_tick: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
+        self.first_tick = first_tick
+        self.first_id = first_id
+        self.starts = np.concatenate([[0], np.cumsum(per_tick)]).tolist()
+        self.columns = columns  # kind, service, effort, arrival time, dependencies touched
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def items(self, offset: int, dependencies: tuple[tuple[int, ...], ...]) -> list[WorkItem]:
+        """The items of the block's ``offset``-th tick, with their ids in time order."""
+        lo, hi = self.starts[offset], self.starts[offset + 1]
+        items = []
+        rows = zip(*(c[lo:hi].tolist() for c in self.columns), strict=True)
+        for k, (kind, service, effort, time, touched) in enumerate(rows, start=self.first_id + lo):
+            deps = dependencies[service]
+            if deps:
+                deps = tuple(d for d, hit in zip(deps, touched, strict=False) if hit)
+            items.append(WorkItem(k, kind, FROM_DEMAND, service, deps, effort, time))
+        return items
+
+
 class DemandStream:
     """Generates each tick's arrivals, with arrival times spread uniformly within the tick.
 
     Draws are made in fixed blocks of ticks (vectorised), so the stream depends only on
-    the seed and the demand parameters."""
+    the seed and the demand parameters; a block's items get their ids when it is drawn."""
 
     BLOCK_TICKS = 64
 
@@ -40,25 +65,22 @@ class DemandStream:
         self.kind_cdf = np.cumsum([kinds.feature, kinds.incident, kinds.ktlo])
         self.service_cdf = np.cumsum(services.demand_weights)
         self.next_id = 0
-        self._block: list[list[WorkItem]] = []
-        self._block_start = 0
+        self._block: Block | None = None
 
     def arrivals(self, tick: int) -> list[WorkItem]:
         """The items arriving during ``tick`` (ticks must be asked for in order)."""
-        offset = tick - self._block_start
-        if not self._block or offset >= len(self._block):
-            self._block_start = tick
-            self._block = self._draw_block(tick, self.BLOCK_TICKS)
-            offset = 0
-        return self._block[offset]
+        block = self._block
+        if block is None or tick - block.first_tick >= len(block):
+            block = self._block = self._draw_block(tick, self.BLOCK_TICKS)
+        return block.items(tick - block.first_tick, self.services.dependencies)
 
-    def _draw_block(self, first: int, ticks: int) -> list[list[WorkItem]]:
+    def _draw_block(self, first: int, ticks: int) -> Block:
         rng = self.rng
         counts = rng.poisson(self.demand.arrival_rate, ticks)
         n = int(counts.sum())
-        block: list[list[WorkItem]] = [[] for _ in range(ticks)]
+        first_id = self.next_id + 1
         if n == 0:
-            return block
+            return Block(first, first_id, counts, ())
         tick_of = np.repeat(np.arange(ticks), counts)
         times = first + tick_of + rng.random(n)
         order = np.lexsort((times,))
@@ -66,14 +88,9 @@ class DemandStream:
         services = np.minimum(np.searchsorted(self.service_cdf, rng.random(n), side="right"), self.services.count - 1)
         efforts = self.draw_effort(n)
         touch = rng.random((n, max(1, max(map(len, self.services.dependencies))))) < self.demand.dependency_touch_prob
-        dependencies = self.services.dependencies
-        columns = (tick_of[order], kinds[order], services[order], efforts[order], times[order], touch[order])
-        for tick, kind, service, effort, time, touched in zip(*(c.tolist() for c in columns), strict=True):
-            deps = dependencies[service]
-            if deps:
-                deps = tuple(d for d, hit in zip(deps, touched, strict=False) if hit)
-            block[tick].append(self.new_item(kind, FROM_DEMAND, service, deps, effort, time))
-        return block
+        self.next_id += n
+        columns = (kinds[order], services[order], efforts[order], times[order], touch[order])
+        return Block(first, first_id, counts, columns)
 
     def new_item(
         self, kind: int, origin: int, service: int, deps: tuple[int, ...], effort: float, t: float

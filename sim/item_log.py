@@ -82,9 +82,12 @@ class ItemLog:
         """One row per item that arrived, in arrival order."""
         released = np.frombuffer(self._released, dtype=float).reshape(-1, WIDTH)
         still_open = np.array([_row(i) for i in self._open.values()], dtype=float).reshape(-1, WIDTH)
-        rows = np.concatenate([released, still_open])
-        rows = rows[np.argsort(rows[:, 0], kind="stable")]
-        frame = pd.DataFrame({name: rows[:, i + 1].astype(dtype) for i, (name, dtype) in enumerate(COLUMNS)})
+
+        def column(i: int) -> np.ndarray:  # one at a time: a large log is never copied whole
+            return np.concatenate([released[:, i], still_open[:, i]])
+
+        order = np.argsort(column(0), kind="stable")
+        frame = pd.DataFrame({name: column(i + 1)[order].astype(dtype) for i, (name, dtype) in enumerate(COLUMNS)})
         frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
         frame["lead_time"] = frame["completion"] - frame["arrival"]
         return frame

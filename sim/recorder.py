@@ -47,28 +47,32 @@ class TickRecorder:
         """Busy person-days, ticks x categories: each interval's person-days spread over
         the ticks it overlaps, in proportion to the overlap. The partial first and last
         ticks are booked directly; the full ticks between get the interval's rate through
-        a difference array, so idle ticks stay at zero."""
+        a difference array, so idle ticks stay at zero. One category at a time, so the
+        temporaries are a column of the intervals, not all of them."""
         width = 2 + len(CATEGORIES)
         rows = np.frombuffer(self._intervals, dtype=float).reshape(-1, width)
-        start, finish, parts = rows[:, 0], rows[:, 1], rows[:, 2:]
-        rate = parts / (finish - start)[:, None]
+        start, finish = rows[:, 0], rows[:, 1]
         first = np.floor(start).astype(np.int64)
         last = np.floor(finish).astype(np.int64)
         same = first == last
         head = np.where(same, finish, first + 1) - start
         tail = np.where(same, 0.0, finish - last)
+        del same
         full_from = np.minimum(first + 1, self.ticks)
-        full_to = np.minimum(np.maximum(last, first + 1), self.ticks)
-        busy = self._binned(first, rate * head[:, None])
-        busy += self._binned(np.minimum(last, self.ticks), rate * tail[:, None])
-        steps = self._binned(full_from, rate) - self._binned(full_to, rate)
-        busy += np.clip(np.cumsum(steps, axis=0), 0.0, None)
-        return busy[: self.ticks]
+        full_to = np.minimum(np.maximum(last, full_from), self.ticks)
+        np.minimum(last, self.ticks, out=last)  # slot ``ticks`` collects what falls past the horizon
+        length = finish - start
+        busy = np.empty((self.ticks, len(CATEGORIES)))
+        for c in range(len(CATEGORIES)):
+            rate = rows[:, 2 + c] / length
+            column = self._binned(first, rate * head) + self._binned(last, rate * tail)
+            steps = self._binned(full_from, rate) - self._binned(full_to, rate)
+            busy[:, c] = (column + np.clip(np.cumsum(steps), 0.0, None))[: self.ticks]
+        return busy
 
     def _binned(self, slot: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Sum the rows of ``weights`` by ``slot`` (0 .. ticks): (ticks + 1) x categories."""
-        columns = [np.bincount(slot, weights=w, minlength=self.ticks + 1) for w in weights.T]
-        return np.stack(columns, axis=1).reshape(self.ticks + 1, len(CATEGORIES)).astype(float)
+        """Sum ``weights`` by ``slot`` (0 .. ticks)."""
+        return np.bincount(slot, weights=weights, minlength=self.ticks + 1)
 
     def frame(self) -> pd.DataFrame:
         matrix = self.busy

@@ -43,9 +43,10 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
         scenario = validate_scenario(data, source="ticks override")
     model = OrgModel(scenario, seed)
     model.run()
-    items = item_table(model)
+    series, items = model.recorder.frame(), model.items.table()
+    adoption, edges = model.recorder.adoption_share, model.ties.edges()
+    del model  # its arrays can go before the summary copies the tables
     items["value"] = item_value(items, scenario)
-    series = model.recorder.frame()
     series["cost"] = tick_cost(series, scenario)
     sim = scenario.simulation
     start, end = sim.warmup_ticks, sim.ticks
@@ -58,21 +59,16 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
         start=start,
         end=end,
         spread_start=scenario.spread_start_tick,
-        adoption=model.recorder.adoption_share,
+        adoption=adoption,
     )
     provenance = {
         "scenario": scenario.name or "unnamed",
         "structure": scenario.structure,
         "seed": seed,
         "config_hash": config_hash(scenario),
-        "work_network_edges": model.ties.edges(),
+        "work_network_edges": edges,
     } | environment()
     return RunResult(summarise(observed), series, items, provenance)
-
-
-def item_table(model: OrgModel) -> pd.DataFrame:
-    """One row per work item that arrived during the run."""
-    return model.items.table()
 
 
 def item_value(items: pd.DataFrame, scenario: Scenario) -> pd.Series:

@@ -17,27 +17,34 @@ class WorkTies:
     numbers, so every sum is exact whatever its order."""
 
     def __init__(self, teams: int) -> None:
-        self._counts = np.zeros((teams, teams), dtype=np.float64)
+        self._counts = np.zeros((teams, teams), dtype=np.int32)
         self._pending: list[tuple[int, int]] = []
         self._weight = np.zeros(teams)  # exchanges per team
         self._reached = np.zeros(teams)  # exchanges with the adopters in ``_adopted``
         self._adopted = np.zeros(teams, dtype=bool)
 
+    PENDING_LIMIT = 1 << 16  # exchanges buffered at most (a warm-up without spread reads none)
+
     def add(self, a: int, b: int) -> None:
         if a != b:
             self._pending.append((a, b))
+            if len(self._pending) >= self.PENDING_LIMIT:
+                self._fold()
 
     @property
     def counts(self) -> np.ndarray:
         """Exchanges between each pair of teams (symmetric, zero diagonal)."""
         if self._pending:
-            a, b = np.array(self._pending, dtype=np.intp).T
-            self._pending.clear()
-            for x, y in ((a, b), (b, a)):
-                np.add.at(self._counts, (x, y), 1.0)
-                np.add.at(self._weight, x, 1.0)
-                np.add.at(self._reached, x, self._adopted[y])
+            self._fold()
         return self._counts
+
+    def _fold(self) -> None:
+        a, b = np.array(self._pending, dtype=np.intp).T
+        self._pending.clear()
+        for x, y in ((a, b), (b, a)):
+            np.add.at(self._counts, (x, y), 1)
+            np.add.at(self._weight, x, 1.0)
+            np.add.at(self._reached, x, self._adopted[y])
 
     def forget(self, teams: np.ndarray) -> None:
         """Drop every tie of ``teams`` (their people left; the new ones know nobody yet)."""
@@ -45,8 +52,8 @@ class WorkTies:
         lost = counts[:, teams]
         self._weight -= lost.sum(axis=1)
         self._reached -= lost @ self._adopted[teams].astype(np.float64)
-        counts[teams, :] = 0.0
-        counts[:, teams] = 0.0
+        counts[teams, :] = 0
+        counts[:, teams] = 0
         self._weight[teams] = 0.0
         self._reached[teams] = 0.0
 
@@ -63,7 +70,7 @@ class WorkTies:
 
     def edges(self) -> int:
         """Number of distinct pairs of teams that exchanged work."""
-        return int(np.count_nonzero(np.triu(self.counts)))
+        return int(np.count_nonzero(self.counts)) // 2
 
 
 def complete_influence(adopted: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from mesa.visualization import SolaraViz
 from sim.config import Scenario
 from sim.model import OrgModel
 from sim.recorder import CATEGORIES
-from sim.run import item_table
 from sim.scenario_file import ScenarioError, validate_scenario
 from sim.work import FROM_DEMAND
 
@@ -124,7 +123,7 @@ def live_series(model: OrgModel, window: int = WINDOW_TICKS) -> dict[str, np.nda
     (reworked or escaped, as in ``rework_rate``), the rework share of busy time; and the
     adoption share at each tick."""
     ticks = days_run(model)
-    items = item_table(model)
+    items = model.items.table()
     demand = items[items["origin"] == FROM_DEMAND]
     done = demand[demand["completion"].notna()]
     done_at = done["completion"].to_numpy().astype(np.int64)
