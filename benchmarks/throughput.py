@@ -1,9 +1,9 @@
 """Benchmark 4 - sweep throughput: 2 worker processes against 1 on the same set of runs.
 
 The run set is the shipped matched pair (central_it and micro_provider, 12 teams) over
-several seeds. Runs go through the experiment engine, ``sim.sweep`` (its process pool,
-forked from a server that imported ``sim`` once, and its ``execute`` dispatcher, without
-writing tables); if that module is missing or its API differs, through a plain
+20 seeds: the sweep ``make demo`` runs. Runs go through the experiment engine,
+``sim.sweep`` (its process pool, forked from a server that imported ``sim`` once, and its
+``execute`` dispatcher, without writing tables); if that module is missing or its API differs, through a plain
 ``concurrent.futures.ProcessPoolExecutor`` with the same design (workers import ``sim``
 once, the pool is created once and reused). The engine used is printed.
 
@@ -43,7 +43,8 @@ HELLO_DELAY_S = 0.2
 
 
 def run(quick: bool = False) -> list[Row]:
-    ticks, runs, batches, tiny = (200, 6, 1, 20) if quick else (600, 16, 2, 60)
+    # Full mode: the demo's sweep (the matched pair x 20 replications, 600 ticks as shipped).
+    ticks, runs, batches, tiny = (200, 6, 1, 20) if quick else (600, 40, 2, 60)
     got: dict[int, dict[str, Any]] = {}
     for workers in (1, 2):
         load = os.getloadavg()[0]

@@ -30,7 +30,6 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel
-from scipy.stats import qmc
 
 from sim.config import Scenario
 from sim.scenario_file import ScenarioError, config_hash, load_scenario, model_in, validate_scenario
@@ -223,6 +222,8 @@ class Design:
             if not (isinstance(low, int | float) and isinstance(high, int | float)) or not low < high:
                 raise ScenarioError(f"{kind} design: {key}: range needs numbers low < high (got {pair!r})")
             bounds[key] = (low, high)
+        from scipy.stats import qmc  # here, not at the top: slow to import, rarely needed
+
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SAMPLER_KEY,)))
         sampler = qmc.LatinHypercube(len(bounds), rng=rng) if kind == "lhs" else qmc.Sobol(len(bounds), rng=rng)
         unit = sampler.random(n)

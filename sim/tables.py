@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.metrics import METRICS
 from sim.provenance import environment
@@ -105,11 +104,17 @@ def describe(values: Any, level: float = LEVEL) -> dict[str, float | int]:
     return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
 
 
+# scipy.stats is imported where it is used: it takes longer to import than the rest of
+# OrgSim, and the sweep's worker processes and most commands never need it.
 def _t_crit(level: float, df: float) -> float:
+    from scipy import stats
+
     return float(stats.t.ppf(0.5 + level / 2, df))
 
 
 def _t_p(t: float, df: float) -> float:
+    from scipy import stats
+
     return float(2 * stats.t.sf(abs(t), df))
 
 
@@ -184,6 +189,8 @@ def _mann_whitney(xa: np.ndarray, xb: np.ndarray) -> float:
         return math.nan
     if np.all(np.concatenate([xa, xb]) == xa[0]):
         return 1.0
+    from scipy import stats
+
     return float(stats.mannwhitneyu(xb, xa, alternative="two-sided").pvalue)
 
 
