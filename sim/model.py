@@ -379,6 +379,8 @@ class OrgModel(mesa.Model):
         )
 
     def _adopt(self, teams: np.ndarray, tick: int) -> None:
+        if not len(teams):
+            return
         self.adopted[teams] = True
         self.adopted_at[teams] = tick
         self.adopted_count = int(self.adopted.sum())
