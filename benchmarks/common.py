@@ -140,7 +140,16 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (``ru_maxrss``, KB on Linux), MB."""
+    """Peak resident set size of this process so far, MB: the kernel's high-water mark
+    ``VmHWM`` on Linux. Not ``ru_maxrss``: Linux carries that over exec from the forked
+    parent, so a fresh interpreter started by a large process reports the parent's size."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
