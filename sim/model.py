@@ -140,7 +140,7 @@ class OrgModel(mesa.Model):
         rec.queued_tasks[tick] = sum(map(len, self._queues))
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
         held = self.knowledge.max(axis=0)
-        rec.knowledge_held[tick] = held.sum() / len(held)
+        rec.knowledge_held[tick] = held.sum() / len(held)  # = held.mean(), without its Python-level overhead
         if self.wip_limit is not None:
             rec.backlog[tick] = self.wip_limit.waiting()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from sim import run_scenario
 from sim.config import Demand, Quality, Spread
 from sim.demand import effort_sampler
+from sim.model import OrgModel
 from sim.organisation import assign_owners, assign_silos
 from sim.quality import defect_probability, detection_probability, switching_loss
 from sim.recorder import TickRecorder
@@ -381,3 +383,28 @@ def test_escaped_incidents_do_not_cascade() -> None:
     with time_limit(2.0):  # about 30 demand items: milliseconds
         result = run_scenario(scenario, seed=0)
     assert result.summary["change_failure_rate"] == 1.0
+
+
+# --- item log and run ----------------------------------------------------------------------
+def test_item_table_mid_run_lists_open_and_released_items_in_arrival_order() -> None:
+    scenario = small_scenario("central_it", demand={"arrival_rate": 6.0})
+    model = OrgModel(scenario, seed=4)
+    for _ in range(25):
+        model.step()
+    table = model.items.table()
+    # Events are processed in time order, so arrival order is arrival-time order.
+    assert table["arrival"].is_monotonic_increasing
+    assert len(table) == len(model.items) == model.recorder.arrivals[:25].sum()
+    assert table["id"].is_unique
+    assert table["completion"].isna().sum() == model.open_count > 0
+    assert table["completion"].notna().sum() == model.recorder.completions[:25].sum() > 0
+
+
+def test_a_run_pauses_the_garbage_collector_and_restores_it() -> None:
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            OrgModel(small_scenario(simulation={"ticks": 12, "warmup_ticks": 2}), seed=1).run()
+            assert gc.isenabled() == enabled
+        finally:
+            gc.enable()
