@@ -41,10 +41,11 @@ class WorkTies:
     def _fold(self) -> None:
         a, b = np.array(self._pending, dtype=np.intp).T
         self._pending.clear()
-        for x, y in ((a, b), (b, a)):
-            np.add.at(self._counts, (x, y), 1)
-            np.add.at(self._weight, x, 1.0)
-            np.add.at(self._reached, x, self._adopted[y])
+        x, y = np.concatenate([a, b]), np.concatenate([b, a])  # both directions
+        np.add.at(self._counts, (x, y), 1)
+        n = len(self._weight)
+        self._weight += np.bincount(x, minlength=n)
+        self._reached += np.bincount(x, weights=self._adopted[y], minlength=n)
 
     def forget(self, teams: np.ndarray) -> None:
         """Drop every tie of ``teams`` (their people left; the new ones know nobody yet)."""
@@ -65,8 +66,7 @@ class WorkTies:
             sign = np.where(adopted[changed], 1.0, -1.0)
             self._reached += counts[:, changed] @ sign
             self._adopted = adopted.copy()
-        weight = self._weight
-        return np.divide(self._reached, weight, out=np.zeros_like(weight), where=weight > 0)
+        return self._reached / np.maximum(self._weight, 1.0)  # no partners: nothing reached, 0
 
     def edges(self) -> int:
         """Number of distinct pairs of teams that exchanged work."""
