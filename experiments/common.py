@@ -8,11 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from sim.design import Design
-from sim.plots import plot_metric_by_point
+from sim.plots import new_figure, plot_metric_by_point, save_figure
 from sim.run import run_scenario
 from sim.scenario_file import load_scenario
 from sim.sweep import SweepResult, run_sweep
@@ -71,8 +69,7 @@ def plot_series_over_time(
     """Mean of a per-tick series ``column`` over ``seeds`` runs of each case (the scenario
     with that case's ``key=value`` overrides; smoothed over 25 ticks), one line per case:
     how a mechanism plays out over time."""
-    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(7.5, 4.2)
     axes = figure.add_subplot()
     for label, overrides in cases.items():
         config = load_scenario(scenario, overrides)
@@ -84,4 +81,4 @@ def plot_series_over_time(
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
-    figure.savefig(path, dpi=110)
+    save_figure(figure, path)
