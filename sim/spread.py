@@ -16,14 +16,14 @@ class WorkTies:
     adopt, so the per-tick influence costs O(teams), not O(teams^2). Counts are whole
     numbers, so every sum is exact whatever its order."""
 
+    PENDING_LIMIT = 1 << 16  # exchanges buffered at most (a warm-up without spread reads none)
+
     def __init__(self, teams: int) -> None:
         self._counts = np.zeros((teams, teams), dtype=np.int32)
         self._pending: list[tuple[int, int]] = []
         self._weight = np.zeros(teams)  # exchanges per team
         self._reached = np.zeros(teams)  # exchanges with the adopters in ``_adopted``
         self._adopted = np.zeros(teams, dtype=bool)
-
-    PENDING_LIMIT = 1 << 16  # exchanges buffered at most (a warm-up without spread reads none)
 
     def add(self, a: int, b: int) -> None:
         if a != b:
