@@ -43,9 +43,10 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
         scenario = validate_scenario(data, source="ticks override")
     model = OrgModel(scenario, seed)
     model.run()
+    # The series first: its temporaries (a column of every busy interval) are gone before
+    # the item table is built, so the two peaks do not add up.
     series, items = model.recorder.frame(), model.items.table()
     adoption, edges = model.recorder.adoption_share, model.ties.edges()
-    del model  # its arrays can go before the summary copies the tables
     items["value"] = item_value(items, scenario)
     series["cost"] = tick_cost(series, scenario)
     sim = scenario.simulation

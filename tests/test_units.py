@@ -400,7 +400,15 @@ def test_item_table_mid_run_lists_open_and_released_items_in_arrival_order() -> 
     assert table["completion"].notna().sum() == model.recorder.completions[:25].sum() > 0
 
 
-def test_a_run_pauses_the_garbage_collector_and_restores_it() -> None:
+def test_a_run_pauses_the_garbage_collector_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    during: list[bool] = []
+    end_tick = OrgModel._end_tick
+
+    def watched(model: OrgModel, tick: int) -> None:
+        during.append(gc.isenabled())
+        end_tick(model, tick)
+
+    monkeypatch.setattr(OrgModel, "_end_tick", watched)
     for enabled in (True, False):
         (gc.enable if enabled else gc.disable)()
         try:
@@ -408,3 +416,4 @@ def test_a_run_pauses_the_garbage_collector_and_restores_it() -> None:
             assert gc.isenabled() == enabled
         finally:
             gc.enable()
+    assert during == [False] * 24
