@@ -27,6 +27,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 # Regenerate the scenario reference from the schema (a test checks it is current).
@@ -35,6 +36,7 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff format --check sim tests experiments benchmarks
 
 # Benchmarks (benchmarks/README.md): figures against the Performance targets, not tests.

@@ -36,7 +36,7 @@ def scaled_overrides(path: Path, teams: int, ticks: int | None = None, scale_dem
     """``--set`` overrides for ``teams`` teams. With ``scale_demand`` the organisation grows in
     proportion to the shipped file: services and arrival rate are multiplied by the same factor
     as teams (24 services and 9 items/tick at 12 teams -> 400 and 150 at 200 teams)."""
-    from sim.scenario_file import load_scenario
+    from sim.scenario.files import load_scenario
 
     base = load_scenario(path)
     factor = teams / base.organisation.teams
@@ -51,7 +51,7 @@ def scaled_overrides(path: Path, teams: int, ticks: int | None = None, scale_dem
 
 def scaled(path: Path, teams: int, ticks: int | None = None, scale_demand: bool = True):
     """The validated scenario of :func:`scaled_overrides`."""
-    from sim.scenario_file import load_scenario
+    from sim.scenario.files import load_scenario
 
     return load_scenario(path, scaled_overrides(path, teams, ticks, scale_demand))
 
@@ -59,7 +59,7 @@ def scaled(path: Path, teams: int, ticks: int | None = None, scale_demand: bool 
 def warm_up() -> None:
     """One short run so lazy imports and first-call caches are not timed."""
     from sim.run import run_scenario
-    from sim.scenario_file import load_scenario
+    from sim.scenario.files import load_scenario
 
     for _, path in PAIR:
         run_scenario(load_scenario(path, ["simulation.ticks=120"]), seed=0)

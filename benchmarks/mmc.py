@@ -51,9 +51,9 @@ def batch_se(values: np.ndarray, batches: int = BATCHES) -> float:
 
 def run(quick: bool = False) -> list[Row]:
     from benchmarks.simpy_mmc import simulate
-    from sim.model import OrgModel
+    from sim.model.org_model import OrgModel
     from sim.run import run_scenario
-    from sim.scenario_file import load_scenario
+    from sim.scenario.files import load_scenario
 
     ticks = 5000 if quick else 20000
     repeats = 1 if quick else 3

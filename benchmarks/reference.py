@@ -34,7 +34,7 @@ def measure(
     structure_path, ticks: int, scale_demand: bool, extra: tuple[str, ...], repeats: int, budget_s: float
 ) -> Timed:
     from sim.run import run_scenario
-    from sim.scenario_file import load_scenario
+    from sim.scenario.files import load_scenario
 
     config = load_scenario(structure_path, [*scaled_overrides(structure_path, TEAMS, ticks, scale_demand), *extra])
     return time_calls(lambda: run_scenario(config, seed=SEED), repeats, budget_s)

@@ -32,6 +32,7 @@ BENCHMARKS = {
     "mmc": "benchmarks.mmc",
     "scaling": "benchmarks.scaling",
     "sweep": "benchmarks.throughput",
+    "startup": "benchmarks.startup",
 }
 
 

@@ -213,7 +213,7 @@ def _growth(runs_n: int, ticks: int = 200, traced_n: int = 2, traced_ticks: int 
     import tracemalloc
 
     from sim.run import run_scenario
-    from sim.scenario_file import load_scenario
+    from sim.scenario.files import load_scenario
 
     summaries: list[dict[str, Any]] = []
 

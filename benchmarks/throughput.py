@@ -2,7 +2,7 @@
 
 The run set is the shipped matched pair (central_it and micro_provider, 12 teams) over
 20 seeds: the sweep ``make demo`` runs. Runs go through the experiment engine,
-``sim.sweep`` (its process pool, forked from a server that imported ``sim`` once, and its
+``sim.experiment.sweep`` (its process pool, forked from a server that imported ``sim`` once, and its
 ``execute`` dispatcher, without writing tables); if that module is missing or its API differs, through a plain
 ``concurrent.futures.ProcessPoolExecutor`` with the same design (workers import ``sim``
 once, the pool is created once and reused). The engine used is printed.
@@ -139,13 +139,13 @@ def _run_one(scenario: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 class SweepEngine:
-    """Runs through ``sim.sweep``: its process pool and its ``execute`` dispatcher."""
+    """Runs through ``sim.experiment.sweep``: its process pool and its ``execute`` dispatcher."""
 
-    name = "sim.sweep (process_pool + execute)"
+    name = "sim.experiment.sweep (process_pool + execute)"
 
     def __init__(self) -> None:
-        from sim.design import Design
-        from sim.sweep import execute, process_pool
+        from sim.experiment.design import Design
+        from sim.experiment.sweep import execute, process_pool
 
         self.design_cls, self.execute, self.process_pool = Design, execute, process_pool
 
@@ -196,12 +196,12 @@ def engine():
     try:
         return SweepEngine()
     except (ImportError, AttributeError) as exc:
-        log(f"  sim.sweep not usable ({exc}); using a plain ProcessPoolExecutor")
+        log(f"  sim.experiment.sweep not usable ({exc}); using a plain ProcessPoolExecutor")
         return PlainEngine()
 
 
 def _child(args: argparse.Namespace) -> dict[str, Any]:
-    from sim.scenario_file import load_scenario
+    from sim.scenario.files import load_scenario
 
     eng = engine()
     base = load_scenario(CENTRAL, [f"simulation.ticks={args.ticks}"]).model_dump(mode="json")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from common import SCENARIOS, STRUCTURES, arguments, run
 
-from sim.design import Design
-from sim.plots import plot_adoption_curves, plot_metric_vs_parameter
-from sim.sweep import SweepResult
+from sim.experiment.design import Design
+from sim.experiment.plots import plot_adoption_curves, plot_metric_vs_parameter
+from sim.experiment.sweep import SweepResult
 
 DEPS, RATE = "organisation.dependencies_per_service", "demand.arrival_rate"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.design import Design
-from sim.plots import new_figure, plot_metric_by_point, save_figure
+from sim.experiment.design import Design
+from sim.experiment.plots import new_figure, plot_metric_by_point, save_figure
+from sim.experiment.sweep import SweepResult, run_sweep
 from sim.run import run_scenario
-from sim.scenario_file import load_scenario
-from sim.sweep import SweepResult, run_sweep
+from sim.scenario.files import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

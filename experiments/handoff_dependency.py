@@ -11,9 +11,9 @@ from pathlib import Path
 
 from common import SCENARIOS, STRUCTURES, arguments, run
 
-from sim.design import Design
-from sim.plots import plot_win_map
-from sim.sweep import SweepResult
+from sim.experiment.design import Design
+from sim.experiment.plots import plot_win_map
+from sim.experiment.sweep import SweepResult
 
 DELAY, LOSS, DEPS, RATE = (
     "handoff.delay_ticks",

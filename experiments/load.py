@@ -9,9 +9,9 @@ from pathlib import Path
 
 from common import SCENARIOS, STRUCTURES, arguments, run
 
-from sim.design import Design
-from sim.plots import plot_metric_vs_parameter
-from sim.sweep import SweepResult
+from sim.experiment.design import Design
+from sim.experiment.plots import plot_metric_vs_parameter
+from sim.experiment.sweep import SweepResult
 
 RATE = "demand.arrival_rate"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
 
-from sim.design import Design
+from sim.experiment.design import Design
 
 SCENARIO = OPERATING / "overcommitment.toml"
 METRICS = [

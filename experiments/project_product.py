@@ -12,8 +12,8 @@ from pathlib import Path
 
 from common import OPERATING, QUICK, QUICK_TICKS, STRUCTURES, arguments, bar_plots, plot_series_over_time, run
 
-from sim.design import Design
-from sim.sweep import SweepResult
+from sim.experiment.design import Design
+from sim.experiment.sweep import SweepResult
 
 SCENARIO = OPERATING / "project_teams.toml"
 METRICS = ["lead_time_mean_ticks", "rework_rate", "knowledge_held_mean", "value_for_money", "throughput_per_tick"]

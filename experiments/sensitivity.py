@@ -15,10 +15,10 @@ import time
 import pandas as pd
 from common import SCENARIOS, STRUCTURES, arguments
 
-from sim.config import Scenario
-from sim.scenario_file import load_scenario
-from sim.sensitivity import check_problem, run_sensitivity
-from sim.sweep import make_executor
+from sim.experiment.sensitivity import check_problem, run_sensitivity
+from sim.experiment.sweep import make_executor
+from sim.scenario.files import load_scenario
+from sim.scenario.schema import Scenario
 
 # The shipped value of each key lies inside its range.
 RANGES = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from common import OPERATING, QUICK, QUICK_TICKS, STRUCTURES, arguments, bar_plots, plot_series_over_time, run
 
-from sim.design import Design
-from sim.sweep import SweepResult
+from sim.experiment.design import Design
+from sim.experiment.sweep import SweepResult
 
 SCENARIO = OPERATING / "tech_debt.toml"
 SHARE, RATE = "tech_debt.protected_share", "demand.arrival_rate"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
 
-from sim.design import Design
+from sim.experiment.design import Design
 
 SCENARIO = OPERATING / "value_for_money.toml"
 METRICS = ["value_per_tick", "cost_per_tick", "value_for_money"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.spread import crossing_tick
+from sim.model.spread import crossing_tick
 
 MetricValue = float | int | None
 

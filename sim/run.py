@@ -11,12 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from sim.config import Scenario
 from sim.metrics import MetricValue, Observed, summarise
-from sim.model import OrgModel
+from sim.model.org_model import OrgModel
+from sim.model.work import FROM_DEMAND
 from sim.provenance import environment
-from sim.scenario_file import config_hash, load_scenario, validate_scenario
-from sim.work import FROM_DEMAND
+from sim.scenario.files import config_hash, load_scenario, validate_scenario
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

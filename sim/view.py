@@ -16,11 +16,12 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
-from sim.config import Scenario
-from sim.model import OrgModel
-from sim.recorder import CATEGORIES
-from sim.scenario_file import ScenarioError, validate_scenario
-from sim.work import FROM_DEMAND
+from sim.model.org_model import OrgModel
+from sim.model.recorder import CATEGORIES
+from sim.model.work import FROM_DEMAND
+from sim.scenario.errors import ScenarioError
+from sim.scenario.files import validate_scenario
+from sim.scenario.schema import Scenario
 
 SCENARIO_ENV = "ORGSIM_VIEW_SCENARIO"  # the validated scenario, as JSON, that `orgsim view` serves
 SEED_ENV = "ORGSIM_VIEW_SEED"

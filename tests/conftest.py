@@ -25,9 +25,9 @@ from scipy import stats
 
 from sim.analytic import littles_law_window_gap
 from sim.cli import main as cli_main
-from sim.config import Scenario
+from sim.model.work import FROM_DEMAND
 from sim.run import RunResult
-from sim.work import FROM_DEMAND
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -49,7 +49,7 @@ settings.register_profile(
 )
 settings.load_profile("default")
 
-# Busy time per tick is a floating-point sum of many parts (sim/recorder.py), so a fully
+# Busy time per tick is a floating-point sum of many parts (sim/model/recorder.py), so a fully
 # busy tick can exceed its capacity by rounding (about 1e-15 relative); no more is allowed.
 ROUNDING = 1e-9
 

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.design import Design, is_integer_key, parse_grid, run_id, run_seed
-from sim.scenario_file import ScenarioError, load_scenario
+from sim.experiment.design import Design, is_integer_key, parse_grid, run_id, run_seed
+from sim.scenario.errors import ScenarioError
+from sim.scenario.files import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TINY = ["simulation.ticks=60", "simulation.warmup_ticks=10", "organisation.teams=4", "demand.arrival_rate=2.5"]

@@ -3,7 +3,7 @@ scenario parameter is described in the reference and in the ODD model descriptio
 
 from pathlib import Path
 
-from sim.schema_doc import markdown, reference_rows
+from sim.scenario.reference import markdown, reference_rows
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 NOT_MODEL_PARAMETERS = {"extends", "name", "description"}

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, run_cli
 
 from sim.cli import build_parser
-from sim.tables import HEADLINE_METRICS
+from sim.experiment.tables import HEADLINE_METRICS
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -99,3 +99,24 @@ def test_examples_parse_and_name_existing_scenarios(name: str) -> None:
         for value in vars(args).values():
             if isinstance(value, Path) and value.suffix == ".toml":
                 assert (ROOT / value).exists(), f"{name} example names a missing scenario {value}"
+
+
+HEAVY = ("mesa", "pandas", "numpy", "scipy", "pydantic", "matplotlib", "networkx", "solara", "SALib", "sklearn")
+
+
+@pytest.mark.parametrize("command", ["", "run", "compare", "sweep", "sensitivity", "schema", "view"])
+def test_help_imports_no_heavy_library(command: str) -> None:
+    # Each command imports its layers when it runs, so --help answers at once
+    # (benchmarks/startup.py times it against `python -c pass`).
+    import subprocess
+    import sys
+
+    argv = [*command.split(), "--help"]
+    probe = (
+        "import contextlib, io, sys\n"
+        "from sim.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit): main({argv!r})\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert set(out.stdout.split()) & set(HEAVY) == set()

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 from conftest import CENTRAL_IT, MICRO_PROVIDER, SE_MULTIPLE, Estimate, replication_seeds
 
-from sim.config import Intake, OperatingModel, Sourcing, TechDebt
-from sim.debt import DebtLedger
-from sim.intake import WipLimit
-from sim.projects import ProjectRotation
+from sim.model.debt import DebtLedger
+from sim.model.intake import WipLimit
+from sim.model.projects import ProjectRotation
+from sim.model.sourcing import Market
+from sim.model.spread import WorkTies
+from sim.model.work import FEATURE, FROM_DEMAND, INCIDENT, WorkItem
 from sim.run import item_value, run_scenario
-from sim.scenario_file import load_scenario
-from sim.sourcing import Market
-from sim.spread import WorkTies
-from sim.work import FEATURE, FROM_DEMAND, INCIDENT, WorkItem
+from sim.scenario.files import load_scenario
+from sim.scenario.schema import Intake, OperatingModel, Sourcing, TechDebt
 
 SEEDS = replication_seeds(5, entropy=505)
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sim import Scenario, run_scenario
-from sim.config import KINDS
+from sim.scenario.schema import KINDS
 
 SHARES = (
     "utilisation",

@@ -10,7 +10,7 @@ import pytest
 from conftest import CENTRAL_IT, MICRO_PROVIDER, ROOT, SHIPPED_SCENARIOS, run_cli, run_module
 
 from sim import Scenario, ScenarioError, load_scenario
-from sim.scenario_file import config_hash, validate_scenario
+from sim.scenario.files import config_hash, validate_scenario
 
 
 def write(directory: Path, name: str, text: str) -> Path:

@@ -22,9 +22,8 @@ from SALib.test_functions import Ishigami
 from scipy import stats
 
 from sim.cli import build_parser
-from sim.discovery import box_rule, discover, in_box
-from sim.scenario_file import load_scenario
-from sim.sensitivity import (
+from sim.experiment.discovery import box_rule, discover, in_box
+from sim.experiment.sensitivity import (
     DEFAULT_N,
     METHODS,
     PAIR,
@@ -39,6 +38,7 @@ from sim.sensitivity import (
     rules_markdown,
     sample,
 )
+from sim.scenario.files import load_scenario
 
 Z = float(stats.norm.ppf(0.975))
 A, B = 7.0, 0.1
@@ -67,7 +67,7 @@ def within(label: str, estimate: float, half_width: float, analytic: float) -> N
     gap = estimate - analytic
     ok = abs(gap) <= SE_MULTIPLE * se
     record_figure(label, f"{estimate:.4f} ± {half_width:.4f} (95% CI)", f"{analytic:.4f}", f"{gap:+.4f}",
-                  f"{SE_MULTIPLE * se:.4f}", ok, "SALib via sim.sensitivity")  # fmt: skip
+                  f"{SE_MULTIPLE * se:.4f}", ok, "SALib via sim.experiment.sensitivity")  # fmt: skip
     assert ok, f"{label}: {estimate:.4f} ± {half_width:.4f} vs analytic {analytic:.4f}"
 
 
@@ -309,7 +309,7 @@ def test_ranges_valid_alone_but_not_together_are_refused_before_running(
 
 
 def test_command_line_defaults_are_the_modules() -> None:
-    """The command states sim.sensitivity's defaults (its parser does not import the module)."""
+    """The command states sim.experiment.sensitivity's defaults (its parser does not import the module)."""
     (command,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     options = {a.dest: a for a in command.choices["sensitivity"]._actions}
     assert (tuple(options["method"].choices), options["method"].default) == (METHODS, "morris")

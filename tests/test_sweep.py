@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.design import Design
-from sim.scenario_file import ScenarioError, load_scenario
-from sim.sweep import RUNS_LOG, RunLog, SerialExecutor, execute, run_pair, run_sweep
-from sim.tables import metric_names
+from sim.experiment.design import Design
+from sim.experiment.sweep import RUNS_LOG, RunLog, SerialExecutor, execute, run_pair, run_sweep
+from sim.experiment.tables import metric_names
+from sim.scenario.errors import ScenarioError
+from sim.scenario.files import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TINY = ["simulation.ticks=60", "simulation.warmup_ticks=10", "organisation.teams=4", "demand.arrival_rate=2.5"]

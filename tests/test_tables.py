@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.plots import plot_adoption_curves, plot_metric_vs_parameter, plot_win_map
-from sim.tables import (
+from sim.experiment.plots import plot_adoption_curves, plot_metric_vs_parameter, plot_win_map
+from sim.experiment.tables import (
     compare_samples,
     comparison_table,
     describe,

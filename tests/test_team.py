@@ -2,7 +2,7 @@
 
 from conftest import small_scenario
 
-from sim.model import OrgModel
+from sim.model.org_model import OrgModel
 
 
 def test_team_views_follow_the_model_state() -> None:

@@ -15,13 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim import run_scenario
-from sim.config import Demand, Quality, Spread
-from sim.demand import effort_sampler
-from sim.model import OrgModel
-from sim.organisation import assign_owners, assign_silos
-from sim.quality import defect_probability, detection_probability, switching_loss
-from sim.recorder import TickRecorder
-from sim.spread import WorkTies, adoption_probability, complete_influence, crossing_tick
+from sim.model.demand import effort_sampler
+from sim.model.org_model import OrgModel
+from sim.model.organisation import assign_owners, assign_silos
+from sim.model.quality import defect_probability, detection_probability, switching_loss
+from sim.model.recorder import TickRecorder
+from sim.model.spread import WorkTies, adoption_probability, complete_influence, crossing_tick
+from sim.scenario.schema import Demand, Quality, Spread
 
 WEINBERG = (0.0, 0.2, 0.4, 0.6, 0.75)
 
@@ -349,7 +349,8 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 @pytest.mark.xfail(
     reason=(
-        "sim/structures.py CentralIT.on_done + sim/model.py handoff/verify: an item can be reworked without limit; "
+        "sim/model/structures.py CentralIT.on_done + sim/model/org_model.py handoff/verify: "
+        "an item can be reworked without limit; "
         "with handoff.loss_prob=1 and quality.early_detection_prob=1 every rework pass crosses a handoff, loses "
         "information and is caught again, so no item ever completes and the run's event count grows as "
         "1 / rework_effort_fraction (at 1e-6 a 10-tick run of 8 people does not finish)"

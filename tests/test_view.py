@@ -20,7 +20,8 @@ import solara
 from conftest import CENTRAL_IT, MICRO_PROVIDER, ROOT, run_cli
 
 from sim.run import run_scenario
-from sim.scenario_file import ScenarioError, load_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.files import load_scenario
 from sim.view import SLIDERS, OrgView, WatchedModel, apply_settings, live_series, model_params
 
 SHORT = ["simulation.ticks=20", "simulation.warmup_ticks=5"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim.config import Scenario
+from sim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ engine's. The pipeline:
    per step) or a Saltelli sample for first- and total-order Sobol' indices
    (``N (D + 2)`` rows; ``N`` a power of two).
 3. :func:`evaluate` runs every distinct sample row as a design point through
-   :func:`sim.sweep.run_sweep` (process pool, ``runs.jsonl`` resume, seeds from the base
+   :func:`sim.experiment.sweep.run_sweep` (process pool, ``runs.jsonl`` resume, seeds from the base
    seed), ``reps`` replications each, and averages the replications. With
    ``difference=True`` both structures run at every point on the same seeds and the
    output is the mean paired difference micro_provider - central_it.
@@ -35,13 +35,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario
-from sim.design import STRUCTURE, Design, canonical_json, canonical_point, get_path, is_integer_key, run_id
-from sim.discovery import Rule, discover, rules_table
-from sim.plots import new_figure, save_figure
-from sim.scenario_file import ScenarioError
-from sim.sweep import SweepResult, run_sweep
-from sim.tables import HIGHER_IS_BETTER, table_provenance, to_markdown, write_table
+from sim.experiment.design import STRUCTURE, Design, canonical_json, canonical_point, get_path, is_integer_key, run_id
+from sim.experiment.discovery import Rule, discover, rules_table
+from sim.experiment.plots import new_figure, save_figure
+from sim.experiment.sweep import SweepResult, run_sweep
+from sim.experiment.tables import HIGHER_IS_BETTER, table_provenance, to_markdown, write_table
+from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import Scenario
 
 Method = Literal["morris", "sobol"]
 METHODS: tuple[Method, ...] = ("morris", "sobol")
@@ -334,7 +334,7 @@ def run_sensitivity(
 ) -> SensitivityResult:
     """Sample, run (or resume) and analyse; write indices, outputs, a plot and (with ``difference``) rules.
 
-    ``sweep`` goes to :func:`sim.sweep.run_sweep` (``workers``, ``scheduler``, ``executor``,
+    ``sweep`` goes to :func:`sim.experiment.sweep.run_sweep` (``workers``, ``scheduler``, ``executor``,
     ``quiet``). Files in ``out``: the sweep's tables (``runs``, ``summary``, ``comparison``),
     ``outputs`` (per point and metric: the analysed output), ``indices`` (CSV, Parquet,
     Markdown, provenance JSON), ``indices.png`` and, with ``difference``, ``rules.md``

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import Demand
-from sim.organisation import Services
-from sim.work import FROM_DEMAND, WorkItem
+from sim.model.organisation import Services
+from sim.model.work import FROM_DEMAND, WorkItem
+from sim.scenario.schema import Demand
 
 
 def effort_sampler(demand: Demand, rng: np.random.Generator):

@@ -31,8 +31,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from sim.config import Scenario
-from sim.scenario_file import ScenarioError, config_hash, load_scenario, model_in, validate_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.files import config_hash, load_scenario, model_in, validate_scenario
+from sim.scenario.schema import Scenario
 
 STRUCTURE = "structure"
 Kind = Literal["grid", "lhs", "sobol", "points"]

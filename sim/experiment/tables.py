@@ -34,7 +34,7 @@ from sim.metrics import METRICS
 from sim.provenance import environment
 
 if TYPE_CHECKING:
-    from sim.design import Design
+    from sim.experiment.design import Design
 
 LEVEL = 0.95
 

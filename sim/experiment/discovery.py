@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.scenario_file import ScenarioError
+from sim.scenario.errors import ScenarioError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from array import array
 import numpy as np
 import pandas as pd
 
-from sim.work import KIND_NAMES, WorkItem
+from sim.model.work import KIND_NAMES, WorkItem
 
 # Column name and dtype, in the order rows are packed.
 COLUMNS = (

@@ -11,11 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.config import Scenario
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; each line of the message names file, key and fix."""
+from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import Scenario
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

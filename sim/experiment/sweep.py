@@ -1,6 +1,6 @@
 """Running a design: runs on any ``concurrent.futures.Executor``, rows streamed to disk, resumable.
 
-``run_sweep(design, out)`` runs every run of a :class:`~sim.design.Design` that ``out``
+``run_sweep(design, out)`` runs every run of a :class:`~sim.experiment.design.Design` that ``out``
 does not already hold and writes the tables:
 
 - ``design.json``: the design; a directory holding another design is refused.
@@ -42,16 +42,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario
-from sim.design import STRUCTURE, Design, RunSpec, canonical_json, run_id, run_seed
-from sim.scenario_file import ScenarioError
-from sim.tables import (
+from sim.experiment.design import STRUCTURE, Design, RunSpec, canonical_json, run_id, run_seed
+from sim.experiment.tables import (
     comparison_table,
     metric_names,
     summary_table,
     table_provenance,
     write_table,
 )
+from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import Scenario
 
 ADOPTION_KEY = "_adoption"  # per-tick adoption share carried in a runs.jsonl line when collected
 RUNS_LOG = "runs.jsonl"
@@ -95,7 +95,7 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     context: BaseContext
     if "forkserver" in multiprocessing.get_all_start_methods():
         forkserver = multiprocessing.get_context("forkserver")
-        forkserver.set_forkserver_preload(["sim.sweep"])
+        forkserver.set_forkserver_preload(["sim.experiment.sweep"])
         context = forkserver
     else:  # pragma: no cover - platforms without fork
         context = multiprocessing.get_context("spawn")

@@ -1,12 +1,11 @@
-"""The ``orgsim sensitivity`` command (registered by :mod:`sim.cli`); the work is in :mod:`sim.sensitivity`."""
+"""``orgsim sensitivity``: which scenario keys move a metric (the work is in :mod:`sim.experiment.sensitivity`)."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
-from sim.cli import (
+from sim.cli.common import (
     add_command,
     add_quiet_argument,
     add_scenario_arguments,
@@ -15,7 +14,7 @@ from sim.cli import (
     prestart_workers,
     scenario_from_args,
 )
-from sim.scenario_file import ScenarioError
+from sim.scenario.errors import ScenarioError
 
 DESCRIPTION = """\
 Which assumptions decide the answer? Vary the --params keys over their ranges and measure
@@ -51,7 +50,7 @@ Runs: Morris needs n x (keys + 1) points, Sobol' n x (keys + 2); each runs --rep
 twice with --difference. experiments/sensitivity.py runs both on the matched pair."""
 
 
-def add_sensitivity_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = add_command(
         sub,
         "sensitivity",
@@ -119,9 +118,11 @@ def add_sensitivity_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from sim.design import canonical_json
-    from sim.sensitivity import check_problem, parse_range, run_sensitivity
-    from sim.tables import to_markdown
+    import hashlib
+
+    from sim.experiment.design import canonical_json
+    from sim.experiment.sensitivity import check_problem, parse_range, run_sensitivity
+    from sim.experiment.tables import to_markdown
 
     metrics = check_metrics(args.metric, option="--metric")
     if args.reps < 1:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import TechDebt
+from sim.scenario.schema import TechDebt
 
 
 class DebtLedger:

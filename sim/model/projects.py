@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import OperatingModel
+from sim.scenario.schema import OperatingModel
 
 
 class ProjectRotation:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import Spread
+from sim.scenario.schema import Spread
 
 
 class WorkTies:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import mesa
 
 if TYPE_CHECKING:
-    from sim.model import OrgModel
-    from sim.work import Task
+    from sim.model.org_model import OrgModel
+    from sim.model.work import Task
 
 
 class Team(mesa.Agent):

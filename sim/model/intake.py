@@ -13,8 +13,8 @@ import heapq
 import itertools
 from collections.abc import Callable
 
-from sim.config import Intake
-from sim.work import WorkItem
+from sim.model.work import WorkItem
+from sim.scenario.schema import Intake
 
 
 class WipLimit:

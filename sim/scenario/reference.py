@@ -9,7 +9,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.config import Scenario
+from sim.scenario.schema import Scenario
 
 BOUNDS = (
     (annotated_types.Ge, "ge", ">="),
@@ -76,7 +76,7 @@ def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str, 
 
 def _type_name(field: FieldInfo) -> str:
     text = repr(field.annotation).replace("typing.", "")
-    for long, short in (("<class '", ""), ("'>", ""), ("sim.config.", "")):
+    for long, short in (("<class '", ""), ("'>", ""), ("sim.scenario.schema.", "")):
         text = text.replace(long, short)
     return text
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.team import Pool, Team
+    from sim.model.team import Pool, Team
 
 FEATURE, INCIDENT, KTLO = 0, 1, 2
 KIND_NAMES = ("feature", "incident", "ktlo")

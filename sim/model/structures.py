@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.organisation import assign_owners, assign_silos
-from sim.sourcing import Market
-from sim.team import Pool, Team, pressure
-from sim.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, Task, WorkItem
+from sim.model.organisation import assign_owners, assign_silos
+from sim.model.sourcing import Market
+from sim.model.team import Pool, Team, pressure
+from sim.model.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, Task, WorkItem
 
 if TYPE_CHECKING:
-    from sim.model import OrgModel
+    from sim.model.org_model import OrgModel
 
 
 def plan_item(model: OrgModel, item: WorkItem) -> None:

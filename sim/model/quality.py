@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.config import Quality
+from sim.scenario.schema import Quality
 
 
 def switching_loss(open_per_person: float, loss_by_concurrency: tuple[float, ...]) -> float:

@@ -10,7 +10,7 @@
   band (from the adoption table a sweep writes with ``collect_adoption=True``).
 
 :func:`new_figure` and :func:`save_figure` are the blank figure and the PNG writer these
-share; figures drawn elsewhere (e.g. :func:`sim.sensitivity.plot_indices`) use them too.
+share; figures drawn elsewhere (e.g. :func:`sim.experiment.sensitivity.plot_indices`) use them too.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from scipy import stats
 
-from sim.tables import HIGHER_IS_BETTER, LEVEL
+from sim.experiment.tables import HIGHER_IS_BETTER, LEVEL
 
 COLOURS = {"central_it": "#1f77b4", "micro_provider": "#d62728"}
 _FALLBACK = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2")
@@ -82,7 +82,7 @@ def plot_metric_vs_parameter(
 ) -> Path:
     """Mean of ``metric`` against ``parameter``, one line per ``by`` group, with CI bands.
 
-    ``summary`` is :func:`sim.tables.summary_table` output; ``where`` fixes other varied
+    ``summary`` is :func:`sim.experiment.tables.summary_table` output; ``where`` fixes other varied
     parameters (e.g. ``{"handoff.loss_prob": 0.1}``)."""
     frame = _select(summary[summary["metric"] == metric], where)
     if frame.empty:
@@ -123,7 +123,7 @@ def plot_win_map(
     A cell is coloured for the side with the better mean when the difference is
     significant (``significant`` column); otherwise it is grey and marked "n.s.". Each
     cell shows the difference (b - a). ``higher_is_better`` defaults to the metric's
-    direction in :data:`sim.tables.HIGHER_IS_BETTER`."""
+    direction in :data:`sim.experiment.tables.HIGHER_IS_BETTER`."""
     if higher_is_better is None:
         if metric not in HIGHER_IS_BETTER:
             raise ValueError(f"{metric}: no better direction known; pass higher_is_better=True or False")

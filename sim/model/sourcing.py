@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import Sourcing
+from sim.scenario.schema import Sourcing
 
 
 class Market:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.structures import categorise
-from sim.team import Pool, Team
-from sim.work import Task, WorkItem
+from sim.model.structures import categorise
+from sim.model.team import Pool, Team
+from sim.model.work import Task, WorkItem
 
 if TYPE_CHECKING:
-    from sim.model import OrgModel
+    from sim.model.org_model import OrgModel
 
 DESK = -1
 """Team index of the desk: not one of the organisation's teams."""

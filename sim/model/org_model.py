@@ -14,20 +14,20 @@ import math
 import mesa
 import numpy as np
 
-from sim.config import Scenario
-from sim.debt import DebtLedger
-from sim.demand import DemandStream
-from sim.desk import DESK, ServiceDesk
-from sim.intake import WipLimit
-from sim.item_log import ItemLog
-from sim.organisation import build_services
-from sim.projects import ProjectRotation
-from sim.quality import defect_probability, detection_probability, switching_loss
-from sim.recorder import TickRecorder
-from sim.spread import WorkTies, adoption_probability, complete_influence
-from sim.structures import STRUCTURES
-from sim.team import Pool, Team
-from sim.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KIND_NAMES, KTLO, Task, WorkItem
+from sim.model.debt import DebtLedger
+from sim.model.demand import DemandStream
+from sim.model.desk import DESK, ServiceDesk
+from sim.model.intake import WipLimit
+from sim.model.item_log import ItemLog
+from sim.model.organisation import build_services
+from sim.model.projects import ProjectRotation
+from sim.model.quality import defect_probability, detection_probability, switching_loss
+from sim.model.recorder import TickRecorder
+from sim.model.spread import WorkTies, adoption_probability, complete_influence
+from sim.model.structures import STRUCTURES
+from sim.model.team import Pool, Team
+from sim.model.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KIND_NAMES, KTLO, Task, WorkItem
+from sim.scenario.schema import Scenario
 
 ARRIVE, READY, DONE, BOUGHT = 0, 1, 2, 3
 

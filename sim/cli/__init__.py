@@ -1,0 +1,70 @@
+"""The ``orgsim`` command line: one module per command, sharing :mod:`sim.cli.common`.
+
+The top layer: it may use every other layer, and only inside a command's handler, so that
+``orgsim --help`` imports no heavy library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sim.cli import compare, run, schema, sensitivity, sweep, view
+from sim.cli.common import EXIT_BAD_INPUT
+from sim.scenario.errors import ScenarioError
+
+DESCRIPTION = """\
+Simulate the same IT organisation (the same people, demand and services) run as central
+IT (functional silos, one central intake, a handoff at every stage boundary) or as
+internal micro-providers (cross-functional teams that own services end to end and request
+work from each other), and measure throughput, rework, lead time and how fast a practice
+spreads between teams."""
+
+EPILOG = """\
+examples:
+  orgsim run scenarios/central_it.toml
+  orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml --reps 5
+  orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
+      --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 300 --out results/my-sweep
+  orgsim sensitivity scenarios/central_it.toml --difference --metric lead_time_mean_ticks \\
+      --params handoff.delay_ticks=0:1.5 organisation.dependencies_per_service=0:4
+  orgsim schema --markdown
+  orgsim view scenarios/micro_provider.toml
+
+`orgsim COMMAND --help` shows a command's options. Start with docs/tutorial.md; the model
+is described in docs/ODD.md and every scenario key in docs/scenarios.md.
+Exit status: 0 done, 2 bad input (scenario file, key, value or option), 130 interrupted."""
+
+COMMANDS = (run, sweep, compare, sensitivity, schema, view)  # in the order --help lists them
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ScenarioError as exc:
+        for line in str(exc).splitlines():
+            print(f"orgsim: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("orgsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. `head`
+        sys.stderr.close()
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orgsim",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to do (each has its own --help)"
+    )
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser

@@ -1,0 +1,171 @@
+"""Helpers every command shares: scenario arguments, execution options, metric names, workers.
+
+Cheap to import (argparse and the standard library): a command imports the heavy layers
+inside its handler, so ``orgsim --help`` starts at once."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sim.scenario.errors import ScenarioError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would slow `orgsim --help`
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+EXIT_BAD_INPUT = 2
+Handler = Callable[[argparse.Namespace], int]  # what a command runs; returns the exit status
+
+HEADLINE_HELP = (
+    "throughput_per_tick lead_time_mean_ticks lead_time_p85_ticks rework_rate rework_effort_share "
+    "change_failure_rate utilisation adoption_t50_ticks"
+)
+WORKER_PRELOAD = ["sim.experiment.sweep"]  # what pool workers need; matches sim.experiment.sweep.process_pool
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, *, summary: str, description: str, epilog: str, handler: Handler
+) -> argparse.ArgumentParser:
+    """Add command ``name``: ``summary`` in the command list, ``description`` and the ``epilog``
+    of examples shown as written by its --help, and the ``handler`` that runs it."""
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scenario path, ``--ticks`` and repeated ``--set key.path=value``."""
+    parser.add_argument(
+        "scenario", type=Path, help="scenario TOML file, e.g. scenarios/central_it.toml (keys: docs/scenarios.md)"
+    )
+    add_override_arguments(parser)
+
+
+def add_override_arguments(parser: argparse.ArgumentParser, scenarios: str = "") -> None:
+    """``--ticks`` and repeated ``--set key.path=value``, applied to ``scenarios`` (e.g. "both")
+    or, by default, to the one scenario."""
+    of = f" of {scenarios}" if scenarios else ""
+    parser.add_argument(
+        "--ticks",
+        type=int,
+        default=None,
+        help=f"run length{of} in ticks (1 tick = 1 working day), replacing simulation.ticks; the first "
+        "simulation.warmup_ticks are not measured (default: the scenario's value)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help=f"override one scenario value{of}, checked like the file; repeat for more (default: none), "
+        "e.g. --set demand.arrival_rate=5",
+    )
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """Load the scenario named on the command line, with its ``--set`` and ``--ticks`` overrides."""
+    return load_named(args.scenario, overrides_from_args(args))
+
+
+def overrides_from_args(args: argparse.Namespace) -> list[str]:
+    """The ``--set`` overrides, then ``--ticks`` as ``simulation.ticks``."""
+    return [*args.overrides, *([f"simulation.ticks={args.ticks}"] if args.ticks is not None else [])]
+
+
+def load_named(path: Path, overrides: list[str]) -> Scenario:
+    """The scenario file at ``path`` with ``overrides``, named after the file if it has no name."""
+    from sim.scenario.files import load_scenario
+
+    scenario = load_scenario(path, overrides)
+    return scenario if scenario.name else scenario.model_copy(update={"name": path.stem})
+
+
+def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
+    """``--reps``, ``--seed``, ``--workers``, ``--scheduler``, ``--metrics``, ``--quiet``."""
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=reps,
+        help=f"replications (runs with different seeds) of each scenario variant (default {reps})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="base seed (default 0); replicate r's seed derives from it and is shared by the structures "
+        "(sweep) or scenarios (compare) being compared",
+    )
+    add_workers_argument(parser)
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on this Dask scheduler instead of local processes, e.g. tcp://10.0.0.5:8786 "
+        "(default: local processes; needs the dask extra)",
+    )
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        default=None,
+        metavar="METRIC",
+        help=f"metrics to print, named as in `orgsim run`; put this option last (default: {HEADLINE_HELP})",
+    )
+    add_quiet_argument(parser)
+
+
+def add_workers_argument(parser: argparse.ArgumentParser) -> None:
+    """``--workers``: local worker processes (see :func:`prestart_workers`)."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: all cores; 1 = serial, in this process)",
+    )
+
+
+def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress bar."""
+    parser.add_argument("--quiet", action="store_true", help="do not draw the progress bar (on stderr)")
+
+
+def prestart_workers(workers: int | None, scheduler: str | None = None) -> None:
+    """Start the worker fork server now, so it imports sim while this process does (unless the
+    runs are serial or go to a Dask ``scheduler``)."""
+    if scheduler or workers == 1:
+        return
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
+        forkserver.ensure_running()
+
+
+def metrics_from_args(args: argparse.Namespace) -> list[str]:
+    """The ``--metrics`` given, checked, or the headline metrics."""
+    from sim.experiment.tables import HEADLINE_METRICS
+
+    return check_metrics(list(args.metrics) if args.metrics else list(HEADLINE_METRICS))
+
+
+def check_metrics(names: Sequence[str], option: str = "--metrics") -> list[str]:
+    """``names`` if each is a registered metric, else a ScenarioError naming the closest one."""
+    import difflib
+
+    from sim.metrics import METRICS
+
+    for name in names:
+        if name not in METRICS:
+            hint = difflib.get_close_matches(name, list(METRICS), n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"known metrics: {', '.join(METRICS)}"
+            raise ScenarioError(f"{option} {name}: unknown metric; {fix}")
+    return list(names)

@@ -1,0 +1,108 @@
+"""``orgsim sweep``: a grid of scenario variants with replications, written as result tables."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli.common import (
+    add_command,
+    add_execution_arguments,
+    add_scenario_arguments,
+    metrics_from_args,
+    prestart_workers,
+    scenario_from_args,
+)
+from sim.scenario.errors import ScenarioError
+
+DESCRIPTION = """\
+Run SCENARIO at every combination of the --grid values (a full grid; `structure` may be
+one of the keys) with --reps replications each. At each point, replicate r of every
+structure uses the same seed (common random numbers), so differences are paired.
+
+Writes into --out, each table as CSV, Parquet and Markdown with a provenance JSON:
+  runs        one row per run: point, structure, replicate, seed and every metric
+  summary     per point, structure and metric: n, mean, std and 95% CI
+  comparison  per point and metric, when the grid varies structure: the difference
+              micro_provider - central_it with its 95% CI, the paired t p-value (also
+              Welch and Mann-Whitney p-values) and Hedges' g
+and prints the comparison of --metrics.
+
+Resuming: each finished run is appended to OUT/runs.jsonl at once. After an interruption
+run the same command again: only the missing runs are done. An --out directory that
+holds a different design is refused."""
+
+EPILOG = """\
+examples:
+  orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
+      --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 300 --out results/my-sweep
+  orgsim sweep scenarios/micro_provider.toml --grid demand.arrival_rate=6,8,10 --workers 1
+
+The scripts in experiments/ are the larger sweeps behind results/."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        sub,
+        "sweep",
+        summary="run a grid of scenario variants with replications and write result tables",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        handler=cmd_sweep,
+    )
+    add_scenario_arguments(parser)
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=V1,V2,...",
+        help="vary a key over comma-separated values; repeat for more keys, every combination is run "
+        "(default: none, one point), e.g. --grid handoff.delay_ticks=0,1,2 --grid structure=central_it,micro_provider",
+    )
+    add_execution_arguments(parser, reps=5)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="result directory; created if missing, resumed if it holds this design "
+        "(default: results/sweep-SCENARIO-HASH, HASH identifying the design)",
+    )
+    parser.add_argument(
+        "--adoption",
+        action="store_true",
+        help="also write the adoption table: mean share of teams that adopted the practice, per tick, "
+        "point and structure (CSV, Parquet)",
+    )
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    prestart_workers(args.workers, args.scheduler)
+    from sim.experiment.design import Design, parse_grid
+    from sim.experiment.sweep import run_sweep
+    from sim.experiment.tables import to_markdown
+
+    metrics = metrics_from_args(args)
+    factors: dict[str, list] = {}
+    for assignment in args.grid:
+        key, values = parse_grid(assignment)
+        if key in factors:
+            raise ScenarioError(f"--grid {key}: given twice; list all its values in one --grid")
+        factors[key] = values
+    scenario = scenario_from_args(args)
+    design = Design.grid(scenario, factors, reps=args.reps, seed=args.seed)
+    out = args.out or Path("results") / f"sweep-{args.scenario.stem}-{design.fingerprint()}"
+    result = run_sweep(
+        design, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet, collect_adoption=args.adoption
+    )
+    print(
+        f"{design.n_runs} runs ({len(design.points)} points x {design.reps} reps; "
+        f"{result.ran} run now, {result.skipped} already done) in {out}"
+    )
+    for name, paths in result.paths.items():
+        print(f"  {name}: {', '.join(str(p) for p in paths.values())}")
+    if result.comparison is not None:
+        table = result.comparison[result.comparison["metric"].isin(metrics)]
+        columns = [*design.parameters, "metric", "mean_a", "mean_b", "diff", "diff_ci_low", "diff_ci_high", "p"]
+        print(f"\n{result.comparison['b'].iat[0]} - {result.comparison['a'].iat[0]} (95% CI, paired by seed):\n")
+        print(to_markdown(table[columns]))
+    return 0
