@@ -53,8 +53,14 @@ settings.load_profile("default")
 # busy tick can exceed its capacity by rounding (about 1e-15 relative); no more is allowed.
 ROUNDING = 1e-9
 
-# Deviations larger than this many standard errors fail a validation test.
-SE_MULTIPLE = 3.0
+# Agreement tests (simulated vs known value) fail a correct model with this probability:
+# the tolerance is the two-sided Student t quantile for the estimate's degrees of freedom.
+FALSE_FAILURE = 0.002
+# For estimates from thousands of draws (t ~ normal): the same rate as a normal multiple (3.09).
+SE_MULTIPLE = float(stats.norm.ppf(1 - FALSE_FAILURE / 2))
+# Effect tests declare a sign when a one-sided paired t test rejects "no effect" at this level:
+# a mechanism with no effect passes with probability 1%.
+EFFECT_ALPHA = 0.01
 
 
 # --- seeds and estimates ------------------------------------------------------------
@@ -78,6 +84,14 @@ class Estimate:
             raise ValueError("an estimate needs at least two replications")
         return cls(float(sample.mean()), float(sample.std(ddof=1) / np.sqrt(len(sample))), len(sample))
 
+    def t_multiple(self, two_sided_alpha: float = FALSE_FAILURE) -> float:
+        """Student t quantile with this estimate's n - 1 degrees of freedom."""
+        return float(stats.t.ppf(1 - two_sided_alpha / 2, self.n - 1))
+
+    def shows_sign(self, sign: int, alpha: float = EFFECT_ALPHA) -> bool:
+        """One-sided t test: the mean lies beyond zero in the direction ``sign`` at level ``alpha``."""
+        return sign * self.mean > self.t_multiple(2 * alpha) * self.se
+
     @property
     def ci95(self) -> float:
         """Half-width of the 95% confidence interval (Student t, n - 1 degrees of freedom)."""
@@ -91,14 +105,16 @@ VALIDATION_ROWS: list[tuple[str, ...]] = []
 
 
 def assert_matches(label: str, estimate: Estimate, analytic: float, allowance: float = 0.0, setting: str = "") -> None:
-    """Assert ``|estimate - analytic| <= 3 SE + allowance`` and record the row for the report."""
+    """Assert ``|estimate - analytic| <= t SE + allowance`` (t: two-sided Student quantile at
+    FALSE_FAILURE with the estimate's degrees of freedom) and record the row for the report."""
     gap = estimate.mean - analytic
-    tolerance = SE_MULTIPLE * estimate.se + allowance
+    multiple = estimate.t_multiple()
+    tolerance = multiple * estimate.se + allowance
     within = abs(gap) <= tolerance
     record_figure(label, str(estimate), f"{analytic:.4f}", f"{gap:+.4f}", f"{tolerance:.4f}", within, setting)
     assert within, (
         f"{label}: simulated {estimate} vs analytic {analytic:.4f}: gap {gap:+.4f} exceeds "
-        f"{SE_MULTIPLE:g} SE + allowance {allowance:.4f} = {tolerance:.4f} [{setting}]"
+        f"{multiple:.3g} SE + allowance {allowance:.4f} = {tolerance:.4f} [{setting}]"
     )
 
 

@@ -1,8 +1,9 @@
 """Operating-model mechanisms (issue 5): each rule on its own, then the sign of each
 mechanism's effect when it is switched on, on the reference organisation.
 
-Effect tests compare paired runs (same seeds, so the same demand) and pass when the mean
-paired difference lies beyond 3 standard errors in the expected direction."""
+Effect tests compare paired runs (same seeds, so the same demand) over 10 seeds and pass
+when a one-sided paired t test (9 degrees of freedom, level ``EFFECT_ALPHA`` = 1%) finds the
+difference in the expected direction: a mechanism without the effect passes 1% of the time."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from sim.run import item_value, run_scenario
 from sim.scenario.files import load_scenario
 from sim.scenario.schema import Intake, OperatingModel, Sourcing, TechDebt
 
-SEEDS = replication_seeds(5, entropy=505)
+SEEDS = replication_seeds(10, entropy=505)
+STABLE_LOAD = ["demand.arrival_rate=6.5"]
 
 
 def item(kind: int = FEATURE, arrival: float = 0.0) -> WorkItem:
@@ -140,7 +142,7 @@ def paired(path, metric: str, base: list[str], changed: list[str], ticks: int = 
 
 
 def assert_sign(estimate: Estimate, sign: int) -> None:
-    assert sign * estimate.mean > SE_MULTIPLE * estimate.se, f"expected sign {sign:+d}, got {estimate}"
+    assert estimate.shows_sign(sign), f"expected sign {sign:+d}, got {estimate}"
 
 
 @pytest.mark.slow
@@ -163,12 +165,14 @@ def test_skipping_maintenance_under_pressure_grows_debt() -> None:
 
 @pytest.mark.slow
 def test_accepting_everything_slows_delivery() -> None:
-    assert_sign(paired(CENTRAL_IT, "lead_time_mean_ticks", [], ["intake.policy=accept_all"]), +1)
+    # At a load central IT sustains with a queue (lead times of collapsed runs mean nothing).
+    assert_sign(paired(CENTRAL_IT, "lead_time_mean_ticks", STABLE_LOAD, ["intake.policy=accept_all"]), +1)
 
 
 @pytest.mark.slow
 def test_a_wip_limit_delivers_faster_than_accepting_everything() -> None:
-    estimate = paired(CENTRAL_IT, "lead_time_mean_ticks", ["intake.policy=accept_all"], ["intake.policy=wip_limit"])
+    base = [*STABLE_LOAD, "intake.policy=accept_all"]
+    estimate = paired(CENTRAL_IT, "lead_time_mean_ticks", base, ["intake.policy=wip_limit"])
     assert_sign(estimate, -1)
 
 

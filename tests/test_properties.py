@@ -92,7 +92,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "switching_effect": draw(grid(0.0, 2.0)),
             "early_detection_prob": draw(grid(0.0, 1.0)),
             "rework_effort_fraction": draw(grid(0.05, 1.0)),
-            "escaped_effort_factor": draw(grid(0.0, 1.5)),
+            "escaped_effort_factor": draw(grid(0.075, 1.5)),
         },
         "knowledge": {
             "initial": draw(grid(0.0, 1.0)),

@@ -347,26 +347,21 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "sim/model/structures.py CentralIT.on_done + sim/model/org_model.py handoff/verify: "
-        "an item can be reworked without limit; "
-        "with handoff.loss_prob=1 and quality.early_detection_prob=1 every rework pass crosses a handoff, loses "
-        "information and is caught again, so no item ever completes and the run's event count grows as "
-        "1 / rework_effort_fraction (at 1e-6 a 10-tick run of 8 people does not finish)"
-    ),
-    raises=TimeoutError,
-    strict=True,
-)
 def test_endless_rework_still_ends() -> None:
+    # Every first pass loses information at each handoff and every defect is caught; a
+    # rework pass carries the defect report and loses none, so each item needs one rework
+    # (its tiny rework effort makes a new defect unlikely) and the run ends in milliseconds.
+    # Before rework passes stopped losing information, no item ever completed.
     scenario = small_scenario(
         "central_it",
         simulation={"ticks": 10, "warmup_ticks": 0},
         handoff={"loss_prob": 1.0, "delay_ticks": 0.0},
         quality={"early_detection_prob": 1.0, "rework_effort_fraction": 1e-6},
     )
-    with time_limit(2.0):  # the run itself takes milliseconds
-        run_scenario(scenario, seed=0)
+    with time_limit(60.0):  # far above any machine's noise; the run takes milliseconds
+        result = run_scenario(scenario, seed=0)
+    assert result.summary["items_completed"] > 0
+    assert result.summary["rework_rate"] > 0.9
 
 
 def test_escaped_incidents_do_not_cascade() -> None:

@@ -73,6 +73,7 @@ class OrgModel(mesa.Model):
         self._load_alpha = 1 / config.spread.load_memory_ticks
         # Parameters read on every task, looked up once.
         self._switch_table = config.context_switching.loss_by_concurrency
+        self._waiting_weight = config.context_switching.waiting_weight
         self._penalty = config.knowledge.unfamiliarity_penalty
         self._learning_rate = config.knowledge.learning_rate
         self._coupled = config.spread.capacity_coupling
@@ -205,10 +206,12 @@ class OrgModel(mesa.Model):
         self._dispatch(task.pool, now)
 
     def handoff(self, task: Task, from_team: Team | None, now: float) -> None:
-        """Pass ``task`` across a team boundary: a delay and a chance of losing information."""
+        """Pass ``task`` across a team boundary: a delay and a chance of losing information.
+        A rework pass travels with the report of the defect it fixes, so it loses none: what
+        a handoff lost is found and mended once, not lost again on every pass."""
         handoff = self.config.handoff
         task.item.handoffs += 1
-        if self.rng.random() < handoff.loss_prob:
+        if not task.rework and self.rng.random() < handoff.loss_prob:
             task.item.defects += 1
         task.from_team = from_team
         task.ready = now + handoff.delay_ticks
@@ -223,7 +226,9 @@ class OrgModel(mesa.Model):
         task.team = team
         team.busy += 1
         if task.opens:
-            team.open_items += 1
+            team.hold(item)
+        task.holds = team in item.holders
+        team.holding_in_hand += task.holds
         if task.from_team is not None:
             self.ties.add(task.from_team.index, team.index)
         if not task.is_request:
@@ -236,9 +241,7 @@ class OrgModel(mesa.Model):
             for service, part in zip(task.services, task.service_efforts, strict=True):
                 unknown += (1.0 - row.item(service)) * part
             task.unfamiliarity = unknown / effort
-        per_person = team.open_items / team.headcount
-        if self._accept_all:
-            per_person += len(task.pool.heap) / task.pool.headcount
+        per_person = self._load_per_person(team, task.pool)
         switch = self._switch_table[0] if per_person <= 1.0 else switching_loss(per_person, self._switch_table)
         task.switch_loss = switch
         learning = self._capacity_loss(team, now)
@@ -260,6 +263,17 @@ class OrgModel(mesa.Model):
             item.touch_time += duration
         self._schedule(now + duration, DONE, task)
 
+    def _load_per_person(self, team: Team, pool: Pool) -> float:
+        """Open items per person, the same rule under both structures: the tasks in the team's
+        hands count fully; items it holds but is not working on (waiting on another team,
+        handed on and not yet released, back for rework) and, under ``accept_all``, its pool's
+        accepted but unstarted tasks count ``context_switching.waiting_weight`` each."""
+        waiting = team.open_items - team.holding_in_hand
+        per_person = (team.busy + self._waiting_weight * waiting) / team.headcount
+        if self._accept_all:
+            per_person += self._waiting_weight * len(pool.heap) / pool.headcount
+        return per_person
+
     def _capacity_loss(self, team: Team, now: float) -> float:
         """Capacity share lost to learning the practice and, in a new project team, to forming."""
         if team.index == DESK or not self._loses_capacity:
@@ -279,6 +293,7 @@ class OrgModel(mesa.Model):
         team = task.team
         assert team is not None
         team.busy -= 1
+        team.holding_in_hand -= task.holds
         task.pool.idle.append(team)
         self.learn(team, task.services, task.service_efforts)
         self._inject_defect(task, team)
@@ -332,6 +347,8 @@ class OrgModel(mesa.Model):
         hidden defect into an incident."""
         item.completion = now
         item.escaped = item.defects > 0
+        for team in item.holders:
+            team.open_items -= 1
         self.items.release(item)
         self.open_count -= 1
         self.recorder.completions[min(int(now), self.recorder.ticks - 1)] += 1

@@ -100,7 +100,6 @@ class CentralIT:
     def on_done(self, task: Task, now: float) -> None:
         team = task.team
         assert team is not None
-        team.open_items -= 1
         item = task.item
         if task.stage < self.last:
             self.model.handoff(self._stage_task(item, task.stage + 1, task.scale, task.rework), team, now)
@@ -229,7 +228,6 @@ class MicroProvider:
     def on_done(self, task: Task, now: float) -> None:
         item = task.item
         if task.is_request:
-            task.team.open_items -= 1
             if self.market is not None:
                 sent = task.ready - self.model.config.handoff.delay_ticks
                 self.market.observe(task.team.index, now - sent, task.defective)
@@ -252,8 +250,6 @@ class MicroProvider:
             )
             item.open_parts = 1
             self.model.enqueue(rework, now)
-        else:
-            owner.open_items -= 1
 
     def end_tick(self, tick: int) -> None:
         """Consumers due for review switch providers; each switch costs them a migration."""

@@ -10,12 +10,16 @@ import mesa
 
 if TYPE_CHECKING:
     from sim.model.org_model import OrgModel
-    from sim.model.work import Task
+    from sim.model.work import Task, WorkItem
 
 
 class Team(mesa.Agent):
-    """A team: headcount, the items it has open, its load; knowledge and practice live in
-    the model's arrays (row ``index``) so that learning and spread are vectorised."""
+    """A team: headcount, the items it holds, its load; knowledge and practice live in
+    the model's arrays (row ``index``) so that learning and spread are vectorised.
+
+    ``open_items`` counts the items the team has worked on and that are not yet released,
+    under either structure: in its hands, waiting on another team, handed on down a
+    pipeline, or returned for rework. ``holding_in_hand`` counts those it is working on now."""
 
     model: OrgModel
 
@@ -26,6 +30,7 @@ class Team(mesa.Agent):
         self.pool: Pool | None = None
         self.busy = 0
         self.open_items = 0
+        self.holding_in_hand = 0
         self.load = 0.0
 
     @property
@@ -36,6 +41,17 @@ class Team(mesa.Agent):
     @property
     def adopted(self) -> bool:
         return bool(self.model.adopted[self.index])
+
+    def hold(self, item: WorkItem) -> None:
+        """Take on ``item`` (once): the team carries it until the item is released."""
+        if self not in item.holders:
+            item.holders.append(self)
+            self.open_items += 1
+
+    @property
+    def waiting_items(self) -> int:
+        """Items the team holds that are not in its people's hands."""
+        return self.open_items - self.holding_in_hand
 
     @property
     def backlog(self) -> int:

@@ -46,6 +46,7 @@ class WorkItem:
     escalated: bool = False
     desk_resolved: bool = False
     order: int = -1  # place in arrival order, set when it arrives
+    holders: list[Team] = field(default_factory=list)  # teams that worked on it, until it is released
 
 
 @dataclass(slots=True, eq=False)
@@ -61,7 +62,8 @@ class Task:
     effort: float = 0.0
     stage: int = 0
     is_request: bool = False
-    opens: bool = True
+    opens: bool = True  # the team doing it takes on the item (holds it until it is released)
+    holds: bool = False  # set at start: the team doing it holds the item
     rework: bool = False
     scale: float = 1.0
     ready: float = 0.0

@@ -146,7 +146,10 @@ class Quality(Strict):
         0.3, gt=0, le=10, description="Early rework effort as a share of the item's effort."
     )
     escaped_effort_factor: float = Field(
-        0.8, ge=0, le=100, description="Effort of the incident an escaped defect causes, relative to the item."
+        0.8,
+        gt=0,
+        le=100,
+        description="Effort of the incident an escaped defect causes, relative to the item (> 0: a fix takes time).",
     )
 
 
@@ -168,6 +171,15 @@ class ContextSwitching(Strict):
         strict=False,
         description=(
             "Capacity lost at 1, 2, 3, ... open items per person (Weinberg); interpolated, last value holds beyond."
+        ),
+    )
+    waiting_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Attention an open item claims while it is not in a person's hands (waiting on another team, "
+            "handed on and not yet released, or accepted and not started), relative to one in hand."
         ),
     )
 

@@ -1,0 +1,104 @@
+"""Every mechanism can act under both structures (DESIGN.md, the second rule).
+
+One row per mechanism of the table in docs/ODD.md §7.9: switching the mechanism from
+``off`` to ``on`` must change a run's summary under central IT and under micro-providers
+alike (a mechanism that leaves one structure bit-identical cannot touch it). The keys that
+truly apply to one structure only are tested in tests/test_applicability.py. Then the load
+rule of context switching itself: one bookkeeping for both structures."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import small_scenario
+
+from sim.model.org_model import OrgModel
+from sim.run import run_scenario
+
+STRUCTURES = ("central_it", "micro_provider")
+
+# mechanism: (sections with it off, sections with it on); laid over a loaded small scenario.
+MECHANISMS: dict[str, tuple[dict, dict]] = {
+    "context switching": (
+        {"context_switching": {"loss_by_concurrency": [0.0]}},
+        {"context_switching": {"loss_by_concurrency": [0.0, 0.2, 0.4, 0.6, 0.75]}},
+    ),
+    "attention to waiting items": (
+        {"context_switching": {"waiting_weight": 0.0}},
+        {"context_switching": {"waiting_weight": 1.0}},
+    ),
+    "schedule pressure": ({"quality": {"pressure_effect": 0.0}}, {"quality": {"pressure_effect": 5.0}}),
+    "learning": ({"knowledge": {"learning_rate": 0.0}}, {"knowledge": {"learning_rate": 0.5}}),
+    "forgetting": ({"knowledge": {"forgetting_rate": 0.0}}, {"knowledge": {"forgetting_rate": 0.05}}),
+    "unfamiliarity": ({"knowledge": {"unfamiliarity_penalty": 0.0}}, {"knowledge": {"unfamiliarity_penalty": 2.0}}),
+    "handoff delay": ({"handoff": {"delay_ticks": 0.0}}, {"handoff": {"delay_ticks": 2.0}}),
+    "handoff information loss": ({"handoff": {"loss_prob": 0.0}}, {"handoff": {"loss_prob": 0.5}}),
+    "rework (early detection)": (
+        {"quality": {"early_detection_prob": 0.0}},
+        {"quality": {"early_detection_prob": 1.0}},
+    ),
+    "adoption cost (learning dip)": ({"spread": {"learning_cost": 0.0}}, {"spread": {"learning_cost": 0.9}}),
+    "practice effect on defects": ({"spread": {"defect_reduction": 0.0}}, {"spread": {"defect_reduction": 1.0}}),
+    "dependencies": ({"demand": {"dependency_touch_prob": 0.0}}, {"demand": {"dependency_touch_prob": 1.0}}),
+    "overcommitment (accept all)": ({"intake": {"policy": "queue"}}, {"intake": {"policy": "accept_all"}}),
+    "WIP limit": ({"intake": {"policy": "queue"}}, {"intake": {"policy": "wip_limit", "wip_limit_per_person": 0.5}}),
+    "tech debt": ({"tech_debt": {"enabled": False}}, {"tech_debt": {"enabled": True, "aging_per_tick": 0.05}}),
+    "project teams": (
+        {"operating_model": {"kind": "product"}},
+        {"operating_model": {"kind": "project", "project_ticks": 10}},
+    ),
+    "service desk": ({"service_desk": {"enabled": False}}, {"service_desk": {"enabled": True}}),
+}
+
+# Loaded enough that items wait on each other, defects and adoption happen within the run.
+LOADED = {
+    "simulation": {"ticks": 120, "warmup_ticks": 20},
+    "demand": {"arrival_rate": 3.2, "dependency_touch_prob": 0.6},
+    "organisation": {"dependencies_per_service": 2.0},
+    "quality": {"base_defect_prob": 0.3},
+    "spread": {"start_tick": 0, "initial_adopters": 1, "imitation_prob": 0.3, "external_prob": 0.05},
+}
+
+
+def _scenario(structure: str, sections: dict):
+    merged = {key: dict(value) for key, value in LOADED.items()}
+    for key, value in sections.items():
+        merged[key] = {**merged.get(key, {}), **value}
+    return small_scenario(structure, **merged)
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+@pytest.mark.parametrize("mechanism", list(MECHANISMS))
+def test_every_mechanism_acts_under_both_structures(mechanism: str, structure: str) -> None:
+    off, on = MECHANISMS[mechanism]
+    without = run_scenario(_scenario(structure, off), seed=11).summary
+    with_it = run_scenario(_scenario(structure, on), seed=11).summary
+    assert with_it != without, f"{mechanism} left {structure} bit-identical"
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_a_team_carries_what_it_worked_on_until_the_item_is_released(structure: str) -> None:
+    # At every tick, each team's open count equals the open items it appears among the
+    # holders of, never less than those in its hands; once released, an item leaves them all.
+    model = OrgModel(_scenario(structure, {}), seed=5)
+    most_waiting = 0.0
+    for _ in range(model.config.simulation.ticks):
+        model.step()
+        open_items = list(model.items._open.values())
+        for team in model.teams:
+            held = sum(team in item.holders for item in open_items)
+            assert team.open_items == held
+            assert 0 <= team.holding_in_hand <= team.busy
+            most_waiting = max(most_waiting, team.waiting_items / team.headcount)
+    # Items waiting beyond one per person: the switching loss can act under this structure.
+    assert most_waiting > 1.0
+
+
+def test_a_silo_holds_the_items_it_handed_down_the_pipeline() -> None:
+    scenario = _scenario("central_it", {"handoff": {"delay_ticks": 3.0}, "demand": {"arrival_rate": 0.5}})
+    model = OrgModel(scenario, seed=2)
+    first_silo = set(model.structure.pools[0].teams)
+    for _ in range(30):
+        model.step()
+        for item in model.items._open.values():
+            if item.handoffs:  # past the first stage: a first-silo team still carries it
+                assert first_silo & set(item.holders)
