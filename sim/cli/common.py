@@ -89,6 +89,27 @@ def load_named(path: Path, overrides: list[str]) -> Scenario:
     return scenario if scenario.name else scenario.model_copy(update={"name": path.stem})
 
 
+def note_ignored_keys(
+    scenarios: Sequence[tuple[Path, Scenario]], overrides: Sequence[str], structures: Sequence[str] = ()
+) -> None:
+    """Say once, on stderr, which given keys have no effect under the structures run: keys each
+    scenario file chain sets (against ``structures``, default: that scenario's own) and the
+    keys of ``overrides`` (``key=value`` or bare keys, e.g. --grid keys; against every structure run)."""
+    import sys
+
+    from sim.scenario.applicability import given_keys, ignored, note
+    from sim.scenario.files import file_keys
+
+    run = list(structures) or list(dict.fromkeys(scenario.structure for _, scenario in scenarios))
+    keys = [o.partition("=")[0].strip() for o in overrides]
+    each = [ignored(keys, run, scenario) for _, scenario in scenarios]
+    found = {key: scope for key, scope in each[0].items() if all(key in e for e in each)}
+    for path, scenario in scenarios:
+        found |= ignored(given_keys(file_keys(path), scenario), list(structures) or [scenario.structure], scenario)
+    if found:
+        print(f"orgsim: note: {note(found, run)}", file=sys.stderr)
+
+
 def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
     """``--reps``, ``--seed``, ``--workers``, ``--scheduler``, ``--metrics``, ``--quiet``."""
     parser.add_argument(

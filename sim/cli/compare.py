@@ -13,6 +13,7 @@ from sim.cli.common import (
     add_override_arguments,
     load_named,
     metrics_from_args,
+    note_ignored_keys,
     overrides_from_args,
     prestart_workers,
 )
@@ -58,9 +59,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     metrics = metrics_from_args(args)
     overrides = overrides_from_args(args)
+    a, b = load_named(args.a, overrides), load_named(args.b, overrides)
+    note_ignored_keys([(args.a, a), (args.b, b)], overrides)
     result = run_pair(
-        load_named(args.a, overrides),
-        load_named(args.b, overrides),
+        a,
+        b,
         reps=args.reps,
         seed=args.seed,
         workers=args.workers,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import math
 
-from sim.cli.common import add_command, add_scenario_arguments, scenario_from_args
+from sim.cli.common import (
+    add_command,
+    add_scenario_arguments,
+    note_ignored_keys,
+    overrides_from_args,
+    scenario_from_args,
+)
 
 DESCRIPTION = """\
 Run one scenario file once, with one seed, and print its summary metrics, one per line
@@ -47,7 +53,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from sim.run import run_scenario
 
-    result = run_scenario(scenario_from_args(args), seed=args.seed)
+    scenario = scenario_from_args(args)
+    note_ignored_keys([(args.scenario, scenario)], overrides_from_args(args))
+    result = run_scenario(scenario, seed=args.seed)
     record = result.record()
     if args.json:
         print(json.dumps(record))

@@ -10,6 +10,7 @@ from sim.cli.common import (
     add_execution_arguments,
     add_scenario_arguments,
     metrics_from_args,
+    note_ignored_keys,
     prestart_workers,
     scenario_from_args,
 )
@@ -90,6 +91,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         factors[key] = values
     scenario = scenario_from_args(args)
     design = Design.grid(scenario, factors, reps=args.reps, seed=args.seed)
+    note_ignored_keys([(args.scenario, scenario)], [*args.overrides, *factors], design.structures)
     out = args.out or Path("results") / f"sweep-{args.scenario.stem}-{design.fingerprint()}"
     result = run_sweep(
         design, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet, collect_adoption=args.adoption

@@ -43,7 +43,31 @@ def config_hash(scenario: Scenario) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def file_keys(path: str | Path) -> dict[str, str | None]:
+    """Every key path the file chain at ``path`` sets (following ``extends``), mapped to the
+    structure of the base file that sets it last (its own or inherited ``structure``), or to
+    None where the file at ``path`` sets it itself."""
+    chain: list[dict[str, Any]] = []
+    _read_with_extends(Path(path), seen=(), chain=chain)
+    keys: dict[str, str | None] = {}
+    structure = Scenario.model_fields["structure"].default
+    for depth, data in reversed(list(enumerate(chain))):  # the last base first
+        structure = data.get("structure", structure)
+        keys.update(dict.fromkeys(_leaf_keys(data, ""), structure if depth else None))
+    return keys
+
+
+def _leaf_keys(data: dict[str, Any], prefix: str) -> list[str]:
+    keys = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            keys += _leaf_keys(value, f"{prefix}{key}.")
+        elif key != "extends":
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...], chain: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     resolved = path.resolve()
     if resolved in seen:
         raise ScenarioError(f"{path}: extends: circular chain ({' -> '.join(str(p) for p in (*seen, resolved))})")
@@ -53,6 +77,8 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(f"{path}: file not found; give the path of a scenario .toml file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    if chain is not None:
+        chain.append(dict(data))
     data.setdefault("name", path.stem)  # the extending file's own name wins in the merge
     parent = data.pop("extends", None)
     if parent is None:
@@ -62,7 +88,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     target = path.parent / parent
     if not target.is_file():
         raise ScenarioError(f"{path}: extends: {target} not found; give a path relative to {path.parent}/")
-    base = _read_with_extends(target, seen=(*seen, resolved))
+    base = _read_with_extends(target, seen=(*seen, resolved), chain=chain)
     return _merge(base, data)
 
 

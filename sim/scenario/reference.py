@@ -9,6 +9,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from sim.scenario.applicability import ONE_STRUCTURE, scope_of
 from sim.scenario.schema import Scenario
 
 BOUNDS = (
@@ -29,16 +30,19 @@ def json_schema() -> str:
     return json.dumps(schema, indent=2)
 
 
-def reference_rows() -> Iterator[tuple[str, str, str, str, str]]:
-    """(key, type, default, allowed, meaning) for every scenario key, depth first."""
+def reference_rows() -> Iterator[tuple[str, str, str, str, str, str]]:
+    """(key, type, default, allowed, meaning, applies to) for every scenario key, depth first."""
     yield (
         "extends",
         "string",
         "none",
         "a scenario file path",
         "Scenario this file extends; its values are the defaults.",
+        "both",
     )
-    yield from _rows(Scenario, "")
+    for row in _rows(Scenario, ""):
+        scope = scope_of(row[0])
+        yield (*row, scope.label() if scope else "both")
 
 
 def markdown() -> str:
@@ -49,13 +53,20 @@ def markdown() -> str:
         "Generated from the validation schema by `orgsim schema --markdown > docs/scenarios.md`;",
         "a test fails when this file is stale. Keys are dotted paths: `demand.effort.mean_days`",
         "is `mean_days` in the `[demand.effort]` table, and the same path works with",
-        "`--set demand.effort.mean_days=2`. Unknown keys are errors.",
+        '`--set demand.effort.mean_days=2`. Unknown keys are errors. "applies to" names the',
+        "structures under which a key can change a run: `run`, `compare` and `sweep` say on stderr",
+        "when a key given in the scenario chain or by `--set`/`--grid` has no effect under the",
+        "structure being run (a base file's keys for the structure it runs are not reported).",
         "",
-        "| key | type | default | allowed | meaning |",
-        "|---|---|---|---|---|",
+        "| key | type | default | allowed | meaning | applies to |",
+        "|---|---|---|---|---|---|",
     ]
     for row in reference_rows():
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    lines += ["", "## Keys that act under one structure", ""]
+    for key, scope in ONE_STRUCTURE.items():
+        name = f"`{key}`" if "." in key else f"`[{key}]` (every key)"
+        lines.append(f"- {name}: {scope.label()}; {scope.reason}.")
     return "\n".join(lines) + "\n"
 
 
