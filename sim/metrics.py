@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import stdtr  # the model's imports load scipy.special already; scipy.stats they do not
 
 from sim.model.spread import crossing_tick
 
@@ -60,6 +61,32 @@ def _quantile(values: pd.Series, q: float) -> float | None:
     return float(values.quantile(q)) if len(values) else None
 
 
+# The stability test (``stable``): batch means of open work, a one-sided t test on their
+# slope at this level, and growth that matters against the window's arrivals.
+STABILITY_BATCHES = 10
+STABILITY_ALPHA = 0.05
+STABILITY_GROWTH_SHARE = 0.05
+
+
+def _wip_trend(o: Observed) -> tuple[float, float, int] | None:
+    """Slope of open work per tick, its standard error and degrees of freedom, from the
+    batch means of the window's ``wip`` series (None for a window under three ticks)."""
+    wip = o.series["wip"].to_numpy(dtype=float)
+    batches = min(STABILITY_BATCHES, len(wip))
+    if batches < 3:
+        return None
+    size = len(wip) // batches
+    tail = wip[len(wip) - batches * size :]  # the first len % batches ticks are left out
+    means = tail.reshape(batches, size).mean(axis=1)
+    centres = (np.arange(batches) + 0.5) * size
+    x = centres - centres.mean()
+    slope = float(x @ (means - means.mean()) / (x @ x))
+    residuals = means - means.mean() - slope * x
+    df = batches - 2
+    se = float(np.sqrt(residuals @ residuals / df / (x @ x)))
+    return slope, se, df
+
+
 @metric
 def items_arrived(o: Observed) -> int:
     return len(o.items)
@@ -73,6 +100,46 @@ def items_completed(o: Observed) -> int:
 @metric
 def items_in_progress(o: Observed) -> int:
     return int(o.items["completion"].isna().sum())
+
+
+@metric
+def stable(o: Observed) -> bool | None:
+    """Whether open work stays bounded over the window (None for a window under three ticks).
+
+    The window's ``wip`` series is cut into k = min(10, span) equal consecutive batches
+    (the first ``span % k`` ticks left out) so that the batch means are close to
+    independent despite the series' serial correlation; their least-squares slope b
+    against the batch centres has the standard error se = sqrt(SSR / (k - 2) / Sxx). A run
+    is *unstable* when both hold: the slope is significantly positive (one-sided t test,
+    t = b / se against Student t with k - 2 = 8 degrees of freedom, p < 0.05; se = 0
+    counts as significant when b > 0), and the growth matters: b x span exceeds 5% of the
+    items that arrived in the window (completions fell short of arrivals by more than 5%)."""
+    trend = _wip_trend(o)
+    if trend is None:
+        return None
+    slope, se, df = trend
+    if slope <= 0:
+        return True
+    p = float(stdtr(df, -slope / se)) if se > 0 else 0.0
+    material = slope * o.span > STABILITY_GROWTH_SHARE * float(o.series["arrivals"].sum())
+    return not (p < STABILITY_ALPHA and material)
+
+
+@metric
+def backlog_growth_per_tick(o: Observed) -> float | None:
+    """Least-squares slope of open work (the ``wip`` series, all open items) against time
+    over the window, fitted to its batch means (see :func:`stable`)."""
+    trend = _wip_trend(o)
+    return trend[0] if trend is not None else None
+
+
+@metric
+def unfinished_share(o: Observed) -> float | None:
+    """Share of the demand items that arrived in the window and are still open at its end."""
+    arrival, completion = o.items["arrival"], o.items["completion"]
+    arrived = (arrival >= o.start) & (arrival < o.end)
+    open_at_end = arrived & ~(completion < o.end)
+    return float(open_at_end.sum() / arrived.sum()) if arrived.any() else None
 
 
 @metric
@@ -185,6 +252,13 @@ def adoption_t50_ticks(o: Observed) -> int | None:
 @metric
 def adoption_t90_ticks(o: Observed) -> int | None:
     return crossing_tick(o.adoption[o.spread_start :], 0.9)
+
+
+@metric
+def adoption_horizon_ticks(o: Observed) -> int:
+    """Ticks from the spread start to the horizon: where a run that never reaches an
+    adoption level is censored (adoption t50/t90 count from the same start)."""
+    return max(len(o.adoption) - o.spread_start, 0)
 
 
 @metric

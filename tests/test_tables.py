@@ -13,12 +13,16 @@ from scipy import stats
 
 from sim.experiment.plots import plot_adoption_curves, plot_metric_vs_parameter, plot_win_map
 from sim.experiment.tables import (
+    MULTIPLICITY,
+    NOT_SIGNIFICANT,
+    UNSTABLE,
     compare_samples,
     comparison_table,
     describe,
     summary_table,
     table_provenance,
     to_markdown,
+    verdict,
     write_table,
 )
 
@@ -67,7 +71,9 @@ def runs_frame() -> pd.DataFrame:
 
 def test_summary_table_is_per_point_and_structure():
     table = summary_table(runs_frame(), ["x", "structure"], ["m", "adoption_t90_ticks"])
-    assert list(table.columns) == ["x", "structure", "metric", "n", "mean", "std", "ci_low", "ci_high"]
+    stats_columns = ["n", "mean", "std", "ci_low", "ci_high", "estimator", "reached_share"]
+    assert list(table.columns) == ["x", "structure", "metric", *stats_columns]
+    assert set(table["estimator"]) == {"mean"}  # no horizon column: adoption times as observed
     assert len(table) == 2 * 2 * 2
     row = table[(table["x"] == 0) & (table["structure"] == "central_it") & (table["metric"] == "m")].iloc[0]
     assert row["mean"] == pytest.approx(11.5)
@@ -134,6 +140,109 @@ def test_comparison_table_pairs_by_replicate_and_skips_missing():
     assert t90["diff"] == pytest.approx(30 - 41)
 
 
+def cell(metric: str, diff: float, p_adj: float, unstable_a: float = 0.0, unstable_b: float = 0.0) -> dict:
+    return {
+        "metric": metric,
+        "a": "central_it",
+        "b": "micro_provider",
+        "diff": diff,
+        "p_adj": p_adj,
+        "unstable_a": unstable_a,
+        "unstable_b": unstable_b,
+    }
+
+
+def test_verdict_follows_each_metrics_direction():
+    # Lead time: lower is better, so a negative b - a favours b.
+    assert verdict(cell("lead_time_mean_ticks", -3.0, 0.01)) == "micro_provider better"
+    assert verdict(cell("lead_time_mean_ticks", +3.0, 0.01)) == "central_it better"
+    # Throughput: higher is better.
+    assert verdict(cell("throughput_per_tick", +0.5, 0.01)) == "micro_provider better"
+    assert verdict(cell("throughput_per_tick", -0.5, 0.01)) == "central_it better"
+    assert verdict(cell("backlog_growth_per_tick", -0.5, 0.01)) == "micro_provider better"
+    # An explicit direction overrides the table; a metric without one says which is higher.
+    assert verdict(cell("m", -3.0, 0.01), higher_is_better=True) == "central_it better"
+    assert verdict(cell("m", -3.0, 0.01)) == "central_it higher"
+
+
+def test_verdict_needs_a_significant_adjusted_p_and_a_difference():
+    assert verdict(cell("throughput_per_tick", 0.5, 0.05)) == NOT_SIGNIFICANT  # p_adj < 0.05 is needed
+    assert verdict(cell("throughput_per_tick", 0.5, 0.049)) == "micro_provider better"
+    assert verdict(cell("throughput_per_tick", 0.5, 0.02), level=0.99) == NOT_SIGNIFICANT
+    assert verdict(cell("throughput_per_tick", 0.0, 0.0)) == NOT_SIGNIFICANT
+    assert verdict(cell("throughput_per_tick", math.nan, math.nan)) == NOT_SIGNIFICANT
+    # The raw p does not count: a row with p = 0.001 but p_adj = 0.2 is not significant.
+    assert verdict(cell("throughput_per_tick", 0.5, 0.2) | {"p": 0.001}) == NOT_SIGNIFICANT
+
+
+def test_verdict_never_compares_finished_item_times_where_a_side_is_mostly_unstable():
+    for metric in ("lead_time_mean_ticks", "lead_time_p85_ticks", "queue_wait_mean_ticks", "flow_efficiency"):
+        assert verdict(cell(metric, -11.0, 1e-6, unstable_b=0.6)) == UNSTABLE
+        assert verdict(cell(metric, -11.0, 1e-6, unstable_a=1.0)) == UNSTABLE
+    # Half is not a majority; unknown stability counts as stable.
+    assert verdict(cell("lead_time_mean_ticks", -11.0, 1e-6, 0.5, 0.5)) == "micro_provider better"
+    assert verdict(cell("lead_time_mean_ticks", -11.0, 1e-6, math.nan, math.nan)) == "micro_provider better"
+    # Throughput and backlog growth are what unstable cells are compared on.
+    assert verdict(cell("throughput_per_tick", -3.7, 1e-6, 0.0, 1.0)) == "central_it better"
+    assert verdict(cell("backlog_growth_per_tick", 4.0, 1e-6, 0.0, 1.0)) == "central_it better"
+
+
+def bh(p: list[float]) -> list[float]:
+    """Benjamini-Hochberg by hand: p_(i) m / i, made monotone from the largest down."""
+    order = np.argsort(p)
+    m = len(p)
+    adjusted = np.empty(m)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p[i] * m / rank)
+        adjusted[i] = running
+    return list(adjusted)
+
+
+def test_bh_by_hand():
+    # Sorted 0.01, 0.03, 0.04, 0.5 (m = 4): 0.04, min(0.06, 0.0533), 0.0533, 0.5.
+    assert bh([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+
+
+def grid_runs() -> pd.DataFrame:
+    """Four points; at point x the b side gains x + shift per replicate on ``m`` and is
+    unstable in 3 of 4 replicates at x = 3."""
+    rows = []
+    shift = [0.5, 1.5, 1.0, 1.0]
+    for x in range(4):
+        for rep in range(4):
+            a = 10.0 + rep
+            b = a + 0.4 * x + shift[rep] - 1.0
+            unstable_b = x == 3 and rep > 0
+            rows.append({"x": x, "structure": "central_it", "replicate": rep, "m": a, "stable": True})
+            rows.append({"x": x, "structure": "micro_provider", "replicate": rep, "m": b, "stable": not unstable_b})
+    frame = pd.DataFrame(rows)
+    return frame.assign(lead_time_mean_ticks=frame["m"], throughput_per_tick=frame["m"])
+
+
+def test_comparison_adjusts_p_per_metric_and_marks_unstable_lead_time():
+    runs = grid_runs()
+    table = comparison_table(runs, ["x"], metrics=["m", "lead_time_mean_ticks", "throughput_per_tick"])
+    for _, rows in table.groupby("metric"):
+        assert rows["p_adj"].tolist() == pytest.approx(bh(rows["p"].tolist()))
+        assert (rows["significant"] == (rows["p_adj"] < 0.05)).all()
+    m = table[table["metric"] == "m"].set_index("x")
+    # Some cell is significant on its raw p but not after the adjustment.
+    assert ((m["p"] < 0.05) & ~m["significant"]).any()
+    assert (m["verdict"] == [verdict(row) for row in m.reset_index().to_dict("records")]).all()
+    assert m["unstable_a"].tolist() == [0, 0, 0, 0]
+    assert m["unstable_b"].tolist() == [0, 0, 0, 0.75]
+    lead = table[table["metric"] == "lead_time_mean_ticks"].set_index("x")
+    assert lead.loc[3, "significant"] and lead.loc[3, "verdict"] == UNSTABLE
+    assert lead.loc[3, "diff"] > 0 and lead.loc[2, "verdict"] != UNSTABLE
+    throughput = table[table["metric"] == "throughput_per_tick"].set_index("x")
+    assert throughput.loc[3, "verdict"] == "micro_provider better"
+    # A runs table without the stability metric has unknown shares (counted as stable).
+    plain = comparison_table(runs.drop(columns="stable"), ["x"], metrics=["lead_time_mean_ticks"])
+    assert plain["unstable_b"].isna().all() and plain.iloc[3]["verdict"] == "central_it better"
+
+
 def test_markdown_blanks_missing_values():
     frame = pd.DataFrame({"metric": ["a", "b"], "mean": [1.23456, float("nan")]})
     text = to_markdown(frame)
@@ -154,6 +263,14 @@ def test_write_table_puts_provenance_beside_every_format(tmp_path):
         assert key in info
     assert info["files"]["parquet"] == "summary.parquet"
     assert "seed 3" in paths["md"].read_text()
+    assert "multiplicity" not in info
+
+
+def test_comparison_provenance_says_how_p_is_adjusted(tmp_path):
+    frame = comparison_table(grid_runs(), ["x"], metrics=["m"])
+    paths = write_table(frame, tmp_path, "comparison", table_provenance(table="comparison"))
+    assert json.loads(paths["provenance"].read_text())["multiplicity"] == MULTIPLICITY
+    assert "Benjamini-Hochberg" in MULTIPLICITY and MULTIPLICITY in paths["md"].read_text()
 
 
 def test_plots_write_non_empty_pngs(tmp_path):
@@ -164,6 +281,9 @@ def test_plots_write_non_empty_pngs(tmp_path):
     grid = pd.concat([runs.assign(y=y) for y in (0.5, 1.5)])
     comparison = comparison_table(grid, ["x", "y"], metrics=["m"])
     path = plot_win_map(comparison, "x", "y", "m", tmp_path / "map.png", higher_is_better=False)
+    assert path.stat().st_size > 1000
+    unstable = comparison_table(grid_runs().assign(y=0), ["x", "y"], metrics=["lead_time_mean_ticks"])
+    path = plot_win_map(unstable, "x", "y", "lead_time_mean_ticks", tmp_path / "unstable.png")
     assert path.stat().st_size > 1000
     with pytest.raises(ValueError, match="no better direction"):
         plot_win_map(comparison, "x", "y", "m", tmp_path / "no.png")

@@ -3,7 +3,9 @@
 - :func:`plot_metric_vs_parameter`: a metric's mean against a swept parameter, one line
   per structure, with its 95% confidence band (from the summary table).
 - :func:`plot_win_map`: over two parameters, which structure has the better metric
-  (from the comparison table); cells whose difference is not significant are marked.
+  (from the comparison table, by :func:`sim.experiment.tables.verdict`); cells whose
+  difference is not significant after adjustment are marked, cells too unstable to
+  compare on the metric are hatched.
 - :func:`plot_metric_by_point`: a metric's mean per design point (bars per structure,
   with 95% intervals), for categorical or mixed designs.
 - :func:`plot_adoption_curves`: mean adoption share per tick per structure with a 95%
@@ -25,10 +27,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from scipy import stats
 
-from sim.experiment.tables import HIGHER_IS_BETTER, LEVEL
+from sim.experiment.tables import HIGHER_IS_BETTER, LEVEL, SUMMARY_COLUMNS, UNSTABLE, verdict
 
 COLOURS = {"central_it": "#1f77b4", "micro_provider": "#d62728"}
 _FALLBACK = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2")
@@ -89,7 +91,7 @@ def plot_metric_vs_parameter(
         raise ValueError(f"no summary rows for metric {metric!r}{' with ' + str(where) if where else ''}")
     if parameter not in frame.columns:
         raise ValueError(f"summary has no parameter column {parameter!r}")
-    others = [c for c in frame.columns if c not in (parameter, by, "metric", "n", "mean", "std", "ci_low", "ci_high")]
+    others = [c for c in frame.columns if c not in (parameter, by, "metric", *SUMMARY_COLUMNS)]
     _check_single(frame, others, [parameter, by])
     figure = new_figure()
     axes = figure.add_subplot()
@@ -120,10 +122,12 @@ def plot_win_map(
 ) -> Path:
     """Which side wins ``metric`` at each (``x``, ``y``) point of a comparison table.
 
-    A cell is coloured for the side with the better mean when the difference is
-    significant (``significant`` column); otherwise it is grey and marked "n.s.". Each
-    cell shows the difference (b - a). ``higher_is_better`` defaults to the metric's
-    direction in :data:`sim.experiment.tables.HIGHER_IS_BETTER`."""
+    Each cell's :func:`sim.experiment.tables.verdict` decides: coloured for the better
+    side, grey and marked "n.s." when the adjusted difference is not significant,
+    uncoloured and hatched when a majority of either side's runs are unstable and the
+    metric is read from finished items only (e.g. lead time). Each cell shows the
+    difference (b - a). ``higher_is_better`` defaults to the metric's direction in
+    :data:`sim.experiment.tables.HIGHER_IS_BETTER`."""
     if higher_is_better is None:
         if metric not in HIGHER_IS_BETTER:
             raise ValueError(f"{metric}: no better direction known; pass higher_is_better=True or False")
@@ -136,22 +140,32 @@ def plot_win_map(
             raise ValueError(f"comparison has no parameter column {column!r}")
     _check_single(frame, [], [x, y])
     a, b = str(frame["a"].iat[0]), str(frame["b"].iat[0])
+    codes_by_verdict = {f"{a} better": 1, f"{b} better": 2}
     xs = sorted(frame[x].unique())
     ys = sorted(frame[y].unique())
     codes = np.full((len(ys), len(xs)), np.nan)
     figure = new_figure(max(6.0, 3.6 + 0.9 * len(xs)), max(3.2, 1.6 + 0.7 * len(ys)))
     axes = figure.add_subplot()
+    hatched = False
     for row in frame.to_dict("records"):
         i, j = ys.index(row[y]), xs.index(row[x])
         diff = float(row["diff"])
-        if not math.isfinite(diff):
+        decision = verdict(row, higher_is_better)
+        if decision == UNSTABLE:
+            axes.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#555555"))
+            shown = "" if math.isnan(diff) else f"{diff:+.3g}\n"
+            axes.text(j, i, f"{shown}unstable", ha="center", va="center", fontsize=8)
+            hatched = True
             continue
-        b_better = diff > 0 if higher_is_better else diff < 0
-        codes[i, j] = (2 if b_better else 1) if bool(row["significant"]) and diff != 0 else 0
+        if math.isnan(diff):
+            continue
+        codes[i, j] = codes_by_verdict.get(decision, 0)
         mark = "" if codes[i, j] else "\nn.s."
         axes.text(j, i, f"{diff:+.3g}{mark}", ha="center", va="center", fontsize=8)
     colours = ["#d9d9d9", _colour(a, 0), _colour(b, 1)]
     axes.imshow(np.ma.masked_invalid(codes), cmap=ListedColormap(colours), vmin=0, vmax=2, origin="lower", alpha=0.75)
+    axes.set_xlim(-0.5, len(xs) - 0.5)
+    axes.set_ylim(-0.5, len(ys) - 0.5)
     axes.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, int | float) else str(v) for v in xs])
     axes.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, int | float) else str(v) for v in ys])
     axes.set_xlabel(x)
@@ -159,8 +173,11 @@ def plot_win_map(
     legend = [
         Patch(color=colours[1], label=f"{a} better"),
         Patch(color=colours[2], label=f"{b} better"),
-        Patch(color=colours[0], label="not significant"),
+        Patch(color=colours[0], label="not significant (BH-adjusted p)"),
     ]
+    if hatched:
+        label = UNSTABLE.replace(": ", ":\n")
+        legend.append(Patch(fill=False, hatch="///", edgecolor="#555555", label=label))
     axes.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     axes.set_title(title or f"{metric}: which structure wins\n(cells: {b} - {a})", fontsize=10)
     return save_figure(figure, path)
@@ -180,7 +197,7 @@ def plot_metric_by_point(
     frame = _select(summary[summary["metric"] == metric], where)
     if frame.empty:
         raise ValueError(f"no summary rows for metric {metric!r}{' with ' + str(where) if where else ''}")
-    stats_columns = (by, "metric", "n", "mean", "std", "ci_low", "ci_high")
+    stats_columns = (by, "metric", *SUMMARY_COLUMNS)
     varied = [c for c in frame.columns if c not in stats_columns and frame[c].nunique(dropna=False) > 1]
     labels = (
         frame[varied]

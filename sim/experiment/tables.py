@@ -11,10 +11,22 @@ Statistics (all two-sided, default level 95%):
   the per-replicate differences; otherwise from Welch's t test. Welch's p-value, the
   Mann-Whitney U p-value and Hedges' g (pooled-SD standardised mean difference with the
   small-sample correction J = 1 - 3 / (4 (n_a + n_b) - 9)) are always reported.
+- multiplicity: ``p_adj`` is ``p`` adjusted by Benjamini-Hochberg
+  (``scipy.stats.false_discovery_control``) across all cells (design points) of the
+  same metric in the table; ``significant`` and ``verdict`` use ``p_adj``.
+- censored times (:data:`CENSORED`: adoption t50/t90, censored at
+  ``adoption_horizon_ticks`` in a run that never reached the level): summarised by the
+  Kaplan-Meier median with its interval and the share of runs that reached the level
+  (``estimator`` = ``km_median``; :mod:`sim.experiment.survival`); compared by the
+  log-rank test, whose p replaces the t test's. A runs table without the horizon column
+  falls back to the statistics of the runs that reached the level.
+- stability: ``unstable_a`` / ``unstable_b`` are the shares of each side's runs whose
+  ``stable`` metric is false. A metric that only finished items define
+  (:func:`depends_on_finished_items`) is not compared where a majority of either side's
+  runs are unstable: :func:`verdict` says "unstable", whatever its p.
 
-A metric that is missing in a run (``None``/NaN, e.g. adoption t90 not reached within
-the horizon) is left out of that metric's statistics, so ``n`` counts what was
-observed; such means are conditional on reaching the event.
+Otherwise a metric that is missing in a run (``None``/NaN, e.g. nothing finished) is
+left out of that metric's statistics, so ``n`` counts what was observed.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.experiment.survival import km_median, logrank_p
 from sim.metrics import METRICS
 from sim.provenance import environment
 
@@ -72,7 +85,62 @@ HIGHER_IS_BETTER = {
     "handoffs_per_item": False,
     "adoption_t50_ticks": False,
     "adoption_t90_ticks": False,
+    "stable": True,
+    "backlog_growth_per_tick": False,
+    "unfinished_share": False,
 }
+
+# Censored times: metric -> the runs-table column with each run's censoring horizon.
+CENSORED = {"adoption_t50_ticks": "adoption_horizon_ticks", "adoption_t90_ticks": "adoption_horizon_ticks"}
+
+# Times and shares of finished items besides the lead times: in an unstable run they
+# describe only the items that happened to finish.
+FINISHED_ITEM_METRICS = frozenset(
+    {
+        "queue_wait_mean_ticks",
+        "dependency_wait_mean_ticks",
+        "backlog_wait_mean_ticks",
+        "time_to_restore_mean_ticks",
+        "flow_efficiency",
+    }
+)
+
+NOT_SIGNIFICANT = "no significant difference"
+UNSTABLE = "unstable: compare throughput and backlog growth"
+
+
+def alpha(level: float) -> float:
+    """The significance level of a ``level`` interval (1 - level, without its rounding error)."""
+    return round(1 - level, 12)
+
+
+def depends_on_finished_items(metric: str) -> bool:
+    """Whether ``metric`` is read from finished items only (``lead_time*`` and
+    :data:`FINISHED_ITEM_METRICS`), so that it means nothing where work piles up."""
+    return metric.startswith("lead_time") or metric in FINISHED_ITEM_METRICS
+
+
+def verdict(row: Mapping[str, Any], higher_is_better: bool | None = None, level: float = LEVEL) -> str:
+    """Which side of a comparison row (``metric``, ``a``, ``b``, ``diff`` = b - a, ``p_adj``,
+    ``unstable_a``, ``unstable_b``) is better.
+
+    :data:`UNSTABLE` for a metric that :func:`depends_on_finished_items` where more than
+    half of either side's runs are unstable; :data:`NOT_SIGNIFICANT` unless p_adj <
+    1 - level and diff != 0; else "<side> better" by the metric's direction
+    (``higher_is_better``, default :data:`HIGHER_IS_BETTER`), or "<side> higher" for a
+    metric without one. Missing shares of unstable runs count as stable."""
+    metric = str(row["metric"])
+    shares = (float(row.get("unstable_a", math.nan)), float(row.get("unstable_b", math.nan)))
+    if depends_on_finished_items(metric) and any(share > 0.5 for share in shares):
+        return UNSTABLE
+    diff, p = float(row["diff"]), float(row["p_adj"])
+    if not p < alpha(level) or diff == 0 or math.isnan(diff):
+        return NOT_SIGNIFICANT
+    higher = diff > 0
+    direction = HIGHER_IS_BETTER.get(metric) if higher_is_better is None else higher_is_better
+    if direction is None:
+        return f"{row['b'] if higher else row['a']} higher"
+    return f"{row['b'] if higher == direction else row['a']} better"
 
 
 def metric_names(frame: pd.DataFrame) -> list[str]:
@@ -206,16 +274,44 @@ def _hedges_g(xa: np.ndarray, xb: np.ndarray) -> float:
 
 
 # --- tables -------------------------------------------------------------------------------
+SUMMARY_COLUMNS = ("n", "mean", "std", "ci_low", "ci_high", "estimator", "reached_share")
+
+
 def summary_table(
     runs: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] | None = None, level: float = LEVEL
 ) -> pd.DataFrame:
-    """One row per group of ``by`` (design point and structure) and metric: n, mean, std, CI."""
+    """One row per group of ``by`` (design point and structure) and metric: n, mean, std, CI;
+    for a censored time (``estimator`` = ``km_median``) n counts every run, ``mean`` and the
+    CI are the Kaplan-Meier median and its interval, ``reached_share`` the share of runs
+    that reached the level."""
     metrics = list(metrics) if metrics is not None else metric_names(runs)
     rows = []
     for key, group in _groups(runs, by):
         for name in metrics:
-            rows.append(key | {"metric": name} | describe(group[name], level))
-    return pd.DataFrame(rows, columns=[*by, "metric", "n", "mean", "std", "ci_low", "ci_high"])
+            rows.append(key | {"metric": name} | _summary(group, name, level))
+    return pd.DataFrame(rows, columns=[*by, "metric", *SUMMARY_COLUMNS])
+
+
+def _summary(group: pd.DataFrame, name: str, level: float) -> dict[str, Any]:
+    horizon = _horizon_column(group, name)
+    if horizon is None:
+        return describe(group[name], level) | {"estimator": "mean", "reached_share": math.nan}
+    km = km_median(_floats(group[name].to_numpy()), _floats(group[horizon].to_numpy()), level)
+    return {
+        "n": km["n"],
+        "mean": km["median"],
+        "std": math.nan,
+        "ci_low": km["ci_low"],
+        "ci_high": km["ci_high"],
+        "estimator": "km_median",
+        "reached_share": km["reached_share"],
+    }
+
+
+def _horizon_column(frame: pd.DataFrame, name: str) -> str | None:
+    """The censoring-horizon column of a censored metric, when ``frame`` has it."""
+    horizon = CENSORED.get(name)
+    return horizon if horizon is not None and horizon in frame.columns else None
 
 
 def comparison_table(
@@ -231,52 +327,123 @@ def comparison_table(
 ) -> pd.DataFrame:
     """Per group of ``by`` (a design point) and metric: ``b`` against ``a`` (difference b - a).
 
-    Rows of a and b with the same ``pair_on`` value are paired. Columns: n, mean and CI of
-    each side; ``n_pairs``; ``diff`` (b - a: the mean of the paired differences when at least
-    two pairs exist, else the difference of the means) with its CI; ``method``; ``p`` (paired
-    t when paired, else Welch), ``p_paired_t``, ``p_welch``, ``p_mannwhitney``; ``hedges_g``;
-    ``significant`` (p < 1 - level).
+    Rows of a and b with the same ``pair_on`` value are paired. Columns: ``estimator``; n,
+    mean and CI of each side (for a censored time: every run, the Kaplan-Meier median and
+    its interval, and ``reached_share_a``/``_b``); ``n_pairs``; ``diff`` (b - a: the mean of
+    the paired differences when at least two pairs exist, else the difference of the
+    means; for a censored time the difference of the medians, a median not reached within
+    the horizon counting as +inf) with its CI; ``method``; ``p`` (paired t when paired,
+    else Welch; log-rank for a censored time), ``p_adj`` (Benjamini-Hochberg across the
+    table's cells of the metric), ``p_paired_t``, ``p_welch``, ``p_mannwhitney``;
+    ``hedges_g``; ``significant`` (p_adj < 1 - level); ``unstable_a``/``_b`` (shares of
+    unstable runs); ``verdict`` (:func:`verdict`).
     """
     metrics = list(metrics) if metrics is not None else metric_names(runs)
     rows = []
     for key, frame in _groups(runs, by):
         side_a, side_b = frame[frame[group] == a], frame[frame[group] == b]
-        values_a = {name: _floats(side_a[name].to_numpy()) for name in metrics}
-        values_b = {name: _floats(side_b[name].to_numpy()) for name in metrics}
+        stability = {"unstable_a": _unstable_share(side_a), "unstable_b": _unstable_share(side_b)}
         index_a, index_b = _pairs(side_a, side_b, pair_on)
         for name in metrics:
-            xa, xb = values_a[name], values_b[name]
-            paired = (xa[index_a], xb[index_b]) if index_a is not None else None
-            result = compare_samples(xa, xb, paired, level)
-            ci_a, ci_b = describe(xa, level), describe(xb, level)
-            rows.append(
-                key
-                | {
-                    "metric": name,
-                    "a": a,
-                    "b": b,
-                    "n_a": result["n_a"],
-                    "mean_a": result["mean_a"],
-                    "ci_low_a": ci_a["ci_low"],
-                    "ci_high_a": ci_a["ci_high"],
-                    "n_b": result["n_b"],
-                    "mean_b": result["mean_b"],
-                    "ci_low_b": ci_b["ci_low"],
-                    "ci_high_b": ci_b["ci_high"],
-                    "n_pairs": result["n_pairs"],
-                    "diff": result["diff_paired"] if result["method"] == "paired t" else result["diff"],
-                    "diff_ci_low": result["ci_low"],
-                    "diff_ci_high": result["ci_high"],
-                    "method": result["method"],
-                    "p": result["p"],
-                    "p_paired_t": result["p_paired_t"],
-                    "p_welch": result["p_welch"],
-                    "p_mannwhitney": result["p_mannwhitney"],
-                    "hedges_g": result["hedges_g"],
-                    "significant": bool(float(result["p"]) < 1 - level),
-                }
-            )
-    return pd.DataFrame(rows)
+            head = key | {"metric": name, "a": a, "b": b}
+            horizon = _horizon_column(frame, name)
+            if horizon is None:
+                cell = _compare_means(side_a[name], side_b[name], index_a, index_b, level)
+            else:
+                cell = _compare_censored(side_a, side_b, name, horizon, level)
+            rows.append(head | cell | stability)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table.insert(table.columns.get_loc("p") + 1, "p_adj", _adjust(table))
+    table.insert(table.columns.get_loc("hedges_g") + 1, "significant", table["p_adj"] < alpha(level))
+    table["verdict"] = [verdict(row, level=level) for row in table.to_dict("records")]
+    return table
+
+
+def _compare_means(
+    a: pd.Series, b: pd.Series, index_a: np.ndarray | None, index_b: np.ndarray | None, level: float
+) -> dict[str, Any]:
+    xa, xb = _floats(a.to_numpy()), _floats(b.to_numpy())
+    paired = (xa[index_a], xb[index_b]) if index_a is not None else None
+    result = compare_samples(xa, xb, paired, level)
+    ci_a, ci_b = describe(xa, level), describe(xb, level)
+    return {
+        "estimator": "mean",
+        "n_a": result["n_a"],
+        "mean_a": result["mean_a"],
+        "ci_low_a": ci_a["ci_low"],
+        "ci_high_a": ci_a["ci_high"],
+        "reached_share_a": math.nan,
+        "n_b": result["n_b"],
+        "mean_b": result["mean_b"],
+        "ci_low_b": ci_b["ci_low"],
+        "ci_high_b": ci_b["ci_high"],
+        "reached_share_b": math.nan,
+        "n_pairs": result["n_pairs"],
+        "diff": result["diff_paired"] if result["method"] == "paired t" else result["diff"],
+        "diff_ci_low": result["ci_low"],
+        "diff_ci_high": result["ci_high"],
+        "method": result["method"],
+        "p": result["p"],
+        "p_paired_t": result["p_paired_t"],
+        "p_welch": result["p_welch"],
+        "p_mannwhitney": result["p_mannwhitney"],
+        "hedges_g": result["hedges_g"],
+    }
+
+
+def _compare_censored(
+    side_a: pd.DataFrame, side_b: pd.DataFrame, name: str, horizon: str, level: float
+) -> dict[str, Any]:
+    """Kaplan-Meier medians of both sides and the log-rank test (unpaired)."""
+    times = [(_floats(side[name].to_numpy()), _floats(side[horizon].to_numpy())) for side in (side_a, side_b)]
+    km_a, km_b = (km_median(t, h, level) for t, h in times)
+    median_a, median_b = (math.inf if math.isnan(km["median"]) else km["median"] for km in (km_a, km_b))
+    return {
+        "estimator": "km_median",
+        "n_a": km_a["n"],
+        "mean_a": km_a["median"],
+        "ci_low_a": km_a["ci_low"],
+        "ci_high_a": km_a["ci_high"],
+        "reached_share_a": km_a["reached_share"],
+        "n_b": km_b["n"],
+        "mean_b": km_b["median"],
+        "ci_low_b": km_b["ci_low"],
+        "ci_high_b": km_b["ci_high"],
+        "reached_share_b": km_b["reached_share"],
+        "n_pairs": 0,
+        "diff": median_b - median_a if math.isfinite(median_a) or math.isfinite(median_b) else math.nan,
+        "diff_ci_low": math.nan,
+        "diff_ci_high": math.nan,
+        "method": "logrank",
+        "p": logrank_p(*times[0], *times[1]),
+        "p_paired_t": math.nan,
+        "p_welch": math.nan,
+        "p_mannwhitney": math.nan,
+        "hedges_g": math.nan,
+    }
+
+
+def _unstable_share(side: pd.DataFrame) -> float:
+    """Share of the runs whose ``stable`` metric is false (NaN without the column or values)."""
+    if "stable" not in side.columns:
+        return math.nan
+    flags = _clean(side["stable"].to_numpy())
+    return float((flags == 0).mean()) if len(flags) else math.nan
+
+
+def _adjust(table: pd.DataFrame) -> pd.Series:
+    """Benjamini-Hochberg adjusted p-values across each metric's rows (NaN stays NaN)."""
+    from scipy import stats
+
+    adjusted = pd.Series(math.nan, index=table.index)
+    for _, rows in table.groupby("metric", sort=False):
+        p = rows["p"].astype(float)
+        tested = p[np.isfinite(p)]
+        if len(tested):
+            adjusted[tested.index] = stats.false_discovery_control(tested.to_numpy(), method="bh")
+    return adjusted
 
 
 def _pairs(side_a: pd.DataFrame, side_b: pd.DataFrame, pair_on: str | None) -> tuple[Any, Any]:
@@ -305,9 +472,16 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return cells.to_markdown(index=False, floatfmt=floatfmt, missingval="")
 
 
+MULTIPLICITY = "p_adj: Benjamini-Hochberg (scipy.stats.false_discovery_control) across the cells of each metric"
+"""How a comparison table's p-values are adjusted; in its provenance and Markdown footer."""
+
+
 def table_provenance(design: Design | None = None, *, table: str, **extra: Any) -> dict[str, Any]:
-    """Where a table came from: versions, git commit, base config hash, base seed, the design."""
+    """Where a table came from: versions, git commit, base config hash, base seed, the design;
+    for a comparison table, how its p-values are adjusted (:data:`MULTIPLICITY`)."""
     info: dict[str, Any] = {"table": table, "created_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+    if table == "comparison":
+        info["multiplicity"] = MULTIPLICITY
     info |= environment()
     info |= {lib: _library_version(lib) for lib in ("pyarrow", "tabulate")}
     if design is not None:
@@ -361,4 +535,6 @@ def _footer(provenance: Mapping[str, Any]) -> str:
         parts.append(f"{design.get('n_runs')} runs ({design.get('n_points')} points x {design.get('reps')} reps)")
     if "difference" in provenance:
         parts.append(f"difference = {provenance['difference']}")
+    if "multiplicity" in provenance:
+        parts.append(str(provenance["multiplicity"]))
     return "_" + "; ".join(parts) + "_"
