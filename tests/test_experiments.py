@@ -10,8 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.stem for p in (ROOT / "experiments").glob("*.py") if p.stem != "common")
 # Scripts that run several sweeps, each into its own folder of --out, and the files each adds.
-FOLDERS = {"sensitivity": ("morris", "sobol")}
-EXTRA_FILES = {"sensitivity": ("indices.csv", "indices.provenance.json", "indices.png", "rules.md")}
+FOLDERS = {"sensitivity": ("morris", "sobol"), "assumptions": ("weinberg", "flat17")}
+SENSITIVITY_FILES = ("indices.csv", "indices.provenance.json", "indices.png", "rules.md")
+EXTRA_FILES = {"sensitivity": SENSITIVITY_FILES, "assumptions": SENSITIVITY_FILES}
 
 
 @pytest.mark.slow
