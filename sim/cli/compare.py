@@ -77,7 +77,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def format_comparison(
     comparison: pd.DataFrame, labels: tuple[str, str], metrics: Sequence[str], reps: int, seed: int
 ) -> str:
-    """Side-by-side Markdown: mean [95% CI] of A and B, B - A [95% CI], paired-t p-value."""
+    """Side-by-side Markdown: A and B (mean, or Kaplan-Meier median, with its 95% CI), B - A,
+    the test's p-value and the verdict (never a lead-time win where a side is unstable)."""
     import pandas as pd
 
     from sim.experiment.tables import to_markdown
@@ -86,18 +87,36 @@ def format_comparison(
     rows = []
     for name in metrics:
         row = comparison[comparison["metric"] == name].iloc[0]
+        censored = row["estimator"] == "km_median"
         rows.append(
             {
                 "metric": name,
-                f"A: {a}": _interval(row["mean_a"], row["ci_low_a"], row["ci_high_a"], row["n_a"], reps),
-                f"B: {b}": _interval(row["mean_b"], row["ci_low_b"], row["ci_high_b"], row["n_b"], reps),
-                "B - A": _interval(row["diff"], row["diff_ci_low"], row["diff_ci_high"], row["n_pairs"], reps, "pairs"),
-                "p": _number(row["p"]),
+                f"A: {a}": _cell(row, "a", reps, censored),
+                f"B: {b}": _cell(row, "b", reps, censored),
+                "B - A": _interval(row["diff"], row["diff_ci_low"], row["diff_ci_high"], row["n_pairs"], reps, "pairs")
+                if not censored
+                else _number(row["diff"]),
+                "p": f"{_number(row['p'])} ({row['method']})",
+                "verdict": row["verdict"],
+                "unstable runs A / B": f"{row['unstable_a']:.0%} / {row['unstable_b']:.0%}",
             }
         )
     head = f"{a} (A) vs {b} (B): {reps} replications, base seed {seed}, same seed per replicate; mean [95% CI]"
-    note = "p: paired t test on per-replicate differences (Welch when fewer than 2 pairs)."
+    note = (
+        "p: paired t test on per-replicate differences; for adoption times, Kaplan-Meier medians "
+        "(runs that never reach the level are censored at the horizon; reached: share of runs) and the "
+        "log-rank test. A run is unstable when its open work grows significantly (docs/ODD.md, 8); "
+        "lead times of mostly unstable runs are not compared."
+    )
     return f"{head}\n\n{to_markdown(pd.DataFrame(rows))}\n\n{note}"
+
+
+def _cell(row: pd.Series, side: str, reps: int, censored: bool) -> str:
+    mean, low, high = row[f"mean_{side}"], row[f"ci_low_{side}"], row[f"ci_high_{side}"]
+    if censored:
+        reached = f"reached {row[f'reached_share_{side}']:.0%}"
+        return f"median {_interval(mean, low, high, reps, reps)}, {reached}" if math.isfinite(mean) else reached
+    return _interval(mean, low, high, row[f"n_{side}"], reps)
 
 
 def _number(value: float) -> str:

@@ -54,6 +54,7 @@ LEVEL = 0.95
 # The metrics a leader asks about first (throughput, lead time, rework, failure, spread).
 HEADLINE_METRICS = (
     "throughput_per_tick",
+    "backlog_growth_per_tick",
     "lead_time_mean_ticks",
     "lead_time_p85_ticks",
     "rework_rate",
