@@ -20,13 +20,19 @@ SCENARIOS = ROOT / "scenarios"
 STRUCTURES = ["central_it", "micro_provider"]
 
 
-def arguments(name: str, doc: str) -> argparse.Namespace:
-    """``--quick`` (small design for CI), ``--out`` (default results/NAME), ``--workers``."""
+def arguments(name: str, doc: str, *, precision: bool = True) -> argparse.Namespace:
+    """``--quick`` (small design for CI), ``--out`` (default results/NAME), ``--workers``; with
+    ``precision`` (scripts that sweep through :func:`run`), ``--precision``, ``--max-reps`` and
+    ``--precision-metric`` as in ``orgsim sweep``."""
     parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=doc)
     parser.add_argument("--quick", action="store_true", help="a small design that finishes in seconds (for CI)")
     parser.add_argument("--out", type=Path, default=None, help=f"output folder (default results/{name})")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    if precision:
+        parser.add_argument("--precision", type=float, default=None, help="relative error to replicate each point to")
+        parser.add_argument("--max-reps", type=int, default=None, help="most replications per point with --precision")
+        parser.add_argument("--precision-metric", nargs="+", default=None, help="metrics for --precision")
     args = parser.parse_args()
     if args.out is None:
         args.out = ROOT / "results" / (f"{name}-quick" if args.quick else name)
@@ -37,10 +43,11 @@ def run(args: argparse.Namespace, design: Design, plots: Callable[[SweepResult, 
     """Run (or resume) ``design`` into ``args.out``, draw the plots, print the comparison."""
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    result = run_sweep(design, args.out, workers=args.workers, quiet=args.quiet, **kw)
+    precision = {"precision": args.precision, "max_reps": args.max_reps, "precision_metrics": args.precision_metric}
+    result = run_sweep(design, args.out, workers=args.workers, quiet=args.quiet, **precision, **kw)
     plots(result, args.out)
     elapsed = time.perf_counter() - started
-    print(f"{design.n_runs} runs ({result.ran} run now, {result.skipped} resumed) in {elapsed:.1f} s -> {args.out}")
+    print(f"{len(result.runs)} runs ({result.ran} run now, {result.skipped} resumed) in {elapsed:.1f} s -> {args.out}")
     return result
 
 

@@ -55,7 +55,7 @@ def top_keys(indices: pd.DataFrame, k: int) -> list[str]:
 
 
 def main() -> None:
-    args = arguments("sensitivity", __doc__)
+    args = arguments("sensitivity", __doc__, precision=False)
     started = time.perf_counter()
     ranges = dict(list(RANGES.items())[:3]) if args.quick else RANGES
     # Morris: n trajectories at the shipped horizon; Sobol': n base samples of the top keys, 300 measured ticks.

@@ -11,7 +11,8 @@ Seeds give common random numbers: a run's seed comes from ``numpy.random.SeedSeq
 keyed by the base seed, a hash of the point's values *without* ``structure``, and the
 replicate index. Both structures at a point and replicate therefore share a seed (a
 paired comparison), and a run's seed depends neither on run order nor on how many
-other points or replicates the design has. The design does no I/O.
+other points or replicates the design has. :class:`Precision` is the rule that decides,
+from a point's values, whether it needs more replicates. The design does no I/O.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import json
 import math
 import types
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from sim.experiment.tables import LEVEL
 from sim.scenario.errors import ScenarioError
 from sim.scenario.files import config_hash, load_scenario, model_in, validate_scenario
 from sim.scenario.schema import Scenario
@@ -289,11 +291,15 @@ class Design:
         """The full scenario dict of one point (base with the point's keys set)."""
         return apply_point(self.base, point)
 
-    def runs(self) -> Iterator[RunSpec]:
-        """Every run, point by point and replicate by replicate (order does not affect seeds)."""
+    def runs(self, reps: Mapping[str, int] | None = None) -> Iterator[RunSpec]:
+        """Every run, point by point and replicate by replicate (order does not affect seeds).
+
+        ``reps`` maps a :func:`point_id` to its number of replicates where it differs from
+        ``self.reps`` (a precision sweep); replicate r's seed is the same either way."""
         for point in self.points:
             scenario = self.scenario(point)
-            for rep in range(self.reps):
+            count = reps.get(point_id(point), self.reps) if reps else self.reps
+            for rep in range(count):
                 yield RunSpec(run_id(point, rep), point, rep, run_seed(self.seed, point, rep), scenario)
 
     def to_dict(self) -> dict[str, Any]:
@@ -315,6 +321,102 @@ class Design:
         """Short hash of the whole design (base, points, reps, seed)."""
         data = {"base": self.base, "points": list(self.points), "reps": self.reps, "seed": self.seed}
         return _digest(data).hex()[:12]
+
+
+# --- replicating to a precision ----------------------------------------------------------
+DEFAULT_PRECISION_METRIC = "throughput_per_tick"  # defined in every run, unlike lead times or adoption times
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Replicate each point until its means are precise: Law & Kelton's sequential procedure.
+
+    Law, *Simulation Modeling and Analysis*, 5th ed., 2015, §9.4.1. With n replications the
+    95% interval half-width of a mean is delta(n) = t_{n-1,0.975} sqrt(S^2(n) / n); a point
+    reaches relative error ``relative_error`` (gamma) once delta(n) <= gamma' |mean(n)| with
+    gamma' = gamma / (1 + gamma), so that |mean - mu| / |mu| <= gamma holds with about 95%
+    probability. The test must hold for each of ``metrics`` and for each structure at the
+    point (per-structure means, not the paired difference), over the runs where the metric
+    is defined (None/NaN left out, as in the summary table). Fewer than two defined values,
+    or a zero mean with some spread, never reach it.
+
+    Replications are added in rounds rather than one at a time: a point that misses adds
+    what Law's estimate n*(gamma) = min{i > n: t_{i-1,0.975} S(n) / sqrt(i) <= gamma' |mean(n)|}
+    asks for, at least one and at most n (never more than doubling on a noisy S(n)), and
+    never beyond ``max_reps``. How many replicates a point ends with thus depends only on
+    its runs' values, so on its seeds: not on the executor, the other points or interruptions.
+    """
+
+    relative_error: float
+    max_reps: int
+    metrics: tuple[str, ...] = (DEFAULT_PRECISION_METRIC,)
+
+    @classmethod
+    def checked(
+        cls, relative_error: float, max_reps: int | None, metrics: Sequence[str] | None, reps: int
+    ) -> Precision:
+        """The procedure for a design of ``reps`` initial replications; bad values -> ScenarioError."""
+        from sim.metrics import METRICS
+
+        if isinstance(relative_error, bool) or not isinstance(relative_error, int | float):
+            raise ScenarioError(f"--precision {relative_error!r}: give a relative error such as 0.05")
+        if not (math.isfinite(relative_error) and relative_error > 0):
+            raise ScenarioError(f"--precision {relative_error}: must be a relative error > 0, e.g. --precision 0.05")
+        if max_reps is None:
+            raise ScenarioError("--precision needs --max-reps N, the most replications per point, e.g. --max-reps 50")
+        if reps < 2:
+            raise ScenarioError(f"--reps {reps}: --precision needs at least 2 initial replications (3 or more advised)")
+        if isinstance(max_reps, bool) or not isinstance(max_reps, int) or max_reps < reps:
+            raise ScenarioError(f"--max-reps {max_reps}: must be a whole number >= --reps ({reps})")
+        names = tuple(metrics) if metrics else (DEFAULT_PRECISION_METRIC,)
+        for name in names:
+            if name not in METRICS:
+                raise ScenarioError(f"--precision-metric {name}: unknown metric; known metrics: {', '.join(METRICS)}")
+        return cls(float(relative_error), max_reps, names)
+
+    @property
+    def target(self) -> float:
+        """gamma' = gamma / (1 + gamma): the half-width allowed, as a share of |mean|."""
+        return self.relative_error / (1 + self.relative_error)
+
+    def assess(self, n: int, samples: Iterable[Sequence[float | None]]) -> tuple[bool, int]:
+        """(reached, replicates wanted) for a point with ``n`` replicates, ``samples`` holding
+        each metric's values for each structure there. Wanted is ``n`` once reached or at
+        ``max_reps``, else a larger number."""
+        add = 0
+        for sample in samples:
+            values = np.asarray([math.nan if v is None else v for v in sample], dtype=float)
+            add = max(add, self._more_needed(values[np.isfinite(values)], n))
+        return add == 0, n if add == 0 else min(self.max_reps, n + add)
+
+    def _more_needed(self, x: np.ndarray, n: int) -> int:
+        """0 if ``x`` meets the precision, else how many more values Law's n*(gamma) asks (1..n)."""
+        k = len(x)
+        if k < 2:
+            return n
+        allowed = self.target * abs(float(x.mean()))
+        # delta(i) for i = k (now), k + 1, ..., k + n, with S fixed at S(k)
+        counts = np.arange(k, k + n + 1)
+        half = self._t(counts - 1) * float(x.std(ddof=1)) / np.sqrt(counts)
+        enough = np.flatnonzero(half <= allowed)
+        return int(enough[0]) if enough.size else n
+
+    @staticmethod
+    def _t(df: np.ndarray) -> np.ndarray:
+        from scipy import stats  # slow to import, rarely needed
+
+        return stats.t.ppf(0.5 + LEVEL / 2, df)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as written to design.json and table provenance."""
+        return {
+            "precision": self.relative_error,
+            "metrics": list(self.metrics),
+            "max_reps": self.max_reps,
+            "level": LEVEL,
+            "criterion": "per point, metric and structure: t_{n-1,0.975} S/sqrt(n) <= g/(1+g) |mean|, g = precision "
+            "(Law & Kelton, relative precision)",
+        }
 
 
 # --- points: setting dotted keys, reading back validated values -----------------------

@@ -3,13 +3,20 @@
 ``run_sweep(design, out)`` runs every run of a :class:`~sim.experiment.design.Design` that ``out``
 does not already hold and writes the tables:
 
-- ``design.json``: the design; a directory holding another design is refused.
+- ``design.json``: the design and its precision settings; a directory holding another
+  design is refused (other precision settings are the same design: see ``claim_directory``).
 - ``runs.jsonl``: one JSON line per finished run, appended and flushed as runs finish.
   A restarted sweep skips the run ids found there, so an interrupted sweep (Ctrl-C, or
   the process killed mid-write: a truncated last line is dropped and rerun) loses and
   repeats nothing.
 - ``runs``, ``summary``, ``comparison`` (when ``structure`` varies) and, on request,
   ``adoption``: each as ``.csv``, ``.parquet`` and ``.md`` with ``.provenance.json`` beside.
+
+A precision sweep (``precision=``, ``max_reps=``) runs in rounds: the design's ``reps``
+first, then more replicates wherever a point's interval is still too wide (Law & Kelton's
+sequential procedure, :class:`~sim.experiment.design.Precision`). Each round's decision is
+replayed from the recorded rows, so resuming or raising ``max_reps`` gives the tables an
+uninterrupted sweep would.
 
 Executors: one process per core by default (a ``ProcessPoolExecutor`` whose workers are
 forked from a server that imported ``sim`` once, reused for the whole sweep, runs sent
@@ -42,7 +49,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiment.design import STRUCTURE, Design, RunSpec, canonical_json, run_id, run_seed
+from sim.experiment.design import (
+    STRUCTURE,
+    Design,
+    Precision,
+    RunSpec,
+    canonical_json,
+    point_id,
+    run_id,
+    run_seed,
+)
 from sim.experiment.tables import (
     comparison_table,
     metric_names,
@@ -319,6 +335,16 @@ class SweepResult:
     paths: dict[str, dict[str, Path]] = field(default_factory=dict)
     ran: int = 0
     skipped: int = 0
+    precision: dict[str, Any] | None = None  # a precision sweep's settings and outcome (as in provenance)
+
+
+@dataclass(frozen=True)
+class PointOutcome:
+    """Where the precision procedure left one point (all its structures)."""
+
+    reps: int
+    reached: bool
+    rounds: int  # rounds of added replications it took
 
 
 def run_sweep(
@@ -332,49 +358,121 @@ def run_sweep(
     collect_adoption: bool = False,
     chunksize: int | None = None,
     on_run: Callable[[dict[str, Any]], None] | None = None,
+    precision: float | None = None,
+    max_reps: int | None = None,
+    precision_metrics: Sequence[str] | None = None,
 ) -> SweepResult:
     """Run every run of ``design`` not yet recorded in ``out``, then write the tables there.
 
     ``executor`` (e.g. one pool shared by several sweeps) overrides ``workers`` and
     ``scheduler``. ``collect_adoption`` also records the mean adoption share per tick for
     each point and structure. ``on_run(row)`` is called after each row is on disk.
+
+    With ``precision`` (a relative error such as 0.05) the design's ``reps`` are the first
+    round: every point whose ``precision_metrics`` (default ``throughput_per_tick``) miss
+    the precision, for any structure, gets more replicates, round after round, up to
+    ``max_reps`` (see :class:`~sim.experiment.design.Precision`). Replicate r keeps the
+    seed it has in a plain sweep, and both structures of a point get it together.
     """
     _check_not_bootstrapping()
+    rule = None
+    if precision is not None or max_reps is not None or precision_metrics:
+        if precision is None:
+            raise ScenarioError("--max-reps and --precision-metric need --precision, e.g. --precision 0.05")
+        rule = Precision.checked(precision, max_reps, precision_metrics, design.reps)
     out = Path(out)
-    claim_directory(out, design)
+    claim_directory(out, design, rule)
     log = RunLog(out / RUNS_LOG)
     log.repair()
-    done = log.run_ids() & {spec.run_id for spec in design.runs()}
-    todo = (spec for spec in design.runs() if spec.run_id not in done)
-    remaining = design.n_runs - len(done)
+    done: set[str] = set()
+    values: dict[str, list[Any]] = {}  # run id -> the precision metrics' values
+    for row in log.rows():
+        done.add(row["run_id"])
+        if rule is not None:
+            values[row["run_id"]] = [row.get(name) for name in rule.metrics]
+    recorded = set(done)
     ran = 0
-    if remaining:
-        progress = _progress(design.n_runs, len(done), quiet)
-        try:
-            with log.appender() as append:
+    progress: Any = None
 
-                def on_rows(rows: list[dict[str, Any]]) -> None:
-                    append(rows)
-                    progress.update(len(rows))
-                    if on_run is not None:
-                        for row in rows:
-                            on_run(row)
+    def on_rows(rows: list[dict[str, Any]]) -> None:
+        append(rows)
+        progress.update(len(rows))
+        for row in rows:
+            done.add(row["run_id"])
+            if rule is not None:
+                values[row["run_id"]] = [row.get(name) for name in rule.metrics]
+            if on_run is not None:
+                on_run(row)
 
-                with _executor(executor, workers, scheduler) as info:
-                    ran = execute(
-                        todo,
-                        info.executor,
-                        on_rows,
-                        parallelism=info.parallelism,
-                        chunksize=chunksize,
-                        total=remaining,
-                        collect_adoption=collect_adoption,
-                    )
-        finally:
-            progress.close()
-    result = write_tables(design, out, collect_adoption=collect_adoption)
-    result.ran, result.skipped = ran, len(done)
+    with contextlib.ExitStack() as stack:
+        while True:  # one round: a plain sweep needs one, a precision sweep one per added batch
+            outcome = replay_precision(design, rule, values) if rule is not None else None
+            reps = {pid: point.reps for pid, point in outcome.items()} if outcome is not None else None
+            wanted = {spec.run_id for spec in design.runs(reps)}
+            missing = wanted - done
+            if not missing:
+                break
+            if progress is None:  # the pool starts only when there is something to run
+                progress = stack.enter_context(
+                    contextlib.closing(_progress(len(wanted), len(wanted) - len(missing), quiet))
+                )
+                append = stack.enter_context(log.appender())
+                info = stack.enter_context(_executor(executor, workers, scheduler))
+            else:
+                progress.total, progress.n = len(wanted), len(wanted) - len(missing)
+                progress.refresh()
+            ran += execute(
+                (spec for spec in design.runs(reps) if spec.run_id in missing),
+                info.executor,
+                on_rows,
+                parallelism=info.parallelism,
+                chunksize=chunksize,
+                total=len(missing),
+                collect_adoption=collect_adoption,
+            )
+    report = precision_report(rule, outcome) if rule is not None and outcome is not None else None
+    result = write_tables(design, out, collect_adoption=collect_adoption, precision=report, outcome=outcome)
+    result.ran, result.skipped = ran, len(wanted & recorded)
     return result
+
+
+def replay_precision(design: Design, rule: Precision, values: Mapping[str, Sequence[Any]]) -> dict[str, PointOutcome]:
+    """Each point's replicates under ``rule``, from the recorded ``values`` (run id -> metric values).
+
+    The procedure is replayed from the design's ``reps`` for every point: a point stops at
+    the first round whose runs are not all recorded yet (they are what to run next), when
+    it reaches the precision, or at ``max_reps``. Replaying, rather than continuing from the
+    runs on disk, gives an interrupted or extended sweep exactly the uninterrupted one's runs."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for point in design.points:
+        groups.setdefault(point_id(point), []).append(point)
+    outcome = {}
+    for pid, points in groups.items():
+        n, rounds = design.reps, 0
+        while True:
+            ids = [[run_id(point, rep) for rep in range(n)] for point in points]
+            if not all(i in values for per_point in ids for i in per_point):
+                reached, wanted = False, n
+                break
+            metrics = range(len(rule.metrics))
+            reached, wanted = rule.assess(n, ([values[i][m] for i in per_point] for per_point in ids for m in metrics))
+            if wanted == n:
+                break
+            n, rounds = wanted, rounds + 1
+        outcome[pid] = PointOutcome(n, reached, rounds)
+    return outcome
+
+
+def precision_report(rule: Precision, outcome: Mapping[str, PointOutcome]) -> dict[str, Any]:
+    """A precision sweep's settings and outcome, as its tables' provenance records them."""
+    reps = [point.reps for point in outcome.values()]
+    return rule.to_dict() | {
+        "rounds": max(point.rounds for point in outcome.values()),
+        "points": len(outcome),
+        "points_reached": sum(point.reached for point in outcome.values()),
+        "reps_min": min(reps),
+        "reps_max": max(reps),
+    }
 
 
 def _check_not_bootstrapping() -> None:
@@ -410,10 +508,14 @@ def _progress(total: int, initial: int, quiet: bool) -> Any:
     )
 
 
-def claim_directory(out: Path, design: Design) -> None:
-    """Use ``out`` for ``design``: write design.json, or check the one there is the same design."""
+def claim_directory(out: Path, design: Design, precision: Precision | None = None) -> None:
+    """Use ``out`` for ``design``: write design.json, or check the one there is the same design.
+
+    The precision settings are recorded but do not make another design: they only decide
+    how many of the same seeded replicates each point uses, so a sweep with another
+    ``precision``, ``max_reps`` or metric reuses every recorded run (design.json is updated)."""
     path = out / DESIGN_FILE
-    mine = design.to_dict()
+    mine = design.to_dict() | {"precision": precision.to_dict() if precision is not None else None}
     if path.exists():
         try:
             theirs = json.loads(path.read_text(encoding="utf-8"))
@@ -427,8 +529,9 @@ def claim_directory(out: Path, design: Design) -> None:
                 f"{out}: holds results of a different design (differs in {what}); "
                 "use another --out directory, or delete this one to start over"
             )
-        return
-    if (out / RUNS_LOG).exists():
+        if theirs.get("precision") == mine["precision"]:
+            return
+    elif (out / RUNS_LOG).exists():
         raise ScenarioError(f"{out}: has {RUNS_LOG} but no {DESIGN_FILE}; use another --out directory")
     out.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -437,10 +540,26 @@ def claim_directory(out: Path, design: Design) -> None:
 
 
 # --- tables --------------------------------------------------------------------------------
-def write_tables(design: Design, out: str | Path, *, collect_adoption: bool = False) -> SweepResult:
-    """Build and write the runs, summary, comparison (and adoption) tables from ``runs.jsonl``."""
+def write_tables(
+    design: Design,
+    out: str | Path,
+    *,
+    collect_adoption: bool = False,
+    precision: dict[str, Any] | None = None,
+    outcome: Mapping[str, PointOutcome] | None = None,
+) -> SweepResult:
+    """Build and write the runs, summary, comparison (and adoption) tables from ``runs.jsonl``.
+
+    A precision sweep passes its ``outcome`` per point (the runs it uses; the summary and
+    comparison gain ``reps`` and ``precision_reached`` per point) and its ``precision``
+    report for the provenance."""
     out = Path(out)
-    order = {spec.run_id: i for i, spec in enumerate(design.runs())}
+    reps = {pid: point.reps for pid, point in outcome.items()} if outcome is not None else None
+    order: dict[str, int] = {}
+    point_of: dict[str, str] = {}
+    for i, spec in enumerate(design.runs(reps)):
+        order[spec.run_id] = i
+        point_of[spec.run_id] = point_id(spec.point)
     adoption = AdoptionAccumulator(design.parameters) if collect_adoption else None
     rows: dict[str, dict[str, Any]] = {}
     for row in RunLog(out / RUNS_LOG).rows():
@@ -456,20 +575,31 @@ def write_tables(design: Design, out: str | Path, *, collect_adoption: bool = Fa
         raise ScenarioError(f"{out}: {missing} of {len(order)} runs are not recorded yet; run the sweep again")
     runs = runs_frame(sorted(rows.values(), key=lambda r: order[r["run_id"]]))
     params = list(design.parameters)
-    summary = summary_table(runs, [*params, STRUCTURE])
+    grouped, by = runs, params
+    if outcome is not None:  # constant within a point: grouping by them adds them as columns
+        points = runs["run_id"].map(point_of)
+        grouped = runs.assign(
+            reps=points.map(lambda pid: outcome[pid].reps),
+            precision_reached=points.map(lambda pid: outcome[pid].reached),
+        )
+        by = [*params, "reps", "precision_reached"]
+    summary = summary_table(grouped, [*params, STRUCTURE, *by[len(params) :]])
     comparison = None
     structures = design.structures
     if len(structures) >= 2:
         both = {"central_it", "micro_provider"} <= set(structures)
         a, b = ("central_it", "micro_provider") if both else structures[:2]
-        comparison = comparison_table(runs, params, group=STRUCTURE, a=a, b=b)
+        comparison = comparison_table(grouped, by, group=STRUCTURE, a=a, b=b)
     adoption_frame = adoption.frame() if adoption is not None else None
-    result = SweepResult(out, design, runs, summary, comparison, adoption_frame)
+    result = SweepResult(out, design, runs, summary, comparison, adoption_frame, precision=precision)
     tables = {"runs": runs, "summary": summary, "comparison": comparison, "adoption": adoption_frame}
     for name, frame in tables.items():
         if frame is None:
             continue
         provenance = table_provenance(design, table=name)
+        if precision is not None:
+            provenance["precision"] = precision
+            provenance["design"]["n_runs"] = len(runs)
         if name == "comparison":
             provenance["difference"] = f"{b} - {a}"
         result.paths[name] = write_table(frame, out, name, provenance, markdown=name != "adoption")
