@@ -39,7 +39,7 @@ def example_commands(epilog: str) -> list[list[str]]:
     return commands
 
 
-COMMANDS = ["run", "sweep", "compare", "schema", "sensitivity", "view"]
+COMMANDS = ["run", "sweep", "compare", "warmup", "schema", "sensitivity", "view"]
 
 
 def test_the_commands_are_the_documented_ones() -> None:
@@ -104,7 +104,7 @@ def test_examples_parse_and_name_existing_scenarios(name: str) -> None:
 HEAVY = ("mesa", "pandas", "numpy", "scipy", "pydantic", "matplotlib", "networkx", "solara", "SALib", "sklearn")
 
 
-@pytest.mark.parametrize("command", ["", "run", "compare", "sweep", "sensitivity", "schema", "view"])
+@pytest.mark.parametrize("command", ["", "run", "compare", "sweep", "warmup", "sensitivity", "schema", "view"])
 def test_help_imports_no_heavy_library(command: str) -> None:
     # Each command imports its layers when it runs, so --help answers at once
     # (benchmarks/startup.py times it against `python -c pass`).

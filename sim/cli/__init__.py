@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sim.cli import compare, run, schema, sensitivity, sweep, view
+from sim.cli import compare, run, schema, sensitivity, sweep, view, warmup
 from sim.cli.common import EXIT_BAD_INPUT
 from sim.scenario.errors import ScenarioError
 
@@ -35,7 +35,7 @@ examples:
 is described in docs/ODD.md and every scenario key in docs/scenarios.md.
 Exit status: 0 done, 2 bad input (scenario file, key, value or option), 130 interrupted."""
 
-COMMANDS = (run, sweep, compare, sensitivity, schema, view)  # in the order --help lists them
+COMMANDS = (run, sweep, compare, warmup, sensitivity, schema, view)  # in the order --help lists them
 
 
 def main(argv: Sequence[str] | None = None) -> int:
