@@ -449,3 +449,27 @@ def test_each_provider_switch_is_recorded_and_costs_its_migration() -> None:
     assert series.filter(like="busy_").to_numpy().sum() == pytest.approx(6.0)
     # the migrations start at the next tick (1), one per team (2 people each): 3 days each
     assert series["busy_dependency_days"].iloc[1:4].tolist() == pytest.approx([2.0, 2.0, 2.0])
+
+
+def test_run_summary_reads_the_window_and_demand_as_documented() -> None:
+    """``run_scenario`` builds ``Observed`` inline; its summary must equal the metrics applied
+    to the run's own tables cut as documented: demand items, completions and series rows in
+    [warm-up, horizon), adoption from the spread start."""
+    config = scenario(structure="micro_provider", quality={"base_defect_prob": 0.3, "early_detection_prob": 0.5})
+    result = run_scenario(config, seed=7)
+    start, end = config.simulation.warmup_ticks, config.simulation.ticks
+    own = observe(
+        result.items,
+        result.series.iloc[start:end],
+        result.series["adoption_share"].to_numpy(),
+        start=start,
+        end=end,
+        spread_start=config.spread_start_tick,
+    )
+    assert (result.items["origin"] == 1).any()  # failure demand present, to be told apart
+    assert (result.items["completion"] < start).any()  # completions before the window, to be left out
+    for name in EXPECTED:
+        want, got = METRICS[name](own), result.summary[name]
+        assert (got is None) == (want is None), name
+        if want is not None:
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-15), name
