@@ -40,7 +40,7 @@ QUICK = ["simulation.ticks=150", "simulation.warmup_ticks=30"]
 
 
 def main() -> None:
-    args = arguments("assumptions", __doc__)
+    args = arguments("assumptions", __doc__, precision=False)
     started = time.perf_counter()
     ranges = dict(list(RANGES.items())[:2]) if args.quick else RANGES
     n, reps, extra = (2, 1, QUICK) if args.quick else (10, 2, [])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import SCENARIOS, STRUCTURES, arguments, run
+from common import REPS, SCENARIOS, STRUCTURES, arguments, run
 
 from sim.experiment.design import Design
 from sim.experiment.plots import plot_adoption_curves, plot_metric_vs_parameter
@@ -27,7 +27,7 @@ def design(quick: bool) -> Design:
     }
     if quick:
         factors |= {"simulation.ticks": [200], "simulation.warmup_ticks": [20]}
-    return Design.grid(SCENARIOS / "central_it.toml", factors, reps=2 if quick else 10, seed=2028)
+    return Design.grid(SCENARIOS / "central_it.toml", factors, reps=2 if quick else REPS, seed=2028)
 
 
 def plots(result: SweepResult, out: Path) -> None:

@@ -18,6 +18,9 @@ from sim.scenario.files import load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 STRUCTURES = ["central_it", "micro_provider"]
+# Replication: REPS runs per point, then more until throughput's 95% interval is within
+# PRECISION of its mean at every point (Law & Kelton's sequential procedure), at most MAX_REPS.
+REPS, PRECISION, MAX_REPS, PRECISION_METRICS = 5, 0.05, 20, ["throughput_per_tick"]
 
 
 def arguments(name: str, doc: str, *, precision: bool = True) -> argparse.Namespace:
@@ -30,10 +33,24 @@ def arguments(name: str, doc: str, *, precision: bool = True) -> argparse.Namesp
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     if precision:
-        parser.add_argument("--precision", type=float, default=None, help="relative error to replicate each point to")
-        parser.add_argument("--max-reps", type=int, default=None, help="most replications per point with --precision")
-        parser.add_argument("--precision-metric", nargs="+", default=None, help="metrics for --precision")
+        parser.add_argument(
+            "--precision",
+            type=float,
+            default=PRECISION,
+            help=f"relative 95%% CI half-width to replicate each point to (default {PRECISION}; off with --quick)",
+        )
+        parser.add_argument(
+            "--max-reps", type=int, default=MAX_REPS, help=f"most replications per point (default {MAX_REPS})"
+        )
+        parser.add_argument(
+            "--precision-metric",
+            nargs="+",
+            default=PRECISION_METRICS,
+            help="metrics for --precision (default: %(default)s)",
+        )
     args = parser.parse_args()
+    if precision and args.quick:
+        args.precision = args.max_reps = args.precision_metric = None
     if args.out is None:
         args.out = ROOT / "results" / (f"{name}-quick" if args.quick else name)
     return args

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import SCENARIOS, STRUCTURES, arguments, run
+from common import REPS, SCENARIOS, STRUCTURES, arguments, run
 
 from sim.experiment.design import Design
 from sim.experiment.plots import plot_win_map
@@ -47,7 +47,7 @@ def design(quick: bool) -> Design:
         for s in STRUCTURES
     ]
     base = SCENARIOS / "central_it.toml"
-    return Design.from_points(base, [_scenario_keys(p) for p in points], reps=2 if quick else 10, seed=2027)
+    return Design.from_points(base, [_scenario_keys(p) for p in points], reps=2 if quick else REPS, seed=2027)
 
 
 def _scenario_keys(point: dict) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import SCENARIOS, STRUCTURES, arguments, run
+from common import REPS, SCENARIOS, STRUCTURES, arguments, run
 
 from sim.experiment.design import Design
 from sim.experiment.plots import plot_metric_vs_parameter
@@ -21,7 +21,7 @@ def design(quick: bool) -> Design:
     base = SCENARIOS / "central_it.toml"
     overrides = {"simulation.ticks": 150, "simulation.warmup_ticks": 30} if quick else {}
     factors = {"structure": STRUCTURES, RATE: rates} | {k: [v] for k, v in overrides.items()}
-    return Design.grid(base, factors, reps=2 if quick else 20, seed=2026)
+    return Design.grid(base, factors, reps=2 if quick else REPS, seed=2026)
 
 
 def plots(result: SweepResult, out: Path) -> None:

@@ -8,7 +8,7 @@ same points as the reference. Writes to results/make_or_buy/."""
 
 from __future__ import annotations
 
-from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, bar_plots, run
+from common import OPERATING, QUICK_POINT, REPS, STRUCTURES, arguments, bar_plots, run
 
 from sim.experiment.design import Design
 
@@ -38,7 +38,7 @@ def design(quick: bool) -> Design:
         for structure in STRUCTURES
         for enabled, lead, margin in markets
     ]
-    return Design.from_points(SCENARIO, points, reps=2 if quick else 5, seed=2035)
+    return Design.from_points(SCENARIO, points, reps=2 if quick else REPS, seed=2035)
 
 
 if __name__ == "__main__":

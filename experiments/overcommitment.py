@@ -8,7 +8,7 @@ under both structures. Writes to results/overcommitment/."""
 
 from __future__ import annotations
 
-from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
+from common import OPERATING, QUICK, REPS, STRUCTURES, arguments, bar_plots, run
 
 from sim.experiment.design import Design
 
@@ -30,7 +30,7 @@ def design(quick: bool) -> Design:
     }
     if quick:
         factors |= QUICK
-    return Design.grid(SCENARIO, factors, reps=2 if quick else 4, seed=2033)
+    return Design.grid(SCENARIO, factors, reps=2 if quick else REPS, seed=2033)
 
 
 if __name__ == "__main__":

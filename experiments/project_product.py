@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import OPERATING, QUICK, QUICK_TICKS, STRUCTURES, arguments, bar_plots, plot_series_over_time, run
+from common import OPERATING, QUICK, QUICK_TICKS, REPS, STRUCTURES, arguments, bar_plots, plot_series_over_time, run
 
 from sim.experiment.design import Design
 from sim.experiment.sweep import SweepResult
@@ -27,7 +27,7 @@ def design(quick: bool) -> Design:
     }
     if quick:
         factors |= QUICK
-    return Design.grid(SCENARIO, factors, reps=2 if quick else 10, seed=2031)
+    return Design.grid(SCENARIO, factors, reps=2 if quick else REPS, seed=2031)
 
 
 def plots(quick: bool):

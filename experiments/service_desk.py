@@ -7,7 +7,7 @@ the knowledge the organisation holds. Writes to results/service_desk/."""
 
 from __future__ import annotations
 
-from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, bar_plots, run
+from common import OPERATING, QUICK_POINT, REPS, STRUCTURES, arguments, bar_plots, run
 
 from sim.experiment.design import Design
 
@@ -35,7 +35,7 @@ def design(quick: bool) -> Design:
         for structure in STRUCTURES
         for enabled, accuracy, feedback in desks
     ]
-    return Design.from_points(SCENARIO, points, reps=2 if quick else 5, seed=2034)
+    return Design.from_points(SCENARIO, points, reps=2 if quick else REPS, seed=2034)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import SCENARIOS, STRUCTURES, arguments, run
+from common import REPS, SCENARIOS, STRUCTURES, arguments, run
 
 from sim.experiment.design import Design
 from sim.experiment.plots import plot_metric_vs_parameter
@@ -29,7 +29,7 @@ def design(quick: bool) -> Design:
         for n in sizes
         for s in STRUCTURES
     ]
-    return Design.from_points(SCENARIOS / "central_it.toml", points, reps=2 if quick else 6, seed=2029)
+    return Design.from_points(SCENARIOS / "central_it.toml", points, reps=2 if quick else REPS, seed=2029)
 
 
 def plots(result: SweepResult, out: Path) -> None:

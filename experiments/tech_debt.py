@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import OPERATING, QUICK, QUICK_TICKS, STRUCTURES, arguments, bar_plots, plot_series_over_time, run
+from common import OPERATING, QUICK, QUICK_TICKS, REPS, STRUCTURES, arguments, bar_plots, plot_series_over_time, run
 
 from sim.experiment.design import Design
 from sim.experiment.sweep import SweepResult
@@ -37,7 +37,7 @@ def design(quick: bool) -> Design:
     }
     if quick:
         factors |= QUICK
-    return Design.grid(SCENARIO, factors, reps=2 if quick else 6, seed=2032)
+    return Design.grid(SCENARIO, factors, reps=2 if quick else REPS, seed=2032)
 
 
 def plots(quick: bool):

@@ -7,7 +7,7 @@ project model, across loads. Writes to results/value_for_money/."""
 
 from __future__ import annotations
 
-from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
+from common import OPERATING, QUICK, REPS, STRUCTURES, arguments, bar_plots, run
 
 from sim.experiment.design import Design
 
@@ -23,7 +23,7 @@ def design(quick: bool) -> Design:
     }
     if quick:
         factors |= QUICK
-    return Design.grid(SCENARIO, factors, reps=2 if quick else 4, seed=2036)
+    return Design.grid(SCENARIO, factors, reps=2 if quick else REPS, seed=2036)
 
 
 if __name__ == "__main__":

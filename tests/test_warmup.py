@@ -24,6 +24,7 @@ from sim.experiment.warmup import (
     recommended_warmup,
     study_warmup,
     unwarmed,
+    welch_flat_after,
 )
 from sim.run import run_scenario
 from sim.scenario.files import load_scenario
@@ -195,8 +196,22 @@ def test_bad_options_give_one_line_and_exit_2(
 @pytest.mark.slow
 @pytest.mark.parametrize("path", [CENTRAL_IT, MICRO_PROVIDER], ids=lambda p: p.stem)
 def test_the_shipped_warmup_covers_the_measured_transient(path: Path) -> None:
+    # Open work and completions: MSER-5 settles them before the shipped warm-up. Knowledge
+    # wanders within about 1% of its plateau, so MSER-5 sees no steady state: Welch's moving
+    # average must stay within 2% of its level over the measured window instead.
     scenario = load_scenario(path)
     study = study_warmup(scenario, reps=5, seed=0, quiet=True)
-    cuts = {name: (t.ticks, t.steady) for name, t in study.truncations.items()}
-    assert study.recommended is not None, f"no steady state within {study.ticks} ticks: {cuts}"
-    assert study.recommended <= scenario.simulation.warmup_ticks, cuts
+    warmup = scenario.simulation.warmup_ticks
+    for name in ("wip", "completions"):
+        cut = study.truncations[name]
+        assert cut.steady and cut.ticks <= warmup, (name, cut)
+    assert welch_flat_after(study.means["knowledge_held"], warmup)
+
+
+def test_welch_flatness_rule() -> None:
+    rng = np.random.default_rng(4)
+    plateau = 0.8 + 0.004 * np.sin(np.arange(600) / 40) + rng.normal(0, 0.01, 600)
+    assert welch_flat_after(plateau, 0)
+    rising = np.concatenate([np.linspace(0.3, 0.8, 300), plateau[:300]])
+    assert not welch_flat_after(rising, 0)  # the climb is inside the window
+    assert welch_flat_after(rising, 300)  # after it, flat

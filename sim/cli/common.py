@@ -19,8 +19,8 @@ EXIT_BAD_INPUT = 2
 Handler = Callable[[argparse.Namespace], int]  # what a command runs; returns the exit status
 
 HEADLINE_HELP = (
-    "throughput_per_tick backlog_growth_per_tick lead_time_mean_ticks lead_time_p85_ticks rework_rate rework_effort_share "
-    "change_failure_rate utilisation adoption_t50_ticks"
+    "throughput_per_tick backlog_growth_per_tick lead_time_mean_ticks lead_time_p85_ticks rework_rate "
+    "rework_effort_share change_failure_rate utilisation adoption_t50_ticks"
 )
 WORKER_PRELOAD = ["sim.experiment.sweep"]  # what pool workers need; matches sim.experiment.sweep.process_pool
 

@@ -97,6 +97,21 @@ def mser5(values: Sequence[float] | np.ndarray) -> Truncation:
     return Truncation(best, len(batches), steady=best <= len(batches) // 2)
 
 
+def welch_flat_after(
+    values: Sequence[float] | np.ndarray, start: int, window: int = 50, tolerance: float = 0.02
+) -> bool:
+    """Welch's procedure made a rule (Welch 1983; Law, Simulation Modeling and Analysis,
+    5th ed., 9.5.1): the ``window``-tick moving average of the replication mean stays within
+    ``tolerance`` (relative) of its mean over ``[start, end)``. For slow state series that
+    wander about a plateau, where MSER-5 sees no steady state at all."""
+    tail = np.asarray(values, dtype=float)[start:]
+    if len(tail) < window:
+        return False
+    moving = np.convolve(tail, np.ones(window) / window, mode="valid")
+    level = tail.mean()
+    return bool(np.all(np.abs(moving - level) <= tolerance * abs(level)))
+
+
 def recommended_warmup(truncations: Sequence[Truncation]) -> int | None:
     """The warm-up every series needs: the largest truncation in ticks, or None if any
     series shows no steady state."""
