@@ -160,7 +160,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"  {name}: {', '.join(str(p) for p in paths.values())}")
     if result.comparison is not None:
         table = result.comparison[result.comparison["metric"].isin(metrics)]
-        columns = [*design.parameters, "metric", "mean_a", "mean_b", "diff", "diff_ci_low", "diff_ci_high", "p"]
-        print(f"\n{result.comparison['b'].iat[0]} - {result.comparison['a'].iat[0]} (95% CI, paired by seed):\n")
+        shown = ["metric", "mean_a", "mean_b", "diff", "diff_ci_low", "diff_ci_high", "p", "p_adj", "verdict"]
+        columns = [*design.parameters, *shown]
+        head = f"{result.comparison['b'].iat[0]} - {result.comparison['a'].iat[0]} (95% CI, paired by seed"
+        print(f"\n{head}; p_adj: Benjamini-Hochberg over the points of each metric):\n")
         print(to_markdown(table[columns]))
     return 0
