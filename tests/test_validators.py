@@ -7,16 +7,57 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CENTRAL_IT, MICRO_PROVIDER, run_cli
+from conftest import CENTRAL_IT, run_cli
 
 from sim.scenario.errors import ScenarioError
 from sim.scenario.files import load_scenario
 
-SOURCE = f"orgsim: {CENTRAL_IT} with --set: "
+# The values the cases below depend on, written out so that they do not follow the shipped files.
+BASE_TOML = """\
+structure = "central_it"
+[simulation]
+ticks = 600
+warmup_ticks = 100
+[organisation]
+teams = 12
+[demand]
+priority = ["incident", "ktlo", "feature"]
+[demand.kinds]
+feature = 0.6
+incident = 0.2
+ktlo = 0.2
+[[central_it.stages]]
+name = "analysis"
+effort_share = 0.15
+[[central_it.stages]]
+name = "build"
+effort_share = 0.5
+[[central_it.stages]]
+name = "test"
+effort_share = 0.2
+[[central_it.stages]]
+name = "operations"
+effort_share = 0.15
+[context_switching]
+loss_by_concurrency = [0.0, 0.2, 0.4, 0.6, 0.75]
+[spread]
+initial_adopters = 1
+"""
 STAGES_09 = 'central_it.stages=[{name="a", effort_share=0.5}, {name="b", effort_share=0.4}]'
 
 
-def rejected(capsys: pytest.CaptureFixture[str], *assignments: str, scenario: Path = CENTRAL_IT) -> list[str]:
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("validators") / "base.toml"
+    path.write_text(BASE_TOML, encoding="utf-8")
+    return path
+
+
+def source(base: Path) -> str:
+    return f"orgsim: {base} with --set: "
+
+
+def rejected(capsys: pytest.CaptureFixture[str], scenario: Path, *assignments: str) -> list[str]:
     """The error lines of ``orgsim run SCENARIO --set ...`` (which must exit 2 and print nothing)."""
     args = [arg for assignment in assignments for arg in ("--set", assignment)]
     code, out, err = run_cli(capsys, "run", scenario, *args)
@@ -97,20 +138,24 @@ def rejected(capsys: pytest.CaptureFixture[str], *assignments: str, scenario: Pa
     ],
 )
 def test_a_rejected_value_is_one_line_naming_its_key(
-    capsys: pytest.CaptureFixture[str], assignment: str, message: str
+    capsys: pytest.CaptureFixture[str], base: Path, assignment: str, message: str
 ) -> None:
-    assert rejected(capsys, assignment) == [SOURCE + message]
+    assert rejected(capsys, base, assignment) == [source(base) + message]
 
 
-def test_kind_shares_just_beyond_the_rounding_allowance_are_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+def test_kind_shares_just_beyond_the_rounding_allowance_are_rejected(
+    capsys: pytest.CaptureFixture[str], base: Path
+) -> None:
     # 1.000002 is printed "1" by the message's :g format; the key and the rule are what count.
-    [line] = rejected(capsys, "demand.kinds.ktlo=0.200002")
-    assert line.startswith(SOURCE + "demand.kinds: kind shares must sum to 1 (they sum to ")
+    [line] = rejected(capsys, base, "demand.kinds.ktlo=0.200002")
+    assert line.startswith(source(base) + "demand.kinds: kind shares must sum to 1 (they sum to ")
 
 
-def test_every_problem_is_reported_at_once_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
-    lines = rejected(capsys, 'demand.priority=["ktlo"]', STAGES_09, "context_switching.loss_by_concurrency=[0.5, 0.1]")
-    keys = [line.removeprefix(SOURCE).partition(":")[0] for line in lines]
+def test_every_problem_is_reported_at_once_one_line_each(capsys: pytest.CaptureFixture[str], base: Path) -> None:
+    lines = rejected(
+        capsys, base, 'demand.priority=["ktlo"]', STAGES_09, "context_switching.loss_by_concurrency=[0.5, 0.1]"
+    )
+    keys = [line.removeprefix(source(base)).partition(":")[0] for line in lines]
     assert keys == ["demand.priority", "central_it.stages", "context_switching.loss_by_concurrency"]
 
 
@@ -125,11 +170,14 @@ def test_a_file_is_checked_like_an_override_and_named(capsys: pytest.CaptureFixt
     )
 
 
-def test_the_consistency_checks_hold_after_the_micro_provider_switch(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_consistency_checks_hold_after_the_micro_provider_switch(
+    capsys: pytest.CaptureFixture[str], base: Path
+) -> None:
     # Too few teams for central_it's four stages is fine once nobody works in stages.
-    assert load_scenario(MICRO_PROVIDER, ["organisation.teams=3", "spread.initial_adopters=1"]).organisation.teams == 3
-    lines = rejected(capsys, "spread.initial_adopters=5", "organisation.teams=4", scenario=MICRO_PROVIDER)
-    assert lines == [f"orgsim: {MICRO_PROVIDER} with --set: spread.initial_adopters must not exceed organisation.teams"]
+    micro = 'structure="micro_provider"'
+    assert load_scenario(base, [micro, "organisation.teams=3"]).organisation.teams == 3
+    lines = rejected(capsys, base, micro, "organisation.teams=4", "spread.initial_adopters=5")
+    assert lines == [source(base) + "spread.initial_adopters must not exceed organisation.teams"]
 
 
 @pytest.mark.parametrize(
@@ -156,8 +204,8 @@ def test_the_consistency_checks_hold_after_the_micro_provider_switch(capsys: pyt
         pytest.param(["spread.initial_adopters=12"], id="every-team-adopts-at-the-start"),
     ],
 )
-def test_a_boundary_that_is_allowed_is_accepted(assignments: list[str]) -> None:
-    scenario = load_scenario(CENTRAL_IT, assignments)
+def test_a_boundary_that_is_allowed_is_accepted(base: Path, assignments: list[str]) -> None:
+    scenario = load_scenario(base, assignments)
     assert scenario.organisation.teams >= len(scenario.central_it.stages)
 
 
