@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from scipy import stats
 
-from sim.experiment.tables import HIGHER_IS_BETTER, LEVEL, SUMMARY_COLUMNS, UNSTABLE, verdict
+from sim.experiment.tables import HIGHER_IS_BETTER, LEVEL, REPLICATION_COLUMNS, SUMMARY_COLUMNS, UNSTABLE, verdict
 
 COLOURS = {"central_it": "#1f77b4", "micro_provider": "#d62728"}
 _FALLBACK = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2")
@@ -91,7 +91,7 @@ def plot_metric_vs_parameter(
         raise ValueError(f"no summary rows for metric {metric!r}{' with ' + str(where) if where else ''}")
     if parameter not in frame.columns:
         raise ValueError(f"summary has no parameter column {parameter!r}")
-    others = [c for c in frame.columns if c not in (parameter, by, "metric", *SUMMARY_COLUMNS)]
+    others = [c for c in frame.columns if c not in (parameter, by, "metric", *SUMMARY_COLUMNS, *REPLICATION_COLUMNS)]
     _check_single(frame, others, [parameter, by])
     figure = new_figure()
     axes = figure.add_subplot()
@@ -197,7 +197,7 @@ def plot_metric_by_point(
     frame = _select(summary[summary["metric"] == metric], where)
     if frame.empty:
         raise ValueError(f"no summary rows for metric {metric!r}{' with ' + str(where) if where else ''}")
-    stats_columns = (by, "metric", *SUMMARY_COLUMNS)
+    stats_columns = (by, "metric", *SUMMARY_COLUMNS, *REPLICATION_COLUMNS)
     varied = [c for c in frame.columns if c not in stats_columns and frame[c].nunique(dropna=False) > 1]
     labels = (
         frame[varied]

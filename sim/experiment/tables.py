@@ -276,6 +276,8 @@ def _hedges_g(xa: np.ndarray, xb: np.ndarray) -> float:
 
 # --- tables -------------------------------------------------------------------------------
 SUMMARY_COLUMNS = ("n", "mean", "std", "ci_low", "ci_high", "estimator", "reached_share")
+# Per-point replication outcome a precision sweep adds beside the parameters (not parameters).
+REPLICATION_COLUMNS = ("reps", "precision_reached")
 
 
 def summary_table(
