@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.special import stdtr  # the model's imports load scipy.special already; scipy.stats they do not
 
 from sim.model.spread import crossing_tick
+from sim.scenario.vocabulary import Term, key_term
 
 MetricValue = float | int | None
 
@@ -324,3 +325,70 @@ def cost_per_tick(o: Observed) -> float:
 def value_for_money(o: Observed) -> float:
     """Value delivered per unit of cost ("one dollar in, two dollars out")."""
     return value_per_tick(o) / cost_per_tick(o)
+
+
+# Every metric in plain words (sim.scenario.vocabulary): name, unit, one-line meaning.
+TERMS: dict[str, Term] = {
+    "items_arrived": Term("items arrived", "items", "Demand items that arrived over the whole run."),
+    "items_completed": Term("items completed", "items", "Demand items finished over the whole run."),
+    "items_in_progress": Term("items still open", "items", "Demand items not finished when the run ended."),
+    "stable": Term("stable", "yes/no", "Open work stays bounded over the measured window (no significant growth)."),
+    "backlog_growth_per_tick": Term(
+        "backlog growth", "items per day", "How fast open work grows (negative: shrinks), from its trend."
+    ),
+    "unfinished_share": Term("unfinished", "share", "Share of items arriving in the window still open at its end."),
+    "throughput_per_tick": Term("throughput", "items per day", "Demand items finished per working day."),
+    "lead_time_mean_ticks": Term("mean lead time", "days", "Mean time from an item's arrival to its completion."),
+    "lead_time_p50_ticks": Term("median lead time", "days", "Half of the items finish within this time."),
+    "lead_time_p85_ticks": Term("85th percentile lead time", "days", "85% of the items finish within this time."),
+    "lead_time_p95_ticks": Term("95th percentile lead time", "days", "95% of the items finish within this time."),
+    "queue_wait_mean_ticks": Term("mean queue wait", "days", "Time an item waited in queues with nobody on it."),
+    "dependency_wait_mean_ticks": Term(
+        "mean dependency wait", "days", "Time an item waited for work on other teams' services."
+    ),
+    "flow_efficiency": Term("flow efficiency", "share", "Share of an item's lead time in which someone worked on it."),
+    "wip_mean": Term("mean work in progress", "items", "Items in the system on an average day."),
+    "utilisation": Term("utilisation", "share", "Share of people's capacity spent busy."),
+    "rework_rate": Term("rework rate", "share", "Share of finished items reworked before release or failed after it."),
+    "rework_effort_share": Term("rework effort", "share", "Share of busy person-days spent on rework."),
+    "change_failure_rate": Term(
+        "change failure rate", "share", "Share of released changes that failed in production (escaped defect)."
+    ),
+    "failure_demand_share": Term(
+        "failure demand", "share", "Share of finished work that was incidents caused by escaped defects."
+    ),
+    "time_to_restore_mean_ticks": Term("mean time to restore", "days", "Mean time to resolve an incident."),
+    "delivery_frequency_per_tick": Term("delivery frequency", "items per day", "Changes released per working day."),
+    "handoffs_per_item": Term("handoffs", "per item", "Times a finished item crossed a team boundary."),
+    "adoption_final_share": Term("adoption at the end", "share", "Share of teams using the practice at the end."),
+    "adoption_t50_ticks": Term(
+        "time to 50% adoption", "days", "Days from the practice's start until half the teams use it."
+    ),
+    "adoption_t90_ticks": Term(
+        "time to 90% adoption", "days", "Days from the practice's start until 90% of teams use it."
+    ),
+    "adoption_horizon_ticks": Term(
+        "adoption horizon", "days", "Days from the practice's start to the end of the run (where adoption is censored)."
+    ),
+    "knowledge_held_mean": Term(
+        "knowledge held", "share", "Per service, the best-informed team's knowledge, averaged over services and days."
+    ),
+    "tech_debt_mean": Term("mean tech debt", "", "Mean debt per service (0 unless tech debt is modelled)."),
+    "ktlo_skipped_share": Term("upgrades skipped", "share", "Share of keep-the-lights-on work skipped under pressure."),
+    "backlog_wait_mean_ticks": Term(
+        "mean intake wait", "days", "Time finished items waited in an intake backlog before work began."
+    ),
+    "desk_resolved_share": Term(
+        "resolved by the desk", "share", "Share of incidents the service desk resolved itself."
+    ),
+    "provider_switches_per_tick": Term("provider switches", "per day", "Times consumers switched provider per day."),
+    "bought_effort_share": Term("bought effort", "share", "Share of the effort delivered by external providers."),
+    "value_per_tick": Term("value delivered", "value per day", "Business value of the demand finished per day."),
+    "cost_per_tick": Term("cost", "cost per day", "Cost of capacity and bought effort per day."),
+    "value_for_money": Term("value for money", "ratio", "Value delivered per unit of cost."),
+}
+
+
+def term(name: str) -> Term:
+    """The plain-words :class:`Term` of a metric or common scenario key; the name itself otherwise."""
+    return TERMS.get(name) or key_term(name) or Term(name, "")

@@ -6,6 +6,8 @@ inside its handler, so ``orgsim --help`` starts at once."""
 from __future__ import annotations
 
 import argparse
+import functools
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
 EXIT_BAD_INPUT = 2
+DEFAULT_REPS = 10  # replications per scenario variant, the same in every command that replicates
 Handler = Callable[[argparse.Namespace], int]  # what a command runs; returns the exit status
 
 HEADLINE_HELP = (
@@ -23,6 +26,47 @@ HEADLINE_HELP = (
     "rework_effort_share change_failure_rate utilisation adoption_t50_ticks"
 )
 WORKER_PRELOAD = ["sim.experiment.sweep"]  # what pool workers need; matches sim.experiment.sweep.process_pool
+
+
+METRIC_LIST_OPTIONS = ("--metrics", "--precision-metric")
+_METRIC_NAMES = re.compile(r"[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*")
+
+
+class MetricLists:
+    """Mixed into each command's parser (whatever parser class ``orgsim`` uses): a list of metric
+    names (``--metrics a b`` or ``--metrics a,b``) may stand anywhere, also before the scenario
+    path; the list ends at the first word that is not a name (a path, a number, an option)."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        return super().parse_known_args(None if args is None else join_metric_lists(list(args)), namespace)  # type: ignore[misc]
+
+
+@functools.cache
+def _with_metric_lists(parser_class: type) -> type:
+    return type(parser_class.__name__, (MetricLists, parser_class), {})
+
+
+def join_metric_lists(words: list[str]) -> list[str]:
+    """``words`` with each ``--metrics NAME NAME ...`` run joined into ``--metrics=NAME,NAME``."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word not in METRIC_LIST_OPTIONS:
+            out.append(word)
+            continue
+        names = []
+        while i < len(words) and _METRIC_NAMES.fullmatch(words[i]):
+            names.append(words[i])
+            i += 1
+        out.append(f"{word}={','.join(names)}" if names else word)
+    return out
+
+
+def metric_list(text: str) -> list[str]:
+    """The names of a comma-separated ``--metrics`` value."""
+    return [name for name in text.split(",") if name]
 
 
 def add_command(
@@ -37,6 +81,7 @@ def add_command(
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.__class__ = _with_metric_lists(type(parser))
     parser.set_defaults(handler=handler)
     return parser
 
@@ -110,7 +155,7 @@ def note_ignored_keys(
         print(f"orgsim: note: {note(found, run)}", file=sys.stderr)
 
 
-def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
+def add_execution_arguments(parser: argparse.ArgumentParser, reps: int = DEFAULT_REPS) -> None:
     """``--reps``, ``--seed``, ``--workers``, ``--scheduler``, ``--metrics``, ``--quiet``."""
     parser.add_argument(
         "--reps",
@@ -135,10 +180,12 @@ def add_execution_arguments(parser: argparse.ArgumentParser, reps: int) -> None:
     )
     parser.add_argument(
         "--metrics",
-        nargs="+",
+        type=metric_list,
+        action="extend",
         default=None,
         metavar="METRIC",
-        help=f"metrics to print, named as in `orgsim run`; put this option last (default: {HEADLINE_HELP})",
+        help="metrics to print, named as in `orgsim run`, separated by spaces or commas, anywhere on the line "
+        f"(default: {HEADLINE_HELP})",
     )
     add_quiet_argument(parser)
 

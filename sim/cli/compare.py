@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,20 +21,28 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would slow `
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.experiment.sweep import PairResult
+    from sim.scenario.schema import Scenario
+
 DESCRIPTION = """\
 Run scenarios A and B --reps times each; replicate r of both uses the same seed (common
 random numbers), so the comparison is paired. Prints, per metric, the mean and 95% CI of
-A and of B, the difference B - A with its 95% CI, and the paired t test's p-value. A
-value marked (n=k) was defined in only k replications (e.g. adoption never reached 50%
-in the others). Nothing is written to disk: `orgsim sweep` writes result tables."""
+A and of B (for adoption times the Kaplan-Meier median), the difference B - A with its
+95% CI, the test's p-value and a verdict, then the verdict in plain sentences. A value
+marked (n=k) was defined in only k replications. Times are in days (1 tick = 1 working
+day), shares in percent, their differences in percentage points.
+
+With --out DIR also writes the runs, summary and comparison tables (CSV, Parquet and
+Markdown with a provenance JSON, as `orgsim sweep` does), a figure, and report.html (one
+self-contained page: verdict, table, figure) with report.md beside it."""
 
 EPILOG = """\
 examples:
   orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml
   orgsim compare scenarios/central_it.toml scenarios/tutorial/slow_handoffs.toml \\
-      --reps 5 --ticks 300
+      --reps 5 --ticks 300 --out results/slow-handoffs
   orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml \\
-      --set demand.arrival_rate=11 --metrics lead_time_mean_ticks rework_rate"""
+      --set demand.arrival_rate=11 --metrics lead_time_mean_ticks,rework_rate"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +57,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("a", type=Path, help="scenario A, the baseline (TOML file)")
     parser.add_argument("b", type=Path, help="scenario B, compared with A (TOML file)")
     add_override_arguments(parser, scenarios="both")
-    add_execution_arguments(parser, reps=10)
+    add_execution_arguments(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write the tables, a figure and report.html/report.md into this directory (default: write nothing)",
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -71,60 +84,76 @@ def cmd_compare(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     print(format_comparison(result.comparison, result.labels, metrics, args.reps, args.seed))
+    if args.out is not None:
+        paths = write_outputs(result, args, metrics, (a, b))
+        print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def _head(labels: tuple[str, str], reps: int, seed: int) -> str:
+    a, b = labels
+    return f"{a} (A) vs {b} (B): {reps} replications, base seed {seed}, same seed per replicate; mean [95% CI]"
+
+
+NOTE = (
+    "p: paired t test on the per-replicate differences; for adoption times, Kaplan-Meier medians "
+    "(runs that never reach the level are censored at the horizon; reached: share of runs) and the "
+    "log-rank test. A run is unstable when its open work grows significantly (docs/ODD.md, 8); "
+    "lead times of mostly unstable runs are not compared."
+)
 
 
 def format_comparison(
     comparison: pd.DataFrame, labels: tuple[str, str], metrics: Sequence[str], reps: int, seed: int
 ) -> str:
-    """Side-by-side Markdown: A and B (mean, or Kaplan-Meier median, with its 95% CI), B - A,
-    the test's p-value and the verdict (never a lead-time win where a side is unstable)."""
-    import pandas as pd
-
+    """The comparison table in plain words and fixed precision, then the verdict as sentences."""
+    from sim.experiment.report import comparison_display, verdict_sentences
     from sim.experiment.tables import to_markdown
 
-    a, b = labels
-    rows = []
-    for name in metrics:
-        row = comparison[comparison["metric"] == name].iloc[0]
-        censored = row["estimator"] == "km_median"
-        rows.append(
-            {
-                "metric": name,
-                f"A: {a}": _cell(row, "a", reps, censored),
-                f"B: {b}": _cell(row, "b", reps, censored),
-                "B - A": _interval(row["diff"], row["diff_ci_low"], row["diff_ci_high"], row["n_pairs"], reps, "pairs")
-                if not censored
-                else _number(row["diff"]),
-                "p": f"{_number(row['p'])} ({row['method']})",
-                "verdict": row["verdict"],
-                "unstable runs A / B": f"{row['unstable_a']:.0%} / {row['unstable_b']:.0%}",
-            }
-        )
-    head = f"{a} (A) vs {b} (B): {reps} replications, base seed {seed}, same seed per replicate; mean [95% CI]"
-    note = (
-        "p: paired t test on per-replicate differences; for adoption times, Kaplan-Meier medians "
-        "(runs that never reach the level are censored at the horizon; reached: share of runs) and the "
-        "log-rank test. A run is unstable when its open work grows significantly (docs/ODD.md, 8); "
-        "lead times of mostly unstable runs are not compared."
+    table = to_markdown(comparison_display(comparison, metrics))
+    verdict = "\n".join(f"- {line}" for line in verdict_sentences(comparison, metrics))
+    return f"{_head(labels, reps, seed)}\n\n{table}\n\n{NOTE}\n\nVerdict:\n{verdict}"
+
+
+def write_outputs(
+    result: PairResult, args: argparse.Namespace, metrics: Sequence[str], scenarios: tuple[Scenario, Scenario]
+) -> list[Path]:
+    """The runs, summary and comparison tables, the side-by-side figure and the report, in ``args.out``."""
+    from sim.experiment.plots import plot_side_by_side
+    from sim.experiment.report import Report, comparison_display, verdict_sentences, write_report
+    from sim.experiment.tables import table_provenance, write_table
+    from sim.scenario.files import config_hash
+    from sim.scenario.vocabulary import side_name
+
+    out: Path = args.out
+    setup = {
+        "seed": args.seed,
+        "reps": args.reps,
+        "scenarios": {
+            "a": {"label": result.labels[0], "file": str(args.a), "config_hash": config_hash(scenarios[0])},
+            "b": {"label": result.labels[1], "file": str(args.b), "config_hash": config_hash(scenarios[1])},
+        },
+        "overrides": overrides_from_args(args),
+    }
+    written: list[Path] = []
+    for name in ("runs", "summary", "comparison"):
+        provenance = table_provenance(table=name, **setup)
+        if name == "comparison":
+            provenance["difference"] = f"{result.labels[1]} - {result.labels[0]}"
+        written += write_table(getattr(result, name), out, name, provenance).values()
+    figure = plot_side_by_side(result.summary, metrics, out / "comparison.png")
+    a, b = scenarios
+    sim = a.simulation
+    report = Report(
+        title=f"{side_name(result.labels[0])} vs {side_name(result.labels[1])}",
+        context=[
+            f"A: {args.a} ({a.structure}); B: {args.b} ({b.structure}).",
+            f"{args.reps} replications of each, {sim.ticks} days per run of which the first {sim.warmup_ticks} "
+            f"are warm-up and not measured; replicate r of A and B uses the same seed (base seed {args.seed}).",
+        ],
+        verdict=verdict_sentences(result.comparison, metrics),
+        tables=[("Comparison (mean [95% CI]; B - A)", comparison_display(result.comparison, metrics))],
+        figures=[("Each metric for A and B: mean (adoption times: median) with its 95% CI", figure)],
+        notes=[NOTE, f"Tables and provenance: {', '.join(p.name for p in written if p.suffix == '.csv')} in {out}."],
     )
-    return f"{head}\n\n{to_markdown(pd.DataFrame(rows))}\n\n{note}"
-
-
-def _cell(row: pd.Series, side: str, reps: int, censored: bool) -> str:
-    mean, low, high = row[f"mean_{side}"], row[f"ci_low_{side}"], row[f"ci_high_{side}"]
-    if censored:
-        reached = f"reached {row[f'reached_share_{side}']:.0%}"
-        return f"median {_interval(mean, low, high, reps, reps)}, {reached}" if math.isfinite(mean) else reached
-    return _interval(mean, low, high, row[f"n_{side}"], reps)
-
-
-def _number(value: float) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.4g}"
-
-
-def _interval(mean: float, low: float, high: float, n: int, reps: int, what: str = "n") -> str:
-    if math.isnan(mean):
-        return "not reached"
-    text = f"{mean:.4g}" if math.isnan(low) else f"{mean:.4g} [{low:.4g}, {high:.4g}]"
-    return text if n == reps else f"{text} ({what}={n})"
+    return [*written, figure, *write_report(report, out).values()]

@@ -10,6 +10,11 @@
   with 95% intervals), for categorical or mixed designs.
 - :func:`plot_adoption_curves`: mean adoption share per tick per structure with a 95%
   band (from the adoption table a sweep writes with ``collect_adoption=True``).
+- :func:`plot_side_by_side`: two compared scenarios, one panel per metric (``orgsim compare``).
+- :func:`plot_run`: one run's open work, completions and adoption per day (``orgsim run``).
+
+Titles, axes and legends use the vocabulary (:func:`sim.metrics.term`): plain names with
+units, a tick shown as a day, shares as percentages, structures by their plain names.
 
 :func:`new_figure` and :func:`save_figure` are the blank figure and the PNG writer these
 share; figures drawn elsewhere (e.g. :func:`sim.experiment.sensitivity.plot_indices`) use them too.
@@ -28,9 +33,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import PercentFormatter
 from scipy import stats
 
 from sim.experiment.tables import HIGHER_IS_BETTER, LEVEL, REPLICATION_COLUMNS, SUMMARY_COLUMNS, UNSTABLE, verdict
+from sim.metrics import term
+from sim.scenario.vocabulary import UNITS, side_name
+
+BAND = f"shaded: {LEVEL:.0%} CI"
+WHISKERS = f"bars: {LEVEL:.0%} CI"
 
 COLOURS = {"central_it": "#1f77b4", "micro_provider": "#d62728"}
 _FALLBACK = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2")
@@ -45,10 +56,24 @@ def new_figure(width: float = 6.4, height: float = 4.2) -> Figure:
 
 
 def save_figure(figure: Figure, path: str | Path) -> Path:
-    """Write ``figure`` to ``path`` as a 110 dpi PNG; return the path."""
+    """Write ``figure`` to ``path`` as a 110 dpi PNG, empty margins trimmed; return the path."""
     path = Path(path)
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight", pad_inches=0.08)
     return path
+
+
+def _value_axis(axes: Any, metric: str, axis: str = "y") -> None:
+    """Label an axis with ``metric``'s plain name and unit; shares as percentages."""
+    t = term(metric)
+    target = axes.yaxis if axis == "y" else axes.xaxis
+    target.set_label_text(t.label())
+    if UNITS[t.unit].share:
+        target.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+
+
+def _legend(axes: Any, title: str | None = None) -> None:
+    """The legend beside the plot, so it hides no data and every entry shows in full."""
+    axes.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, frameon=False)
 
 
 def _colour(label: Any, index: int) -> str:
@@ -99,13 +124,13 @@ def plot_metric_vs_parameter(
         group = group.sort_values(parameter)
         x = group[parameter].to_numpy(dtype=float)
         colour = _colour(label, index)
-        axes.plot(x, group["mean"], marker="o", color=colour, label=str(label))
+        axes.plot(x, group["mean"], marker="o", color=colour, label=side_name(label))
         axes.fill_between(x, group["ci_low"], group["ci_high"], color=colour, alpha=0.2, linewidth=0)
-    axes.set_xlabel(parameter)
-    axes.set_ylabel(metric)
-    axes.set_title(title or f"{metric} vs {parameter} (mean, {LEVEL:.0%} CI)")
+    axes.set_xlabel(term(parameter).label())
+    _value_axis(axes, metric)
+    axes.set_title(title or f"{term(metric).name.capitalize()} by {term(parameter).name}\n(mean; {BAND})")
     axes.grid(alpha=0.3)
-    axes.legend(title=by)
+    _legend(axes, term(by).name.capitalize())
     return save_figure(figure, path)
 
 
@@ -168,18 +193,19 @@ def plot_win_map(
     axes.set_ylim(-0.5, len(ys) - 0.5)
     axes.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, int | float) else str(v) for v in xs])
     axes.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, int | float) else str(v) for v in ys])
-    axes.set_xlabel(x)
-    axes.set_ylabel(y)
+    axes.set_xlabel(term(x).label())
+    axes.set_ylabel(term(y).label())
     legend = [
-        Patch(color=colours[1], label=f"{a} better"),
-        Patch(color=colours[2], label=f"{b} better"),
+        Patch(color=colours[1], label=f"{side_name(a)} better"),
+        Patch(color=colours[2], label=f"{side_name(b)} better"),
         Patch(color=colours[0], label="not significant (BH-adjusted p)"),
     ]
     if hatched:
         label = UNSTABLE.replace(": ", ":\n")
         legend.append(Patch(fill=False, hatch="///", edgecolor="#555555", label=label))
     axes.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
-    axes.set_title(title or f"{metric}: which structure wins\n(cells: {b} - {a})", fontsize=10)
+    cells = f"cells: {side_name(b)} - {side_name(a)}, {term(metric).label()}"
+    axes.set_title(title or f"{term(metric).name.capitalize()}: which structure wins\n({cells})", fontsize=10)
     return save_figure(figure, path)
 
 
@@ -200,9 +226,7 @@ def plot_metric_by_point(
     stats_columns = (by, "metric", *SUMMARY_COLUMNS, *REPLICATION_COLUMNS)
     varied = [c for c in frame.columns if c not in stats_columns and frame[c].nunique(dropna=False) > 1]
     labels = (
-        frame[varied]
-        .astype(str)
-        .agg(lambda row: "\n".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row.items()), axis=1)
+        frame[varied].astype(str).agg(lambda row: "\n".join(f"{term(k).name}={v}" for k, v in row.items()), axis=1)
         if varied
         else pd.Series("all", index=frame.index)
     )
@@ -223,13 +247,13 @@ def plot_metric_by_point(
             yerr=np.nan_to_num(errors),
             capsize=3,
             color=_colour(label, index),
-            label=str(label),
+            label=side_name(label),
         )
     axes.set_xticks(np.arange(len(order)), order, fontsize=7)
-    axes.set_ylabel(metric)
-    axes.set_title(title or f"{metric} by design point (mean, {LEVEL:.0%} CI)")
+    _value_axis(axes, metric)
+    axes.set_title(title or f"{term(metric).name.capitalize()} by design point\n(mean; {WHISKERS})")
     axes.grid(alpha=0.3, axis="y")
-    axes.legend(title=by)
+    _legend(axes, term(by).name.capitalize())
     return save_figure(figure, path)
 
 
@@ -253,14 +277,15 @@ def plot_adoption_curves(
     for index, (label, group) in enumerate(frame.groupby(by, sort=False)):
         pooled = _pool(group)
         colour = _colour(label, index)
-        axes.plot(pooled["tick"], pooled["mean"], color=colour, label=str(label))
+        axes.plot(pooled["tick"], pooled["mean"], color=colour, label=side_name(label))
         axes.fill_between(pooled["tick"], pooled["low"], pooled["high"], color=colour, alpha=0.2, linewidth=0)
-    axes.set_xlabel("tick")
-    axes.set_ylabel("share of teams that adopted")
+    axes.set_xlabel("Day")
+    axes.set_ylabel("Teams that adopted the practice (%)")
+    axes.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     axes.set_ylim(-0.02, 1.02)
-    axes.set_title(title or f"Adoption over time (mean, {LEVEL:.0%} CI)")
+    axes.set_title(title or f"Adoption over time (mean; {BAND})")
     axes.grid(alpha=0.3)
-    axes.legend(title=by)
+    _legend(axes, term(by).name.capitalize())
     return save_figure(figure, path)
 
 
@@ -281,3 +306,65 @@ def _pool(group: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"tick": totals.index.to_numpy(), "mean": pooled_mean, "low": pooled_mean - half, "high": pooled_mean + half}
     )
+
+
+def plot_side_by_side(
+    summary: pd.DataFrame, metrics: Sequence[str], path: str | Path, *, by: str = "variant", columns: int = 3
+) -> Path:
+    """Two (or more) compared scenarios, one panel per metric: each side's mean (Kaplan-Meier
+    median for an adoption time) as a bar with its 95% interval; ``summary`` is
+    :func:`sim.experiment.tables.summary_table` output grouped by ``by``."""
+    metrics = [m for m in metrics if (summary["metric"] == m).any()]
+    if not metrics:
+        raise ValueError("no summary rows for the metrics to plot")
+    sides = list(dict.fromkeys(summary[by]))
+    rows = math.ceil(len(metrics) / columns)
+    figure = new_figure(3.0 * min(columns, len(metrics)), 2.5 * rows + 0.6)
+    grid = figure.subplots(rows, min(columns, len(metrics)), squeeze=False)
+    for axes, metric in zip(grid.flat, metrics, strict=False):
+        frame = summary[summary["metric"] == metric].set_index(by).reindex(sides)
+        mean = frame["mean"].to_numpy(dtype=float)
+        errors = np.vstack(
+            [mean - frame["ci_low"].to_numpy(dtype=float), frame["ci_high"].to_numpy(dtype=float) - mean]
+        )
+        colours = [_colour(side, i) for i, side in enumerate(sides)]
+        axes.bar(range(len(sides)), np.nan_to_num(mean), yerr=np.nan_to_num(errors), capsize=4, color=colours)
+        for x in np.flatnonzero(np.isnan(mean)):
+            axes.text(x, 0, "not reached", ha="center", va="bottom", fontsize=8)
+        axes.set_xticks(range(len(sides)), [side_name(side) for side in sides], fontsize=8)
+        t = term(metric)
+        median = (frame["estimator"] == "km_median").any()
+        axes.set_title(f"{t.name.capitalize()}{', median' if median else ''}", fontsize=9)
+        _value_axis(axes, metric)
+        axes.yaxis.label.set_fontsize(8)
+        axes.grid(alpha=0.3, axis="y")
+    for axes in list(grid.flat)[len(metrics) :]:
+        axes.set_visible(False)
+    figure.suptitle(f"{' vs '.join(side_name(s) for s in sides)} (mean; {WHISKERS})", fontsize=10)
+    return save_figure(figure, path)
+
+
+def plot_run(series: pd.DataFrame, path: str | Path, *, warmup: int = 0, title: str | None = None) -> Path:
+    """One run day by day: open work, items finished (7-day mean) and the share of teams that
+    adopted the practice; the warm-up (not measured) shaded grey."""
+    figure = new_figure(6.4, 6.0)
+    panels = figure.subplots(3, 1, sharex=True)
+    day = series["tick"].to_numpy()
+    panels[0].plot(day, series["wip"], color=COLOURS["central_it"], label="open work")
+    panels[0].set_ylabel("Open work (items)")
+    panels[1].plot(day, series["completions"], color="#bbbbbb", linewidth=0.8, label="each day")
+    weekly = series["completions"].rolling(7, min_periods=1).mean()
+    panels[1].plot(day, weekly, color=COLOURS["micro_provider"], label="7-day mean")
+    panels[1].set_ylabel("Finished (items per day)")
+    panels[2].plot(day, series["adoption_share"], color="#2ca02c", label="adopted")
+    panels[2].set_ylabel("Teams adopted (%)")
+    panels[2].yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    panels[2].set_ylim(-0.02, 1.02)
+    panels[2].set_xlabel("Day")
+    for axes in panels:
+        if warmup > 0:
+            axes.axvspan(day[0], warmup, color="#eeeeee", label="warm-up (not measured)")
+        axes.grid(alpha=0.3)
+        _legend(axes)
+    figure.suptitle(title or "One run, day by day", fontsize=10)
+    return save_figure(figure, path)

@@ -73,19 +73,19 @@ class Problem:
 
 
 # --- the problem ---------------------------------------------------------------------
-def parse_range(text: str) -> tuple[str, tuple[float, float]]:
-    """``key.path=LOW:HIGH`` -> (key, (low, high)) with numbers low < high."""
+def parse_range(text: str, option: str = "--params") -> tuple[str, tuple[float, float]]:
+    """``key.path=LOW:HIGH`` -> (key, (low, high)) with numbers low < high; errors name ``option``."""
     key, sep, raw = text.partition("=")
     low_text, colon, high_text = raw.partition(":")
     fix = "expected KEY.PATH=LOW:HIGH with numbers LOW < HIGH, e.g. handoff.delay_ticks=0:2"
     if not sep or not key.strip() or not colon:
-        raise ScenarioError(f"--params {text!r}: {fix}")
+        raise ScenarioError(f"{option} {text!r}: {fix}")
     try:
         low, high = float(low_text), float(high_text)
     except ValueError:
-        raise ScenarioError(f"--params {text!r}: {fix}") from None
+        raise ScenarioError(f"{option} {text!r}: {fix}") from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ScenarioError(f"--params {text!r}: {fix}")
+        raise ScenarioError(f"{option} {text!r}: {fix}")
     return key.strip(), (low, high)
 
 
