@@ -329,9 +329,9 @@ def value_for_money(o: Observed) -> float:
 
 # Every metric in plain words (sim.scenario.vocabulary): name, unit, one-line meaning.
 TERMS: dict[str, Term] = {
-    "items_arrived": Term("items arrived", "items", "Demand items that arrived over the whole run."),
-    "items_completed": Term("items completed", "items", "Demand items finished over the whole run."),
-    "items_in_progress": Term("items still open", "items", "Demand items not finished when the run ended."),
+    "items_arrived": Term("items arrived", "count", "Demand items that arrived over the whole run."),
+    "items_completed": Term("items completed", "count", "Demand items finished over the whole run."),
+    "items_in_progress": Term("items still open", "count", "Demand items not finished when the run ended."),
     "stable": Term("stable", "yes/no", "Open work stays bounded over the measured window (no significant growth)."),
     "backlog_growth_per_tick": Term(
         "backlog growth", "items per day", "How fast open work grows (negative: shrinks), from its trend."

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from conftest import CENTRAL_IT, MICRO_PROVIDER, run_cli, run_module
 
@@ -97,9 +98,38 @@ def test_readable_summary_by_default(capsys: pytest.CaptureFixture[str]) -> None
     rows = dict(line.split(maxsplit=1) for line in lines)
     assert REQUIRED_KEYS <= rows.keys()
     assert rows["scenario"] == "micro_provider"
-    assert rows["adoption_t50_ticks"] == "not reached"
-    float(rows["lead_time_p85_ticks"])  # numbers are printed as numbers
+    assert rows["adoption_t50_ticks"].split() == ["not", "reached", "time", "to", "50%", "adoption"]
+    value, unit, *name = rows["lead_time_p85_ticks"].split()  # the value in days, then the plain name
+    assert (len(value.split(".")[1]), unit, " ".join(name)) == (1, "days", "85th percentile lead time")
+    assert rows["rework_rate"].split()[0].endswith("%")
     assert not out.lstrip().startswith("{")
+
+
+def test_run_out_writes_the_series_items_summary_and_a_figure(tmp_path: Path) -> None:
+    done = run_module("run", MICRO_PROVIDER, *SHORT, "--seed", "4", "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name in ("series", "items", "summary"):
+        for ext in ("csv", "parquet", "provenance.json"):
+            assert (tmp_path / f"{name}.{ext}").exists(), f"{name}.{ext}"
+    series = pd.read_parquet(tmp_path / "series.parquet")
+    assert len(series) == 60 and {"tick", "wip", "completions", "adoption_share"} <= set(series.columns)
+    items = pd.read_csv(tmp_path / "items.csv")
+    summary = pd.read_csv(tmp_path / "summary.csv").iloc[0]
+    assert summary["items_arrived"] == len(items[items["origin"] == 0])
+    provenance = json.loads((tmp_path / "items.provenance.json").read_text())
+    assert (provenance["seed"], provenance["structure"], provenance["table"]) == (4, "micro_provider", "items")
+    assert (tmp_path / "run.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_metrics_may_come_before_the_scenarios(tmp_path: Path) -> None:
+    done = run_module(
+        "compare", "--metrics", "lead_time_mean_ticks", "rework_rate", CENTRAL_IT, MICRO_PROVIDER,
+        *SHORT, "--reps", "2", "--workers", "1", "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "| Mean lead time (days)" in done.stdout and "| Rework rate (%)" in done.stdout
+    assert "| Throughput" not in done.stdout
+    assert "Verdict:" in done.stdout
 
 
 def test_python_dash_m_sim_runs_the_cli() -> None:
@@ -111,11 +141,10 @@ def test_python_dash_m_sim_runs_the_cli() -> None:
     assert record["seed"] == 5
 
 
-def test_cli_without_a_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_a_command_says_so_in_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         run_cli(capsys)
     assert exc.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("usage: orgsim [-h] COMMAND ...")
-    assert "the following arguments are required: COMMAND" in err
+    assert err == "orgsim: the following arguments are required: COMMAND; see `orgsim --help`\n"

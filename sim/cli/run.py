@@ -1,9 +1,10 @@
-"""``orgsim run``: one scenario, one seed, its summary metrics."""
+"""``orgsim run``: one scenario, one seed, its summary metrics (and, with --out, its tables and a figure)."""
 
 from __future__ import annotations
 
 import argparse
-import math
+import sys
+from pathlib import Path
 
 from sim.cli.common import (
     add_command,
@@ -13,19 +14,29 @@ from sim.cli.common import (
     scenario_from_args,
 )
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would slow `orgsim --help`
+if TYPE_CHECKING:
+    from sim.run import RunResult
+    from sim.scenario.schema import Scenario
+
 DESCRIPTION = """\
 Run one scenario file once, with one seed, and print its summary metrics, one per line
 (or one JSON object with --json). Metric names carry their unit (_ticks: working days,
 _per_tick: per day; shares and rates are fractions in [0, 1]). Metrics are measured over
 the window after simulation.warmup_ticks; the item counts cover the whole run. "not
-reached" marks a metric without a value (e.g. adoption never reached 50%).
-docs/tutorial.md explains every metric."""
+reached" marks a metric without a value (e.g. adoption never reached 50%). Each line
+shows the metric's name, its value in plain units and what it is called in plain words.
+docs/tutorial.md explains every metric.
+
+With --out DIR also writes the run's per-day series, its item table and its summary
+(CSV and Parquet with a provenance JSON) and a figure of the run (run.png)."""
 
 EPILOG = """\
 examples:
   orgsim run scenarios/central_it.toml
   orgsim run scenarios/micro_provider.toml --seed 7 --json
-  orgsim run scenarios/central_it.toml --ticks 300 --set demand.arrival_rate=10"""
+  orgsim run scenarios/central_it.toml --ticks 300 --set demand.arrival_rate=10
+  orgsim run scenarios/micro_provider.toml --out results/one-run"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +57,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print one JSON object (null where a metric has no value) instead of the readable summary",
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write the per-day series, the item table, the summary and a figure into this directory "
+        "(default: write nothing)",
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -61,17 +79,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(record))
     else:
         print(format_summary(record))
+    if args.out is not None:
+        paths = write_outputs(result, scenario, args.out)
+        print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
 def format_summary(record: dict) -> str:
-    """A readable two-column summary of one run."""
+    """One run's summary, a line per entry: its name, the value at its unit's fixed precision
+    with the unit ("not reached" for no value), and the metric in plain words."""
+    from sim.metrics import TERMS
+
     width = max(len(k) for k in record)
-    lines = []
+    rows = []
     for key, value in record.items():
-        if isinstance(value, float):
-            text = "n/a" if math.isnan(value) else f"{value:.4g}"
+        term = TERMS.get(key)
+        if term is None:
+            rows.append((key, str(value), ""))
         else:
-            text = "not reached" if value is None else str(value)
-        lines.append(f"{key:<{width}}  {text}")
-    return "\n".join(lines)
+            rows.append((key, "not reached" if value is None else term.amount(value), term.name))
+    value_width = max(len(text) for _, text, _ in rows)
+    return "\n".join(f"{k:<{width}}  {text:<{value_width}}  {name}".rstrip() for k, text, name in rows)
+
+
+def write_outputs(result: RunResult, scenario: Scenario, out: Path) -> list[Path]:
+    """The series, items and summary tables (CSV, Parquet, provenance JSON) and run.png in ``out``."""
+    import pandas as pd
+
+    from sim.experiment.plots import plot_run
+    from sim.experiment.tables import table_provenance, write_table
+
+    run = {k: v for k, v in result.provenance.items() if k != "work_network_edges"}
+    tables = {"series": result.series, "items": result.items, "summary": pd.DataFrame([result.record()])}
+    written: list[Path] = []
+    for name, frame in tables.items():
+        provenance = table_provenance(table=name, **run)
+        written += write_table(frame, out, name, provenance, markdown=name == "summary").values()
+    title = f"{run['scenario']} ({run['structure']}), seed {run['seed']}: one run, day by day"
+    written.append(plot_run(result.series, out / "run.png", warmup=scenario.simulation.warmup_ticks, title=title))
+    return written

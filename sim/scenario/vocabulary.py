@@ -34,6 +34,7 @@ UNITS = {
     "days": Unit("days", 1),
     "items per day": Unit("items per day", 2),
     "items": Unit("items", 1),
+    "count": Unit("items", 0),
     "share": Unit("%", 1, share=True),
     "per item": Unit("per item", 2),
     "per day": Unit("per day", 2),
