@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from sim.cli import compare, run, schema, sensitivity, sweep, view, warmup
-from sim.cli.common import EXIT_BAD_INPUT
+from sim.cli.common import EXIT_BAD_INPUT, OneLineParser
 from sim.scenario.errors import ScenarioError
 
 DESCRIPTION = """\
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="orgsim",
         description=DESCRIPTION,
         epilog=EPILOG,

@@ -28,6 +28,14 @@ HEADLINE_HELP = (
 WORKER_PRELOAD = ["sim.experiment.sweep"]  # what pool workers need; matches sim.experiment.sweep.process_pool
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Reports a bad option in one line naming the ``--help`` that lists the options (exit 2);
+    ``orgsim``'s command parsers inherit it."""
+
+    def error(self, message: str):  # type: ignore[no-untyped-def]  # NoReturn: importing typing is slow
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}; see `{self.prog} --help`\n")
+
+
 METRIC_LIST_OPTIONS = ("--metrics", "--precision-metric")
 _METRIC_NAMES = re.compile(r"[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*")
 

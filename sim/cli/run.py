@@ -13,6 +13,7 @@ from sim.cli.common import (
     overrides_from_args,
     scenario_from_args,
 )
+from sim.scenario.errors import ScenarioError
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would slow `orgsim --help`
 if TYPE_CHECKING:
@@ -67,16 +68,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import json
-
+    from sim.experiment.sweep import json_text
     from sim.run import run_scenario
 
+    if args.seed < 0:
+        raise ScenarioError(f"--seed {args.seed}: must be a whole number >= 0, e.g. --seed 7")
     scenario = scenario_from_args(args)
     note_ignored_keys([(args.scenario, scenario)], overrides_from_args(args))
     result = run_scenario(scenario, seed=args.seed)
     record = result.record()
     if args.json:
-        print(json.dumps(record))
+        print(json_text(record))
     else:
         print(format_summary(record))
     if args.out is not None:

@@ -308,7 +308,12 @@ class RunLog:
 
 
 def _json_line(row: Mapping[str, Any]) -> str:
-    return json.dumps({k: _plain(v) for k, v in row.items()}, allow_nan=False, separators=(",", ":")) + "\n"
+    return json_text(row, separators=(",", ":")) + "\n"
+
+
+def json_text(row: Mapping[str, Any], **options: Any) -> str:
+    """``row`` as strict JSON: numpy scalars as numbers, an undefined (non-finite) value as null."""
+    return json.dumps({k: _plain(v) for k, v in row.items()}, allow_nan=False, **options)
 
 
 def _plain(value: Any) -> Any:

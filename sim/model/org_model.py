@@ -344,7 +344,7 @@ class OrgModel(mesa.Model):
 
     def release(self, item: WorkItem, now: float) -> None:
         """``item`` is done: pay down debt (an upgrade), let the next item in, and turn a
-        hidden defect into an incident."""
+        hidden defect into an incident reported at the next tick."""
         item.completion = now
         item.escaped = item.defects > 0
         for team in item.holders:
@@ -362,9 +362,13 @@ class OrgModel(mesa.Model):
             # A failed fix costs what the fix cost; only a demand item's failure is scaled,
             # so a chain of failing fixes advances time instead of shrinking to nothing.
             factor = 1.0 if item.origin == FROM_ESCAPED_DEFECT else self.config.quality.escaped_effort_factor
-            effort = factor * item.effort
-            incident = self.demand.new_item(INCIDENT, FROM_ESCAPED_DEFECT, item.service, (), effort, now)
-            self._arrive(incident, now)
+            # The failure shows in operation, reported from the next working day: a chain of
+            # failing fixes advances at least a tick per link, however small their effort.
+            noticed = math.floor(now) + 1
+            incident = self.demand.new_item(
+                INCIDENT, FROM_ESCAPED_DEFECT, item.service, (), factor * item.effort, noticed
+            )
+            self._schedule(noticed, ARRIVE, incident)
 
     # --- spread of a practice -------------------------------------------------------
     def _spread(self, tick: int, seed: bool) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
+
+MAX_SCENARIO_BYTES = 1 << 20  # a scenario is a few KiB; this refuses /dev/zero and pasted data
+MAX_EXTENDS = 64  # files in one extends chain
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
@@ -67,16 +72,51 @@ def _leaf_keys(data: dict[str, Any], prefix: str) -> list[str]:
     return keys
 
 
+def _read_text(path: Path) -> str:
+    """The text of the scenario file at ``path``: a regular file of at most
+    ``MAX_SCENARIO_BYTES`` in UTF-8 (a directory, FIFO or device is refused, never read)."""
+    try:  # non-blocking: opening a FIFO must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: file not found; give the path of a scenario .toml file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        raise ScenarioError(f"{path}: cannot open ({reason}); give a readable scenario .toml file") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ScenarioError(f"{path}: not a regular file; give the path of a scenario .toml file")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(MAX_SCENARIO_BYTES + 1)
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot read ({exc.strerror}); give a readable scenario .toml file") from None
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(
+            f"{path}: larger than {MAX_SCENARIO_BYTES // 1024} KiB; a scenario file is a short TOML text"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}); save the scenario as UTF-8 TOML") from None
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    """``text`` read as TOML; a syntax error or absurd nesting -> one-line ScenarioError."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML ({exc}); fix the syntax at that line") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: values nested too deeply; a scenario needs a few levels at most") from None
+
+
 def _read_with_extends(path: Path, seen: tuple[Path, ...], chain: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     resolved = path.resolve()
     if resolved in seen:
         raise ScenarioError(f"{path}: extends: circular chain ({' -> '.join(str(p) for p in (*seen, resolved))})")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found; give the path of a scenario .toml file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from None
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError(f"{path}: extends: chain longer than {MAX_EXTENDS} files; extend a shallower base")
+    data = _parse_toml(_read_text(path), str(path))
     if chain is not None:
         chain.append(dict(data))
     data.setdefault("name", path.stem)  # the extending file's own name wins in the merge
@@ -111,6 +151,8 @@ def _apply_override(data: dict[str, Any], assignment: str, source: str) -> None:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ScenarioError(f"{source}: --set {key}: value nested too deeply") from None
     node = data
     parts = key.split(".")
     for part in parts[:-1]:

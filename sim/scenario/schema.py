@@ -12,18 +12,20 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KINDS = ("feature", "incident", "ktlo")
+MAX_TICKS = 1_000_000  # the longest run, and the bound of every duration in ticks
 
 
 class Strict(BaseModel):
     """Base for every section: frozen, unknown keys are errors, no type coercion (a
-    quoted "2" is not a number); lists in TOML become the tuple fields (``strict=False``)."""
+    quoted "2" is not a number), no inf or nan; lists in TOML become the tuple fields
+    (``strict=False``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Simulation(Strict):
-    ticks: int = Field(600, ge=1, le=1_000_000, description="Run length in ticks (1 tick = 1 working day).")
-    warmup_ticks: int = Field(100, ge=0, description="Ticks excluded from every summary metric.")
+    ticks: int = Field(600, ge=1, le=MAX_TICKS, description="Run length in ticks (1 tick = 1 working day).")
+    warmup_ticks: int = Field(100, ge=0, le=MAX_TICKS, description="Ticks excluded from every summary metric.")
 
 
 class Organisation(Strict):
@@ -194,8 +196,10 @@ class ContextSwitching(Strict):
 
 
 class Spread(Strict):
-    start_tick: int | None = Field(None, ge=0, description="Tick the practice is introduced (default: end of warm-up).")
-    initial_adopters: int = Field(1, ge=0, description="Teams that adopt at the start tick.")
+    start_tick: int | None = Field(
+        None, ge=0, le=MAX_TICKS, description="Tick the practice is introduced (default: end of warm-up)."
+    )
+    initial_adopters: int = Field(1, ge=0, le=100_000, description="Teams that adopt at the start tick.")
     external_prob: float = Field(
         0.002, ge=0, le=1, description="Bass p: per-tick adoption chance from outside influence."
     )
@@ -206,7 +210,7 @@ class Spread(Strict):
         "work", description="Imitation network: teams that exchanged work, or every team."
     )
     mandate_lag_ticks: int | None = Field(
-        None, ge=0, description="Ticks after the start until a central mandate (none if unset)."
+        None, ge=0, le=MAX_TICKS, description="Ticks after the start until a central mandate (none if unset)."
     )
     mandate_compliance_prob: float = Field(
         0.05, ge=0, le=1, description="Per-tick adoption chance of a non-adopter under the mandate."
@@ -214,7 +218,7 @@ class Spread(Strict):
     capacity_coupling: bool = Field(True, description="Adoption slows with load and costs capacity (the learning dip).")
     load_memory_ticks: float = Field(10.0, ge=1, description="Ticks over which a team's load (busy share) is averaged.")
     learning_cost: float = Field(0.3, ge=0, lt=1, description="Capacity lost while learning the practice.")
-    learning_ticks: int = Field(10, ge=0, description="Duration of the learning dip.")
+    learning_ticks: int = Field(10, ge=0, le=MAX_TICKS, description="Duration of the learning dip.")
     defect_reduction: float = Field(0.4, ge=0, le=1, description="Relative drop in defect probability for adopters.")
     detection_gain: float = Field(
         0.5, ge=0, le=1, description="Share of undetected defects adopters catch early in addition."
@@ -226,11 +230,15 @@ class OperatingModel(Strict):
         "product",
         description="product: durable teams keep their knowledge; project: teams disband after a project and re-form.",
     )
-    project_ticks: int = Field(60, ge=1, description="Length of a project (project model); teams re-form staggered.")
+    project_ticks: int = Field(
+        60, ge=1, le=MAX_TICKS, description="Length of a project (project model); teams re-form staggered."
+    )
     knowledge_kept: float = Field(
         0.0, ge=0, le=1, description="Share of a team's service knowledge that stays when it re-forms (project model)."
     )
-    onboarding_ticks: int = Field(10, ge=0, description="Ticks a re-formed team needs to form (project model).")
+    onboarding_ticks: int = Field(
+        10, ge=0, le=MAX_TICKS, description="Ticks a re-formed team needs to form (project model)."
+    )
     onboarding_cost: float = Field(0.2, ge=0, lt=1, description="Capacity a forming team loses (project model).")
 
 
@@ -280,7 +288,9 @@ class ServiceDesk(Strict):
 
 class Sourcing(Strict):
     enabled: bool = Field(False, description="Consumers may buy a service's requests from an external provider.")
-    review_ticks: int = Field(20, ge=1, description="Ticks between a consumer's reviews of each provider.")
+    review_ticks: int = Field(
+        20, ge=1, le=MAX_TICKS, description="Ticks between a consumer's reviews of each provider."
+    )
     external_lead_ticks: float = Field(
         4.0, gt=0, le=10_000, description="Mean turnaround of an external provider (exponential)."
     )
