@@ -216,7 +216,7 @@ def test_sweep_command_writes_tables_prints_the_comparison_and_resumes(tmp_path,
     out = capsys.readouterr().out
     assert "8 runs (4 points x 2 reps; 8 run now, 0 already done)" in out
     assert "micro_provider - central_it" in out
-    assert "| lead_time_mean_ticks" in out and "| rework_rate" in out and "| throughput_per_tick" not in out
+    assert "| Mean lead time (days)" in out and "| Rework rate (%)" in out and "| Throughput" not in out
     for name in ("runs", "summary", "comparison"):
         for ext in ("csv", "parquet", "md", "provenance.json"):
             assert (tmp_path / f"{name}.{ext}").exists()
@@ -262,12 +262,21 @@ def test_compare_command_prints_a_side_by_side_table(capsys):
     header = next(line for line in out.splitlines() if line.startswith("| metric"))
     assert [cell.strip() for cell in header.strip("|").split("|")] == [
         "metric",
-        "A: central_it",
-        "B: micro_provider",
+        "A: Central IT",
+        "B: Micro-providers",
         "B - A",
         "p",
+        "verdict",
+        "unstable runs A / B",
     ]
-    assert "| throughput_per_tick" in out and "| lead_time_mean_ticks" in out
+    assert "| Throughput (items per day)" in out and "| Mean lead time (days)" in out
+    verdict = out.split("Verdict:\n", 1)[1].splitlines()
+    assert any(
+        line.startswith("- Throughput: ")
+        or line.startswith("- Micro-providers: throughput")
+        or line.startswith("- Central IT: throughput")
+        for line in verdict
+    )
 
 
 def test_run_pair_uses_common_seeds():
