@@ -10,7 +10,7 @@ PYTHON_BOOT := $(shell for c in python3.12 python3.13 python3; do \
 	for p in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]* 2>/dev/null); do \
 	[ -x $$p/bin/python3 ] && echo $$p/bin/python3 && exit 0; done)
 
-.PHONY: setup demo test lint bench docs view clean
+.PHONY: setup demo test lint coverage screenshot bench docs view clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,21 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
+
+# The whole suite under coverage.py, branch coverage of sim/ ([tool.coverage] in pyproject.toml),
+# the commands tests run as subprocesses and the pool workers included; prints the table and
+# fails below 95%. PYTEST_ARGS are passed to pytest, e.g. PYTEST_ARGS="-m 'not slow'".
+PYTEST_ARGS ?=
+coverage: $(STAMP)
+	$(PY) -m coverage erase
+	$(PY) -m coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
+	$(PY) -m coverage combine --quiet && $(PY) -m coverage report || status=$$((status ? status : 1)); \
+	exit $$status
+
+# The README's picture of the view (results/view/orgsim_view.png): serves the page and drives it
+# in headless Chromium (Debian's chromium package).
+screenshot: $(STAMP)
+	$(PY) scripts/screenshot_view.py
 
 # Regenerate the scenario reference from the schema (a test checks it is current).
 docs: $(STAMP)
@@ -58,4 +73,4 @@ view: $(STAMP)
 	$(PY) -m sim view $(VIEW_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage .coverage.*

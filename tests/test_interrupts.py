@@ -18,14 +18,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import CENTRAL_IT, ROOT
 
 from sim.experiment.design import Design, RunSpec, run_id
 from sim.experiment.sweep import RUNS_LOG, RunLog, execute, process_pool, run_sweep
 from sim.scenario.files import load_scenario
-
-psutil = pytest.importorskip("psutil")
 
 WAIT_S = 600  # for a condition a loaded machine reaches in tens of seconds
 GONE_S = 120  # for processes that should exit at once; far below a long run's minutes
@@ -321,7 +320,7 @@ def test_a_failing_run_names_itself_and_keeps_the_runs_before_it(
 def test_a_run_failing_in_a_pool_worker_is_reported_by_its_run_id(design: Design) -> None:
     good = list(design.runs())[:2]
     point = {"handoff.delay_ticks": 9.0}
-    bad = RunSpec(run_id(point, 0), point, 0, 5, design.base | {"organisation": {"teams": 0}})
+    bad = RunSpec(run_id(point, 0, 5), point, 0, 5, design.base | {"organisation": {"teams": 0}})
     rows: list[dict] = []
     with process_pool(2) as pool, pytest.raises(RuntimeError) as failure:
         execute([*good, bad], pool, rows.extend, parallelism=2, chunksize=1)
