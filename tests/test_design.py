@@ -78,7 +78,10 @@ def test_run_seed_is_a_pure_function_of_seed_point_without_structure_and_replica
     assert run_seed(seed, dict(reversed(point.items())), replicate) == value
     assert run_seed(seed, point | {"structure": "micro_provider"}, replicate) == value
     assert run_seed(seed, point, replicate + 1) != value
-    assert run_id(point | {"structure": "central_it"}, replicate) != run_id(point | {"structure": "x"}, replicate)
+    assert run_id(point | {"structure": "central_it"}, replicate, seed) != run_id(
+        point | {"structure": "x"}, replicate, seed
+    )
+    assert run_id(point, replicate, seed) != run_id(point, replicate, seed + 1)
 
 
 @pytest.mark.parametrize(

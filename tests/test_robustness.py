@@ -169,3 +169,126 @@ def test_a_chain_of_failing_fixes_advances_time(structure):
     # at most one link per tick for each item released: never more incidents than item-ticks
     assert len(items) <= result.summary["items_arrived"] * scenario.simulation.ticks
     assert (escaped["arrival"] == escaped["arrival"].round()).all()  # reported at a tick start
+
+
+# --- sweep folders: owned, damaged lines found, repaired ---------------------------------------
+SWEEP = ["sweep", str(CENTRAL_IT), *SHORT, "--grid", "structure=central_it,micro_provider", "--reps", "2"]
+SERIAL = ["--workers", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
+    """A finished four-run sweep and its tables' bytes."""
+    out = tmp_path_factory.mktemp("swept")
+    assert main([*SWEEP, *SERIAL, "--out", str(out)]) == 0
+    return out, tables(out)
+
+
+def tables(out: Path) -> dict[str, bytes]:
+    return {name: (out / f"{name}.csv").read_bytes() for name in ("runs", "summary", "comparison")}
+
+
+def copy_of(swept_out: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("design.json", "runs.jsonl"):
+        (out / name).write_bytes((swept_out / name).read_bytes())
+    return out
+
+
+def tamper(line: bytes) -> bytes:
+    record = json.loads(line)
+    record["throughput_per_tick"] += 1
+    return json.dumps(record).encode() + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "reason"),
+    [
+        ("non-utf8", lambda line: b"\xff\xfe" + line, "not a JSON line"),
+        ("empty-object", lambda line: b"{}\n", "not a run record"),
+        ("null", lambda line: b"null\n", "not a run record"),
+        ("list", lambda line: b"[1,2]\n", "not a run record"),
+        ("nuls", lambda line: b"\x00" * 40 + b"\n", "not a JSON line"),
+        ("run-id-only", lambda line: json.dumps({"run_id": json.loads(line)["run_id"]}).encode() + b"\n", "digest"),
+        ("tampered-metric", tamper, "digest"),
+    ],
+)
+def test_a_damaged_line_is_named_and_repair_redoes_its_run(swept, tmp_path, capsys, name, damage, reason):
+    out = copy_of(swept[0], tmp_path)
+    log = out / "runs.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[1] = damage(lines[1])
+    log.write_bytes(b"".join(lines))
+    one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(out)], f"{log}:2: ", reason, "--repair")
+    assert main([*SWEEP, *SERIAL, "--out", str(out), "--repair"]) == 0
+    captured = capsys.readouterr()
+    assert "1 run now, 3 already done" in captured.out and "moved 1 damaged lines" in captured.err
+    assert tables(out) == swept[1]
+    rejected = [json.loads(text) for text in (out / "runs.rejected.jsonl").read_text().splitlines()]
+    assert [(r["line"], reason in r["reason"]) for r in rejected] == [(2, True)]
+
+
+def test_a_record_of_another_design_is_rejected(swept, tmp_path, capsys):
+    out = copy_of(swept[0], tmp_path)
+    log = out / "runs.jsonl"
+    from sim.experiment.sweep import _json_line  # a well-formed line with a seed the design does not give
+
+    record = json.loads(log.read_bytes().splitlines()[0])
+    del record["_check"]
+    record["seed"] += 1
+    log.write_text(log.read_text() + _json_line(record))
+    one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(out)], f"{log}:5: seed not as this design has it")
+
+
+def test_a_design_file_holding_a_list_is_refused(tmp_path, capsys):
+    (tmp_path / "design.json").write_text("[]\n")
+    one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(tmp_path)], "design.json: not a design file")
+
+
+@pytest.mark.parametrize("where", ["a-file", "under-a-file"])
+def test_an_out_that_cannot_be_a_directory_is_refused(tmp_path, capsys, where):
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" if where == "a-file" else tmp_path / "file" / "sub"
+    one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(out)], f"--out {out}: cannot use it")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_a_read_only_out_is_refused(tmp_path, capsys):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(out)], f"--out {out}: cannot use it")
+
+
+def test_workers_above_the_cores_are_refused_unless_oversubscribed(tmp_path, capsys):
+    cores = len(os.sched_getaffinity(0))
+    one_line_error(capsys, [*SWEEP, "--workers", str(cores + 1), "--out", str(tmp_path)], "--oversubscribe")
+    assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_a_second_sweep_into_the_same_folder_is_refused_naming_the_holder(tmp_path, capsys):
+    out = tmp_path / "out"
+    long_sweep = ["sweep", str(CENTRAL_IT), "--ticks", "200000", "--reps", "1", *SERIAL, "--out", str(out)]
+    first = subprocess.Popen([sys.executable, "-m", "sim", *long_sweep], cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        owner = out / ".owner"
+        wait_for(lambda: owner.exists() and owner.read_text().strip(), first)
+        line = one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(out)], "in use by another sweep")
+        assert f"process {first.pid} on " in line
+    finally:
+        first.kill()
+        first.wait(timeout=WAIT_S)
+    # the lock dies with its holder: the folder is free again (and holds another design)
+    one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(out)], "different design")
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = WAIT_S) -> None:
+    """Wait until ``condition()`` holds, failing if ``process`` ends first or time runs out."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"ended with {process.returncode}"
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.1)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from sim.cli import compare, run, schema, sensitivity, sweep, view, warmup
-from sim.cli.common import EXIT_BAD_INPUT, OneLineParser
+from sim.cli.common import EXIT_BAD_INPUT, OneLineParser, check_workers
 from sim.scenario.errors import ScenarioError
 
 DESCRIPTION = """\
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_workers(args)
         return args.handler(args)
     except ScenarioError as exc:
         for line in str(exc).splitlines():

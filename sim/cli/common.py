@@ -204,8 +204,27 @@ def add_workers_argument(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=None,
-        help="worker processes (default: all cores; 1 = serial, in this process)",
+        help="worker processes (default: all cores; 1 = serial, in this process; at most the cores "
+        "available unless --oversubscribe)",
     )
+    parser.add_argument(
+        "--oversubscribe", action="store_true", help="allow --workers above the cores available (default: refused)"
+    )
+
+
+def check_workers(args: argparse.Namespace) -> None:
+    """Refuse ``--workers`` above the cores this process may use, unless ``--oversubscribe``."""
+    import os
+
+    workers = getattr(args, "workers", None)
+    if workers is None or getattr(args, "oversubscribe", False):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if workers > cores:
+        raise ScenarioError(
+            f"--workers {workers}: more than the {cores} cores available; give --workers {cores} or fewer, "
+            "or add --oversubscribe"
+        )
 
 
 def add_quiet_argument(parser: argparse.ArgumentParser) -> None:

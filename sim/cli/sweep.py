@@ -141,6 +141,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="also write the adoption table: mean share of teams that adopted the practice, per tick, "
         "point and structure (CSV, Parquet)",
     )
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged runs.jsonl lines, and records that do not match the design, to "
+        "runs.rejected.jsonl and redo those runs (default: stop and name the first)",
+    )
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -168,6 +174,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         precision=args.precision,
         max_reps=args.max_reps,
         precision_metrics=precision_metrics,
+        repair=args.repair,
     )
     if result.precision is None:
         shape = f"{len(design.points)} points x {design.reps} reps"

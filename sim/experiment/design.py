@@ -67,9 +67,10 @@ def run_seed(base_seed: int, point: Mapping[str, Any], replicate: int) -> int:
     return int(state[0]) >> 1
 
 
-def run_id(point: Mapping[str, Any], replicate: int) -> str:
-    """Stable id of one run: a hash of the point (``structure`` included) and the replicate."""
-    return _digest({"point": dict(point), "replicate": replicate}).hex()[:16]
+def run_id(point: Mapping[str, Any], replicate: int, seed: int) -> str:
+    """Stable id of one run: a hash of everything that makes it, the point (``structure``
+    included), the replicate and the design's base seed (from which the run's seed derives)."""
+    return _digest({"point": dict(point), "replicate": replicate, "seed": seed}).hex()[:16]
 
 
 def point_id(point: Mapping[str, Any]) -> str:
@@ -142,7 +143,7 @@ class Design:
             if tuple(point) != keys:
                 raise ScenarioError(f"design point {index}: keys {list(point)} differ from the first's {list(keys)}")
             canonical = canonical_point(base_dict, point)
-            ident = run_id(canonical, 0)
+            ident = run_id(canonical, 0, seed)
             if ident in seen:
                 raise ScenarioError(f"design point {index}: {canonical} repeats point {seen[ident]}; give it once")
             seen[ident] = index
@@ -300,7 +301,14 @@ class Design:
             scenario = self.scenario(point)
             count = reps.get(point_id(point), self.reps) if reps else self.reps
             for rep in range(count):
-                yield RunSpec(run_id(point, rep), point, rep, run_seed(self.seed, point, rep), scenario)
+                yield self.run(point, rep, scenario)
+
+    def run(self, point: dict[str, Any], replicate: int, scenario: dict[str, Any] | None = None) -> RunSpec:
+        """Replicate ``replicate`` at ``point`` (``scenario``: the point's, if already built)."""
+        scenario = self.scenario(point) if scenario is None else scenario
+        return RunSpec(
+            run_id(point, replicate, self.seed), point, replicate, run_seed(self.seed, point, replicate), scenario
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data that rebuilds the design (written beside its results)."""

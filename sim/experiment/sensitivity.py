@@ -265,7 +265,7 @@ def evaluate(
     where: dict[str, tuple[int, str, int]] = {}
     for k, point in enumerate(design.points):
         for rep in range(reps):
-            where[run_id(point, rep)] = (k // len(sides), point.get(STRUCTURE, sides[0]), rep)
+            where[run_id(point, rep, design.seed)] = (k // len(sides), point.get(STRUCTURE, sides[0]), rep)
     labels = pd.DataFrame([where[r] for r in result.runs["run_id"]], columns=["point", STRUCTURE, "replicate"])
     runs = pd.concat([labels, result.runs[list(metrics)].reset_index(drop=True)], axis=1)
     params = pd.DataFrame([design.points[k * len(sides)] for k in range(len(points))])[problem.names]

@@ -31,12 +31,15 @@ Scripts that start a process pool must guard their entry point with
 from __future__ import annotations
 
 import contextlib
+import datetime
+import hashlib
 import json
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -70,8 +73,13 @@ from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
 
 ADOPTION_KEY = "_adoption"  # per-tick adoption share carried in a runs.jsonl line when collected
+CHECK_KEY = "_check"  # digest of a runs.jsonl line's other fields: an edited or damaged line is found
 RUNS_LOG = "runs.jsonl"
+REJECTED_LOG = "runs.rejected.jsonl"
 DESIGN_FILE = "design.json"
+LOCK_FILE = ".lock"
+OWNER_FILE = ".owner"  # who holds the lock (the lock file itself is truncated by every taker)
+REPAIR_HINT = f"run the sweep again with --repair to move damaged lines to {REJECTED_LOG} and redo those runs"
 
 
 # --- executors ------------------------------------------------------------------------
@@ -278,21 +286,46 @@ class RunLog:
                 fh.truncate(keep)
         return size - keep
 
-    def rows(self) -> Iterator[dict[str, Any]]:
-        """Every complete row, in file order (a truncated last line is skipped)."""
+    def lines(self) -> Iterator[tuple[int, bytes, dict[str, Any] | str]]:
+        """(line number, line, row or why it is damaged) for every complete line, in file
+        order (a truncated last line is skipped). A row is intact when it is a JSON object
+        whose check digest matches its fields (:func:`_json_line` writes it)."""
         if not self.path.exists():
             return
         with self.path.open("rb") as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.endswith(b"\n"):
                     return  # killed mid-write; dropped by repair() before the next append
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ScenarioError(f"{self.path}:{number}: corrupt run record ({exc}); remove that line") from None
+                yield number, line, _parse_row(line)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Every complete row, in file order; a damaged line -> ScenarioError naming it."""
+        for number, _, row in self.lines():
+            if isinstance(row, str):
+                raise ScenarioError(f"{self.path}:{number}: damaged run record ({row}); {REPAIR_HINT}")
+            yield row
 
     def run_ids(self) -> set[str]:
         return {row["run_id"] for row in self.rows()}
+
+    def reject(self, problems: Mapping[int, str]) -> Path:
+        """Move the lines numbered in ``problems`` to ``runs.rejected.jsonl`` (each with its
+        reason), keeping the rest; the log is replaced atomically. Returns the rejects' path."""
+        rejected = self.path.with_name(REJECTED_LOG)
+        kept, moved = [], []
+        for number, line, _ in self.lines():
+            if number in problems:
+                moved.append(
+                    json.dumps({"line": number, "reason": problems[number], "text": line.decode(errors="replace")})
+                )
+            else:
+                kept.append(line)
+        with rejected.open("a", encoding="utf-8") as fh:
+            fh.write("".join(f"{text}\n" for text in moved))
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        tmp.write_bytes(b"".join(kept))
+        tmp.replace(self.path)
+        return rejected
 
     @contextlib.contextmanager
     def appender(self) -> Iterator[Callable[[list[dict[str, Any]]], None]]:
@@ -308,7 +341,25 @@ class RunLog:
 
 
 def _json_line(row: Mapping[str, Any]) -> str:
-    return json_text(row, separators=(",", ":")) + "\n"
+    plain = {k: _plain(v) for k, v in row.items()}
+    return json.dumps(plain | {CHECK_KEY: _check(plain)}, allow_nan=False, separators=(",", ":")) + "\n"
+
+
+def _check(row: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(row).encode()).hexdigest()[:16]
+
+
+def _parse_row(line: bytes) -> dict[str, Any] | str:
+    """The row a runs.jsonl line holds, or why it is damaged."""
+    try:
+        row = json.loads(line)
+    except ValueError:  # bad JSON, bad UTF-8
+        return "not a JSON line"
+    if not isinstance(row, dict) or not isinstance(row.get("run_id"), str):
+        return "not a run record"
+    if row.pop(CHECK_KEY, None) != _check(row):
+        return "its check digest does not match its fields (edited or damaged)"
+    return row
 
 
 def json_text(row: Mapping[str, Any], **options: Any) -> str:
@@ -366,8 +417,13 @@ def run_sweep(
     precision: float | None = None,
     max_reps: int | None = None,
     precision_metrics: Sequence[str] | None = None,
+    repair: bool = False,
 ) -> SweepResult:
     """Run every run of ``design`` not yet recorded in ``out``, then write the tables there.
+
+    The sweep owns ``out`` while it runs (another sweep into it is refused). A damaged
+    runs.jsonl line, or a record that does not match the design, is an error naming it; with
+    ``repair`` such lines are moved to runs.rejected.jsonl and their runs done again.
 
     ``executor`` (e.g. one pool shared by several sweeps) overrides ``workers`` and
     ``scheduler``. ``collect_adoption`` also records the mean adoption share per tick for
@@ -386,59 +442,61 @@ def run_sweep(
             raise ScenarioError("--max-reps and --precision-metric need --precision, e.g. --precision 0.05")
         rule = Precision.checked(precision, max_reps, precision_metrics, design.reps)
     out = Path(out)
-    claim_directory(out, design, rule)
-    log = RunLog(out / RUNS_LOG)
-    log.repair()
-    done: set[str] = set()
-    values: dict[str, list[Any]] = {}  # run id -> the precision metrics' values
-    for row in log.rows():
-        done.add(row["run_id"])
-        if rule is not None:
-            values[row["run_id"]] = [row.get(name) for name in rule.metrics]
-    recorded = set(done)
-    ran = 0
-    progress: Any = None
-
-    def on_rows(rows: list[dict[str, Any]]) -> None:
-        append(rows)
-        progress.update(len(rows))
-        for row in rows:
+    with own_directory(out):
+        claim_directory(out, design, rule)
+        log = RunLog(out / RUNS_LOG)
+        log.repair()
+        check_log(log, design, repair)
+        done: set[str] = set()
+        values: dict[str, list[Any]] = {}  # run id -> the precision metrics' values
+        for row in log.rows():
             done.add(row["run_id"])
             if rule is not None:
                 values[row["run_id"]] = [row.get(name) for name in rule.metrics]
-            if on_run is not None:
-                on_run(row)
+        recorded = set(done)
+        ran = 0
+        progress: Any = None
 
-    with contextlib.ExitStack() as stack:
-        while True:  # one round: a plain sweep needs one, a precision sweep one per added batch
-            outcome = replay_precision(design, rule, values) if rule is not None else None
-            reps = {pid: point.reps for pid, point in outcome.items()} if outcome is not None else None
-            wanted = {spec.run_id for spec in design.runs(reps)}
-            missing = wanted - done
-            if not missing:
-                break
-            if progress is None:  # the pool starts only when there is something to run
-                progress = stack.enter_context(
-                    contextlib.closing(_progress(len(wanted), len(wanted) - len(missing), quiet))
+        def on_rows(rows: list[dict[str, Any]]) -> None:
+            append(rows)
+            progress.update(len(rows))
+            for row in rows:
+                done.add(row["run_id"])
+                if rule is not None:
+                    values[row["run_id"]] = [row.get(name) for name in rule.metrics]
+                if on_run is not None:
+                    on_run(row)
+
+        with contextlib.ExitStack() as stack:
+            while True:  # one round: a plain sweep needs one, a precision sweep one per added batch
+                outcome = replay_precision(design, rule, values) if rule is not None else None
+                reps = {pid: point.reps for pid, point in outcome.items()} if outcome is not None else None
+                wanted = {spec.run_id for spec in design.runs(reps)}
+                missing = wanted - done
+                if not missing:
+                    break
+                if progress is None:  # the pool starts only when there is something to run
+                    progress = stack.enter_context(
+                        contextlib.closing(_progress(len(wanted), len(wanted) - len(missing), quiet))
+                    )
+                    append = stack.enter_context(log.appender())
+                    info = stack.enter_context(_executor(executor, workers, scheduler))
+                else:
+                    progress.total, progress.n = len(wanted), len(wanted) - len(missing)
+                    progress.refresh()
+                ran += execute(
+                    (spec for spec in design.runs(reps) if spec.run_id in missing),
+                    info.executor,
+                    on_rows,
+                    parallelism=info.parallelism,
+                    chunksize=chunksize,
+                    total=len(missing),
+                    collect_adoption=collect_adoption,
                 )
-                append = stack.enter_context(log.appender())
-                info = stack.enter_context(_executor(executor, workers, scheduler))
-            else:
-                progress.total, progress.n = len(wanted), len(wanted) - len(missing)
-                progress.refresh()
-            ran += execute(
-                (spec for spec in design.runs(reps) if spec.run_id in missing),
-                info.executor,
-                on_rows,
-                parallelism=info.parallelism,
-                chunksize=chunksize,
-                total=len(missing),
-                collect_adoption=collect_adoption,
-            )
-    report = precision_report(rule, outcome) if rule is not None and outcome is not None else None
-    result = write_tables(design, out, collect_adoption=collect_adoption, precision=report, outcome=outcome)
-    result.ran, result.skipped = ran, len(wanted & recorded)
-    return result
+        report = precision_report(rule, outcome) if rule is not None and outcome is not None else None
+        result = write_tables(design, out, collect_adoption=collect_adoption, precision=report, outcome=outcome)
+        result.ran, result.skipped = ran, len(wanted & recorded)
+        return result
 
 
 def replay_precision(design: Design, rule: Precision, values: Mapping[str, Sequence[Any]]) -> dict[str, PointOutcome]:
@@ -455,7 +513,7 @@ def replay_precision(design: Design, rule: Precision, values: Mapping[str, Seque
     for pid, points in groups.items():
         n, rounds = design.reps, 0
         while True:
-            ids = [[run_id(point, rep) for rep in range(n)] for point in points]
+            ids = [[run_id(point, rep, design.seed) for rep in range(n)] for point in points]
             if not all(i in values for per_point in ids for i in per_point):
                 reached, wanted = False, n
                 break
@@ -513,6 +571,84 @@ def _progress(total: int, initial: int, quiet: bool) -> Any:
     )
 
 
+@contextlib.contextmanager
+def own_directory(out: Path) -> Iterator[None]:
+    """Hold ``out`` (created if missing) for one sweep: an exclusive lock, released on exit
+    (also when the process dies); a second sweep into it is refused, naming the holder."""
+    from filelock import FileLock, Timeout
+
+    owner = out / OWNER_FILE
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(out / LOCK_FILE, thread_local=False)
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = owner.read_text(encoding="utf-8").strip() if owner.exists() else "holder unknown"
+        raise ScenarioError(
+            f"{out}: in use by another sweep ({holder}); wait for it to end or give another --out"
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(f"--out {out}: cannot use it ({exc.strerror}); give a writable directory path") from None
+    try:
+        since = datetime.datetime.now().isoformat(timespec="seconds")
+        owner.write_text(f"process {os.getpid()} on {socket.gethostname()} since {since}\n", encoding="utf-8")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
+
+
+def check_log(log: RunLog, design: Design, repair: bool) -> None:
+    """Every runs.jsonl line intact and a run of ``design`` with the labels and metrics it
+    would have; otherwise a ScenarioError naming the first bad line, or, with ``repair``,
+    the bad lines moved to runs.rejected.jsonl (their runs are then done again)."""
+    from sim.metrics import METRICS
+
+    points = {}
+    for point in design.points:
+        labels = design.run(point, 0, design.base).labels
+        points[canonical_json({k: labels[k] for k in (*design.parameters, STRUCTURE)})] = point
+    allowed = {"scenario", ADOPTION_KEY, *METRICS}
+    problems: dict[int, str] = {}
+    for number, _, row in log.lines():
+        problem = row if isinstance(row, str) else _row_problem(design, points, allowed, METRICS, row)
+        if problem is not None:
+            problems[number] = problem
+    if not problems:
+        return
+    if not repair:
+        first = min(problems)
+        more = f" ({len(problems)} such lines)" if len(problems) > 1 else ""
+        raise ScenarioError(f"{log.path}:{first}: {problems[first]}{more}; {REPAIR_HINT}")
+    rejected = log.reject(problems)
+    print(
+        f"orgsim: moved {len(problems)} damaged lines of {log.path} to {rejected}; their runs are done again",
+        file=sys.stderr,
+    )
+
+
+def _row_problem(
+    design: Design, points: Mapping[str, dict[str, Any]], allowed: set[str], metrics: Iterable[str], row: dict
+) -> str | None:
+    """Why ``row`` is not a run of ``design`` as the sweep records it, or None."""
+    point = points.get(canonical_json({k: row.get(k) for k in (*design.parameters, STRUCTURE)}))
+    replicate = row.get("replicate")
+    if point is None or not isinstance(replicate, int) or isinstance(replicate, bool) or replicate < 0:
+        return "not a run of this design (its point or replicate)"
+    labels = design.run(point, replicate, design.base).labels
+    wrong = [k for k, v in labels.items() if row.get(k) != v]
+    if wrong:
+        return f"{', '.join(wrong)} not as this design has it"
+    for name in metrics:
+        value = row.get(name, ())
+        if value is not None and not isinstance(value, int | float):
+            return f"metric {name} missing or not a number"
+    unknown = set(row) - set(labels) - allowed
+    if unknown:
+        return f"unknown fields {', '.join(sorted(unknown))}"
+    return None
+
+
 def claim_directory(out: Path, design: Design, precision: Precision | None = None) -> None:
     """Use ``out`` for ``design``: write design.json, or check the one there is the same design.
 
@@ -524,8 +660,10 @@ def claim_directory(out: Path, design: Design, precision: Precision | None = Non
     if path.exists():
         try:
             theirs = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:
             raise ScenarioError(f"{path}: unreadable design file ({exc}); use another --out directory") from None
+        if not isinstance(theirs, dict):
+            raise ScenarioError(f"{path}: not a design file (a JSON object); use another --out directory")
         parts = ("base", "points", "reps", "seed")
         differs = [k for k in parts if canonical_json(theirs.get(k)) != canonical_json(mine[k])]
         if differs:
@@ -538,7 +676,6 @@ def claim_directory(out: Path, design: Design, precision: Precision | None = Non
             return
     elif (out / RUNS_LOG).exists():
         raise ScenarioError(f"{out}: has {RUNS_LOG} but no {DESIGN_FILE}; use another --out directory")
-    out.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(mine, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
@@ -699,7 +836,7 @@ def run_pair(
         common = run_seed(seed, {}, rep)  # the same seed for A and B: common random numbers
         for name, data in zip(names, dicts, strict=True):
             point = {"variant": name}
-            specs.append(RunSpec(run_id(point, rep), point, rep, common, data))
+            specs.append(RunSpec(run_id(point, rep, seed), point, rep, common, data))
     rows: list[dict[str, Any]] = []
     progress = _progress(len(specs), 0, quiet)
     try:

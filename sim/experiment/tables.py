@@ -31,9 +31,10 @@ left out of that metric's statistics, so ``n`` counts what was observed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -507,7 +508,8 @@ def write_table(
     *,
     markdown: bool = True,
 ) -> dict[str, Path]:
-    """Write ``name``.csv, .parquet, (.md) and .provenance.json into ``directory``; return the paths."""
+    """Write ``name``.csv, .parquet, (.md) and .provenance.json into ``directory``; return the paths.
+    Each file is written beside its place and renamed into it, so a kill never leaves a torn table."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -515,15 +517,29 @@ def write_table(
         "parquet": directory / f"{name}.parquet",
         "provenance": directory / f"{name}.provenance.json",
     }
-    frame.to_csv(paths["csv"], index=False)
-    frame.to_parquet(paths["parquet"], index=False)
+    with _replacing(paths["csv"]) as tmp:
+        frame.to_csv(tmp, index=False)
+    with _replacing(paths["parquet"]) as tmp:
+        frame.to_parquet(tmp, index=False)
     if markdown:
         paths["md"] = directory / f"{name}.md"
-        footer = _footer(provenance)
-        paths["md"].write_text(to_markdown(frame) + "\n\n" + footer + "\n", encoding="utf-8")
+        with _replacing(paths["md"]) as tmp:
+            tmp.write_text(to_markdown(frame) + "\n\n" + _footer(provenance) + "\n", encoding="utf-8")
     info = dict(provenance) | {"files": {k: p.name for k, p in paths.items()}, "columns": list(frame.columns)}
-    paths["provenance"].write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+    with _replacing(paths["provenance"]) as tmp:
+        tmp.write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
     return paths
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it once written (removed on failure)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _footer(provenance: Mapping[str, Any]) -> str:
