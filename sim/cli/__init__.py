@@ -6,12 +6,14 @@ The top layer: it may use every other layer, and only inside a command's handler
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from sim.cli import compare, run, schema, sensitivity, sweep, view, warmup
-from sim.cli.common import EXIT_BAD_INPUT, OneLineParser, check_workers
-from sim.scenario.errors import ScenarioError
+from sim.cli.common import EXIT_BAD_INPUT, EXIT_WORK_LOST, OneLineParser, check_workers
+from sim.scenario.errors import ScenarioError, Terminated, WorkLost
 
 DESCRIPTION = """\
 Simulate the same IT organisation (the same people, demand and services) run as central
@@ -33,7 +35,8 @@ examples:
 
 `orgsim COMMAND --help` shows a command's options. Start with docs/tutorial.md; the model
 is described in docs/ODD.md and every scenario key in docs/scenarios.md.
-Exit status: 0 done, 2 bad input (scenario file, key, value or option), 130 interrupted."""
+Exit status: 0 done, 1 workers or the Dask scheduler lost (run again to resume), 2 bad input
+(scenario file, key, value or option), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."""
 
 COMMANDS = (run, sweep, compare, warmup, sensitivity, schema, view)  # in the order --help lists them
 
@@ -41,6 +44,8 @@ COMMANDS = (run, sweep, compare, warmup, sensitivity, schema, view)  # in the or
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         check_workers(args)
         return args.handler(args)
@@ -48,12 +53,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"orgsim: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except WorkLost as exc:
+        print(f"orgsim: {exc}", file=sys.stderr)
+        return EXIT_WORK_LOST
+    except Terminated:
+        print("orgsim: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("orgsim: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _terminate(number: int, frame: object) -> None:
+    """SIGTERM stops a command as Ctrl-C does: results so far kept, then exit 143."""
+    raise Terminated
 
 
 def build_parser() -> argparse.ArgumentParser:

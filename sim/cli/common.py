@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
 EXIT_BAD_INPUT = 2
+EXIT_WORK_LOST = 1  # a sweep lost its workers or scheduler; the runs done are kept
 DEFAULT_REPS = 10  # replications per scenario variant, the same in every command that replicates
 Handler = Callable[[argparse.Namespace], int]  # what a command runs; returns the exit status
 

@@ -147,6 +147,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="move damaged runs.jsonl lines, and records that do not match the design, to "
         "runs.rejected.jsonl and redo those runs (default: stop and name the first)",
     )
+    parser.add_argument(
+        "--lost-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --scheduler: stop (keeping the runs done) when the cluster has had no worker, or the "
+        "scheduler has not answered, for this long (default 60)",
+    )
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -175,6 +183,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         max_reps=args.max_reps,
         precision_metrics=precision_metrics,
         repair=args.repair,
+        lost_timeout=args.lost_timeout,
     )
     if result.precision is None:
         shape = f"{len(design.points)} points x {design.reps} reps"

@@ -34,6 +34,7 @@ import contextlib
 import datetime
 import hashlib
 import json
+import logging
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -42,8 +43,17 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -69,11 +79,13 @@ from sim.experiment.tables import (
     table_provenance,
     write_table,
 )
-from sim.scenario.errors import ScenarioError
+from sim.scenario.errors import ScenarioError, Terminated, WorkLost
 from sim.scenario.schema import Scenario
 
 ADOPTION_KEY = "_adoption"  # per-tick adoption share carried in a runs.jsonl line when collected
 CHECK_KEY = "_check"  # digest of a runs.jsonl line's other fields: an edited or damaged line is found
+LOST_TIMEOUT_S = 60.0  # a Dask cluster without workers this long is lost (--lost-timeout)
+POLL_S = 0.2  # how often a waiting sweep looks for a signal or lost workers
 RUNS_LOG = "runs.jsonl"
 REJECTED_LOG = "runs.rejected.jsonl"
 DESIGN_FILE = "design.json"
@@ -98,9 +110,10 @@ class SerialExecutor(Executor):
 
 
 def _worker_init() -> None:
-    """Pool workers leave Ctrl-C to the parent, which cancels the sweep and shuts the pool,
-    and exit when the parent dies (killed mid-sweep) instead of waiting for work forever."""
+    """Pool workers leave Ctrl-C and SIGTERM to the parent, which cancels the sweep and ends
+    the pool, and exit when the parent dies (killed mid-sweep) instead of waiting for work forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True, name="orgsim-parent-watch").start()
@@ -128,32 +141,48 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
 
 @dataclass
 class ExecutorInfo:
-    """An executor and how many runs it works on at once."""
+    """An executor, how many runs it works on at once, and (a cluster) whether it has workers
+    now and how long it may have none before the sweep stops."""
 
     executor: Executor
     parallelism: int
+    has_workers: Callable[[], bool] = lambda: True
+    lost_timeout: float = math.inf
 
 
 @contextlib.contextmanager
-def make_executor(workers: int | None = None, scheduler: str | None = None) -> Iterator[ExecutorInfo]:
+def make_executor(
+    workers: int | None = None, scheduler: str | None = None, lost_timeout: float = LOST_TIMEOUT_S
+) -> Iterator[ExecutorInfo]:
     """The executor a sweep runs on: Dask if ``scheduler`` names one, serial if ``workers == 1``,
-    otherwise a process pool over ``workers`` (default: all cores). Closed on exit."""
+    otherwise a process pool over ``workers`` (default: all cores). Closed on exit; when the
+    sweep is stopped (Ctrl-C, an error) the pool's workers are ended at once, not awaited.
+    A Dask cluster without workers for ``lost_timeout`` seconds counts as lost."""
     if workers is not None and workers < 1:
         raise ScenarioError(f"--workers must be >= 1 (got {workers})")
+    if not (math.isfinite(lost_timeout) and lost_timeout > 0):
+        raise ScenarioError(f"--lost-timeout {lost_timeout}: must be a number of seconds > 0")
     if scheduler:
         try:
             from distributed import Client
         except ImportError:
             raise ScenarioError("--scheduler needs Dask: pip install 'orgsim[dask]'") from None
+        # The client logs each failed reconnection with a traceback; a lost scheduler is
+        # reported once, as WorkLost, instead.
+        for name in ("distributed", "distributed.client"):  # the client's level is set on its own
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
-            client = Client(scheduler)
-        except OSError as exc:
-            raise ScenarioError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+            client = Client(scheduler, timeout=lost_timeout)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ScenarioError(
+                f"--scheduler {scheduler}: cannot connect ({exc}); give a running scheduler's address, "
+                "e.g. tcp://10.0.0.5:8786"
+            ) from None
         with client:
             threads = sum(client.nthreads().values()) or 1
             executor = client.get_executor()
             try:
-                yield ExecutorInfo(executor, threads)
+                yield ExecutorInfo(executor, threads, lambda: bool(client.nthreads()), lost_timeout)
             finally:
                 executor.shutdown(wait=False)
         return
@@ -164,6 +193,13 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> I
     pool = process_pool(workers)
     try:
         yield ExecutorInfo(pool, workers)
+    except BaseException:
+        # ProcessPoolExecutor.kill_workers() arrives in Python 3.14; until then its map of worker
+        # processes is the only way to end runs whose rows are no longer wanted (SIGKILL: the
+        # workers ignore SIGINT and SIGTERM, which are the parent's to handle).
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -204,24 +240,34 @@ def execute(
     chunksize: int | None = None,
     total: int | None = None,
     collect_adoption: bool = False,
+    has_workers: Callable[[], bool] = lambda: True,
+    lost_timeout: float = math.inf,
 ) -> int:
     """Run ``specs`` on ``executor`` in chunks, at most ``2 x parallelism`` chunks in flight
     (memory stays flat however many runs there are); hand each finished chunk's rows to
     ``on_rows`` in the calling thread. Returns the number of runs done. On any exception
-    (``KeyboardInterrupt`` included) pending chunks are cancelled and it propagates."""
+    (``KeyboardInterrupt`` included) pending chunks are cancelled and it propagates.
+
+    While it waits on other processes, Ctrl-C and SIGTERM are taken between waits (so no
+    library code swallows them) and raised as ``KeyboardInterrupt`` / ``Terminated``; a
+    broken pool, a cancelled run (a lost scheduler) or ``has_workers()`` false for
+    ``lost_timeout`` seconds raises ``WorkLost``."""
     if chunksize is None:
         chunksize = default_chunksize(total or 0, parallelism)
     limit = max(2, 2 * parallelism)
     pending: set[Future] = set()
     done_count = 0
     chunks = _chunked(((s.labels, s.scenario, s.seed) for s in specs), chunksize)
+    watch = _Watch(has_workers, lost_timeout)
+    in_thread = isinstance(executor, SerialExecutor)  # a run in this thread must be interruptible
     try:
-        for chunk in chunks:
-            pending.add(executor.submit(run_chunk, chunk, collect_adoption))
-            while len(pending) >= limit:
-                done_count += _drain(pending, on_rows, FIRST_COMPLETED)
-        while pending:
-            done_count += _drain(pending, on_rows, FIRST_COMPLETED)
+        with contextlib.nullcontext() if in_thread else watch.signals():
+            for chunk in chunks:
+                pending.add(executor.submit(run_chunk, chunk, collect_adoption))
+                while len(pending) >= limit:
+                    done_count += _drain(pending, on_rows, watch)
+            while pending:
+                done_count += _drain(pending, on_rows, watch)
     except BaseException:
         for future in pending:
             future.cancel()
@@ -229,17 +275,73 @@ def execute(
     return done_count
 
 
+class _Watch:
+    """What stops a sweep between waits: a signal received, or workers lost for too long."""
+
+    def __init__(self, has_workers: Callable[[], bool], lost_timeout: float) -> None:
+        self.has_workers, self.lost_timeout = has_workers, lost_timeout
+        self.received: int | None = None
+        self.lost_since: float | None = None
+        self.looked = -math.inf
+
+    @contextlib.contextmanager
+    def signals(self) -> Iterator[None]:
+        """Note SIGINT and SIGTERM instead of raising them wherever the main thread is."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        before = {s: signal.signal(s, self._note) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for number, handler in before.items():
+                signal.signal(number, handler)
+
+    def _note(self, number: int, frame: Any) -> None:
+        self.received = number
+
+    def check(self) -> None:
+        if self.received == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.received == signal.SIGTERM:
+            raise Terminated
+        now = time.monotonic()
+        if self.lost_timeout == math.inf or now - self.looked < 1.0:
+            return
+        self.looked = now
+        if self._alive():
+            self.lost_since = None
+            return
+        self.lost_since = self.lost_since or now
+        if now - self.lost_since >= self.lost_timeout:
+            raise WorkLost(f"no worker for {self.lost_timeout:g} s (--lost-timeout)")
+
+    def _alive(self) -> bool:
+        try:
+            return self.has_workers()
+        except Exception:  # a scheduler that does not answer has no workers to offer
+            return False
+
+
 def default_chunksize(runs: int, parallelism: int) -> int:
     """Runs per task: 1 for small sweeps (steady progress), up to 8 for long ones (less overhead)."""
     return max(1, min(8, runs // (16 * max(1, parallelism))))
 
 
-def _drain(pending: set[Future], on_rows: Callable[[list[dict[str, Any]]], None], when: str) -> int:
-    finished, _ = wait(pending, return_when=when)
+def _drain(pending: set[Future], on_rows: Callable[[list[dict[str, Any]]], None], watch: _Watch) -> int:
+    finished: set[Future] = set()
+    while not finished:
+        finished, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        watch.check()
     count = 0
     for future in finished:
         pending.discard(future)
-        rows = future.result()
+        try:
+            rows = future.result()
+        except BrokenExecutor as exc:
+            raise WorkLost(f"a worker process ended abruptly ({exc})") from None
+        except CancelledError:
+            raise WorkLost("a run was cancelled by the cluster (its scheduler stopped?)") from None
         on_rows(rows)
         count += len(rows)
     return count
@@ -418,12 +520,14 @@ def run_sweep(
     max_reps: int | None = None,
     precision_metrics: Sequence[str] | None = None,
     repair: bool = False,
+    lost_timeout: float = LOST_TIMEOUT_S,
 ) -> SweepResult:
     """Run every run of ``design`` not yet recorded in ``out``, then write the tables there.
 
     The sweep owns ``out`` while it runs (another sweep into it is refused). A damaged
     runs.jsonl line, or a record that does not match the design, is an error naming it; with
-    ``repair`` such lines are moved to runs.rejected.jsonl and their runs done again.
+    ``repair`` such lines are moved to runs.rejected.jsonl and their runs done again. A Dask
+    cluster left without workers for ``lost_timeout`` seconds stops the sweep (``WorkLost``).
 
     ``executor`` (e.g. one pool shared by several sweeps) overrides ``workers`` and
     ``scheduler``. ``collect_adoption`` also records the mean adoption share per tick for
@@ -480,19 +584,26 @@ def run_sweep(
                         contextlib.closing(_progress(len(wanted), len(wanted) - len(missing), quiet))
                     )
                     append = stack.enter_context(log.appender())
-                    info = stack.enter_context(_executor(executor, workers, scheduler))
+                    info = stack.enter_context(_executor(executor, workers, scheduler, lost_timeout))
                 else:
                     progress.total, progress.n = len(wanted), len(wanted) - len(missing)
                     progress.refresh()
-                ran += execute(
-                    (spec for spec in design.runs(reps) if spec.run_id in missing),
-                    info.executor,
-                    on_rows,
-                    parallelism=info.parallelism,
-                    chunksize=chunksize,
-                    total=len(missing),
-                    collect_adoption=collect_adoption,
-                )
+                try:
+                    ran += execute(
+                        (spec for spec in design.runs(reps) if spec.run_id in missing),
+                        info.executor,
+                        on_rows,
+                        parallelism=info.parallelism,
+                        chunksize=chunksize,
+                        total=len(missing),
+                        collect_adoption=collect_adoption,
+                        has_workers=info.has_workers,
+                        lost_timeout=info.lost_timeout,
+                    )
+                except WorkLost as exc:
+                    raise WorkLost(
+                        f"{exc}; the {len(done)} runs finished are kept in {out}: run the same command again to resume"
+                    ) from None
         report = precision_report(rule, outcome) if rule is not None and outcome is not None else None
         result = write_tables(design, out, collect_adoption=collect_adoption, precision=report, outcome=outcome)
         result.ran, result.skipped = ran, len(wanted & recorded)
@@ -548,11 +659,13 @@ def _check_not_bootstrapping() -> None:
 
 
 @contextlib.contextmanager
-def _executor(executor: Executor | None, workers: int | None, scheduler: str | None) -> Iterator[ExecutorInfo]:
+def _executor(
+    executor: Executor | None, workers: int | None, scheduler: str | None, lost_timeout: float = LOST_TIMEOUT_S
+) -> Iterator[ExecutorInfo]:
     if executor is not None:
         yield ExecutorInfo(executor, getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
         return
-    with make_executor(workers, scheduler) as info:
+    with make_executor(workers, scheduler, lost_timeout) as info:
         yield info
 
 
@@ -846,7 +959,15 @@ def run_pair(
             progress.update(len(batch))
 
         with _executor(executor, workers, scheduler) as info:
-            execute(specs, info.executor, on_rows, parallelism=info.parallelism, total=len(specs))
+            execute(
+                specs,
+                info.executor,
+                on_rows,
+                parallelism=info.parallelism,
+                total=len(specs),
+                has_workers=info.has_workers,
+                lost_timeout=info.lost_timeout,
+            )
     finally:
         progress.close()
     order = {spec.run_id: i for i, spec in enumerate(specs)}

@@ -1,5 +1,13 @@
-"""The one error a bad scenario, option or value raises (cheap to import: the CLI catches it)."""
+"""The errors the CLI turns into one line (cheap to import: the CLI catches them)."""
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used; each line of the message names file, key and fix."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: handled like Ctrl-C (work stops, results so far kept), reported as exit 143."""
+
+
+class WorkLost(RuntimeError):
+    """A sweep lost its workers or its Dask scheduler; the runs recorded so far are kept."""
