@@ -150,24 +150,43 @@ def test_runs_are_taken_lazily_so_memory_stays_flat(design):
     assert pulled_at_first_rows[0] <= 3  # at most 2 x parallelism chunks in flight, not the whole design
 
 
+# Dask workers make a scratch space, by default under the shared /tmp/dask-scratch-space and
+# its machine-wide lock, and warn (a UserWarning, an error under filterwarnings = error) when
+# that takes over a second: on a loaded machine, or while another session's workers hold the
+# lock, the Dask tests failed by timing alone. Each test's cluster gets a scratch space of its
+# own, and the warning, a hint about slow disks, is no failure of the sweep.
+DASK_SCRATCH_WARNING = "ignore:Creating scratch directories is taking a surprisingly long time:UserWarning"
+
+
+def local_cluster(distributed, tmp_path: Path):
+    """An in-process cluster, one worker of two threads, its scratch space under ``tmp_path``."""
+    return distributed.LocalCluster(
+        processes=False,
+        n_workers=1,
+        threads_per_worker=2,
+        dashboard_address=None,
+        local_directory=str(tmp_path / "dask-scratch"),
+    )
+
+
 @pytest.mark.slow
+@pytest.mark.filterwarnings(DASK_SCRATCH_WARNING)
 def test_process_pool_and_dask_give_the_same_tables(reference, design, tmp_path):
     distributed = pytest.importorskip("distributed")
     pool = run_sweep(design, tmp_path / "pool", workers=2, quiet=True, collect_adoption=True)
     assert_same_tables(pool, reference)
     pd.testing.assert_frame_equal(pool.adoption, reference.adoption)
-    with distributed.Client(processes=False, dashboard_address=None, n_workers=1, threads_per_worker=2) as client:
+    with local_cluster(distributed, tmp_path) as cluster, distributed.Client(cluster) as client:
         executor = client.get_executor()
         dask = run_sweep(design, tmp_path / "dask", executor=executor, quiet=True, collect_adoption=True)
     assert_same_tables(dask, reference)
     pd.testing.assert_frame_equal(dask.adoption, reference.adoption)
 
 
+@pytest.mark.filterwarnings(DASK_SCRATCH_WARNING)
 def test_sweep_command_on_a_dask_scheduler(reference, tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
-    ) as cluster:
+    with local_cluster(distributed, tmp_path) as cluster:
         code = main(
             [
                 "sweep",
@@ -182,14 +201,14 @@ def test_sweep_command_on_a_dask_scheduler(reference, tmp_path, capsys):
                 "--seed",
                 "11",
                 "--out",
-                str(tmp_path),
+                str(tmp_path / "out"),
                 "--scheduler",
                 cluster.scheduler_address,
                 "--quiet",
             ]
         )
     assert code == 0, capsys.readouterr().err
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "runs.parquet"), reference.runs)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "runs.parquet"), reference.runs)
 
 
 def test_sweep_command_writes_tables_prints_the_comparison_and_resumes(tmp_path, capsys):
