@@ -5,8 +5,10 @@ finishes in bounded time."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -292,3 +294,117 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = WAIT_S) -> N
         assert process.poll() is None, f"ended with {process.returncode}"
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.1)
+
+
+# --- memory and work: estimated at validation, refused over --max-memory ---------------------------
+@pytest.mark.parametrize(
+    ("assignment", "key"),
+    [("organisation.teams=100000", "organisation.teams"), ("demand.arrival_rate=1000000", "demand.arrival_rate")],
+)
+def test_a_run_that_would_exhaust_memory_is_refused_with_its_estimate(capsys, assignment, key):
+    line = one_line_error(capsys, ["run", str(CENTRAL_IT), "--set", assignment], "a run needs about", key)
+    assert "--max-memory" in line and ("GiB" in line or "TiB" in line)
+
+
+def test_max_memory_is_the_users_to_set(capsys):
+    one_line_error(capsys, ["run", str(CENTRAL_IT), *SHORT, "--max-memory", "100M"], "over the limit of 100 MiB")
+    assert main(["run", str(CENTRAL_IT), *SHORT, "--max-memory", "1G"]) == 0
+    one_line_error(capsys, ["run", str(CENTRAL_IT), "--max-memory", "lots"], "--max-memory", "memory size")
+
+
+def test_a_sweep_point_over_the_limit_is_refused_before_any_run(tmp_path, capsys):
+    argv = ["sweep", str(CENTRAL_IT), *SHORT, "--grid", "demand.arrival_rate=5,1000000", *SERIAL]
+    one_line_error(capsys, [*argv, "--out", str(tmp_path)], "design point (demand.arrival_rate=1000000.0)")
+    assert not (tmp_path / "runs.jsonl").exists()
+
+
+# --- interruptions and lost workers, with real processes and signals -------------------------------
+LONG_SWEEP = ["--set", "simulation.warmup_ticks=10", "--grid", "simulation.ticks=120,100000", "--reps", "2"]
+
+
+class Started:
+    """``orgsim ARGS`` in its own session; whatever happens, its whole group is killed at the end."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.err_path = folder / "stderr"
+        with self.err_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def __enter__(self) -> Started:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=WAIT_S)
+
+    def stderr(self) -> str:
+        return self.err_path.read_text()
+
+
+def rows_in(log: Path) -> int:
+    return len(log.read_bytes().splitlines()) if log.exists() else 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("number", "code", "line"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_a_signal_stops_a_pool_sweep_in_long_runs_promptly(tmp_path, number, code, line):
+    out = tmp_path / "out"
+    with Started(
+        tmp_path, "sweep", str(CENTRAL_IT), *LONG_SWEEP, "--workers", "2", "--quiet", "--out", str(out)
+    ) as sweep:
+        wait_for(lambda: rows_in(out / "runs.jsonl") >= 2, sweep.process)  # both workers now in long runs
+        sweep.process.send_signal(number)
+        assert sweep.process.wait(timeout=WAIT_S / 5) == code  # a long run takes minutes
+        assert sweep.stderr() == f"orgsim: {line}\n"  # no leaked-semaphore warning, no traceback
+    assert rows_in(out / "runs.jsonl") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lose", ["scheduler", "worker", "sigint", "sigterm"])
+def test_a_dask_sweep_stops_in_one_line_when_its_cluster_is_lost_or_it_is_interrupted(tmp_path, lose):
+    pytest.importorskip("distributed")
+    scheduler_file, out = tmp_path / "scheduler.json", tmp_path / "out"
+    dask = [sys.executable, "-m"]
+    with contextlib.ExitStack() as stack:
+
+        def start(*args: str) -> subprocess.Popen:
+            process = subprocess.Popen([*args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True)  # fmt: skip
+            stack.callback(lambda: (os.killpg(process.pid, signal.SIGKILL), process.wait(timeout=WAIT_S)))
+            return process
+
+        scheduler = start(*dask, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                          "--no-dashboard", "--scheduler-file", str(scheduler_file))  # fmt: skip
+        wait_for(lambda: scheduler_file.exists() and scheduler_file.read_text().strip(), scheduler)
+        address = json.loads(scheduler_file.read_text())["address"]
+        worker = start(*dask, "distributed.cli.dask_worker", address, "--nthreads", "2", "--no-dashboard",
+                       "--local-directory", str(tmp_path / "scratch"))  # fmt: skip
+        args = ["sweep", str(CENTRAL_IT), *LONG_SWEEP, "--quiet", "--out", str(out), "--scheduler", address]
+        sweep = stack.enter_context(Started(tmp_path / "sweep", *args, "--lost-timeout", "10"))
+        wait_for(lambda: rows_in(out / "runs.jsonl") >= 2, sweep.process)  # the worker now in long runs
+        if lose in ("scheduler", "worker"):
+            os.killpg((scheduler if lose == "scheduler" else worker).pid, signal.SIGKILL)
+        else:
+            sweep.process.send_signal(signal.SIGINT if lose == "sigint" else signal.SIGTERM)
+        code = sweep.process.wait(timeout=WAIT_S / 5)
+        err = sweep.stderr()
+    expected = {"sigint": (130, "orgsim: interrupted"), "sigterm": (143, "orgsim: terminated")}
+    if lose in expected:
+        assert (code, err.strip()) == expected[lose]
+    else:
+        assert code == 1 and len(err.splitlines()) == 1, err
+        assert "the 2 runs finished are kept" in err and "run the same command again" in err
+    assert rows_in(out / "runs.jsonl") == 2
+
+
+def test_a_scheduler_that_is_not_an_address_is_refused(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    argv = [*SWEEP, "--quiet", "--out", str(tmp_path), "--scheduler", "notanaddress"]
+    one_line_error(capsys, argv, "--scheduler notanaddress: cannot connect")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from sim.scenario.errors import ScenarioError
@@ -123,11 +123,36 @@ def add_override_arguments(parser: argparse.ArgumentParser, scenarios: str = "")
         help=f"override one scenario value{of}, checked like the file; repeat for more (default: none), "
         "e.g. --set demand.arrival_rate=5",
     )
+    parser.add_argument(
+        "--max-memory",
+        type=memory_size,
+        default=None,
+        metavar="SIZE",
+        help="refuse a scenario whose run is estimated to need more memory than this, e.g. 8G or 500M "
+        "(default: half of this machine's memory)",
+    )
+
+
+def memory_size(text: str) -> int:
+    """``--max-memory`` text such as 8G, 500M, 2.5GiB or a number of bytes, as bytes."""
+    units = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?b)?\s*", text, re.IGNORECASE)
+    if match is None or float(match[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a memory size such as 8G or 500M")
+    return int(float(match[1]) * units[match[2].lower()])
+
+
+def memory_limit(max_memory: int | None) -> int:
+    """``--max-memory`` if given, else half of the machine's physical memory."""
+    import os
+
+    return max_memory or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
-    """Load the scenario named on the command line, with its ``--set`` and ``--ticks`` overrides."""
-    return load_named(args.scenario, overrides_from_args(args))
+    """Load the scenario named on the command line, with its ``--set`` and ``--ticks`` overrides,
+    refused if a run of it would need more than ``--max-memory``."""
+    return load_named(args.scenario, overrides_from_args(args), args.max_memory)
 
 
 def overrides_from_args(args: argparse.Namespace) -> list[str]:
@@ -135,12 +160,23 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
     return [*args.overrides, *([f"simulation.ticks={args.ticks}"] if args.ticks is not None else [])]
 
 
-def load_named(path: Path, overrides: list[str]) -> Scenario:
-    """The scenario file at ``path`` with ``overrides``, named after the file if it has no name."""
+def load_named(path: Path, overrides: list[str], max_memory: int | None) -> Scenario:
+    """The scenario file at ``path`` with ``overrides``, named after the file if it has no name;
+    refused if a run of it would need more than ``max_memory`` bytes (see :func:`memory_limit`)."""
     from sim.scenario.files import load_scenario
 
     scenario = load_scenario(path, overrides)
+    check_memory_of([scenario], max_memory, str(path))
     return scenario if scenario.name else scenario.model_copy(update={"name": path.stem})
+
+
+def check_memory_of(scenarios: Iterable[Scenario], max_memory: int | None, source: str) -> None:
+    """Refuse (one line) the first of ``scenarios`` whose run would need more than ``max_memory``."""
+    from sim.scenario.budget import check_memory
+
+    limit = memory_limit(max_memory)
+    for scenario in scenarios:
+        check_memory(scenario, limit, source)
 
 
 def note_ignored_keys(

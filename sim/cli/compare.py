@@ -72,7 +72,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     metrics = metrics_from_args(args)
     overrides = overrides_from_args(args)
-    a, b = load_named(args.a, overrides), load_named(args.b, overrides)
+    a, b = load_named(args.a, overrides, args.max_memory), load_named(args.b, overrides, args.max_memory)
     note_ignored_keys([(args.a, a), (args.b, b)], overrides)
     result = run_pair(
         a,

@@ -9,6 +9,7 @@ from sim.cli.common import (
     add_command,
     add_execution_arguments,
     add_scenario_arguments,
+    check_memory_of,
     check_metrics,
     metric_list,
     metrics_from_args,
@@ -160,6 +161,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     prestart_workers(args.workers, args.scheduler)
     from sim.experiment.sweep import run_sweep
+    from sim.scenario.files import validate_scenario
 
     metrics = metrics_from_args(args)
     precision_metrics = None
@@ -170,6 +172,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     factors = _factors(args.grid)
     scenario = scenario_from_args(args)
     design = _design(args, scenario, factors)
+    for point in design.points:  # each varied point may need more than the base
+        label = ", ".join(f"{k}={v}" for k, v in point.items())
+        checked = validate_scenario(design.scenario(point))
+        check_memory_of([checked], args.max_memory, f"{args.scenario}: design point ({label})")
     note_ignored_keys([(args.scenario, scenario)], [*args.overrides, *design.keys], design.structures)
     out = args.out or Path("results") / f"sweep-{args.scenario.stem}-{design.fingerprint()}"
     result = run_sweep(

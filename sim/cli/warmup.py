@@ -74,7 +74,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
     from sim.experiment.warmup import study_warmup
 
-    scenario = load_named(args.scenario, args.overrides)  # --ticks applies to the runs, not to the warm-up
+    # --ticks applies to the runs, not to the warm-up
+    scenario = load_named(args.scenario, args.overrides, args.max_memory)
     study = study_warmup(
         scenario,
         reps=args.reps,
