@@ -268,8 +268,7 @@ class OrgModel(mesa.Model):
         hands count fully; items it holds but is not working on (waiting on another team,
         handed on and not yet released, back for rework) and, under ``accept_all``, its pool's
         accepted but unstarted tasks count ``context_switching.waiting_weight`` each."""
-        waiting = team.open_items - team.holding_in_hand
-        per_person = (team.busy + self._waiting_weight * waiting) / team.headcount
+        per_person = (team.busy + self._waiting_weight * team.waiting_items) / team.headcount
         if self._accept_all:
             per_person += self._waiting_weight * len(pool.heap) / pool.headcount
         return per_person
