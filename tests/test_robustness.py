@@ -143,6 +143,8 @@ def test_an_unknown_option_is_one_line(capsys):
     one_line_error(capsys, ["run", str(CENTRAL_IT), "--sed", "1"], "--sed")
     one_line_error(capsys, ["run"], "orgsim run: the following arguments are required: scenario", "orgsim run --help")
     one_line_error(capsys, ["sweep", str(CENTRAL_IT), "--reps", "x"], "--reps", "invalid int value")
+    one_line_error(capsys, ["run", str(CENTRAL_IT), "\x1e"], "unrecognized arguments: \\x1e")  # found by test_fuzz_cli
+    one_line_error(capsys, ["run", str(CENTRAL_IT), "--set", "a\nb=1"], "unknown key")
 
 
 # --- cascades: work created within a tick without advancing time ---------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sim.cli import compare, run, schema, sensitivity, sweep, view, warmup
 from sim.cli.common import EXIT_BAD_INPUT, EXIT_WORK_LOST, OneLineParser, check_workers
-from sim.scenario.errors import ScenarioError, Terminated, WorkLost
+from sim.scenario.errors import ScenarioError, Terminated, WorkLost, printable
 
 DESCRIPTION = """\
 Simulate the same IT organisation (the same people, demand and services) run as central
@@ -50,8 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_workers(args)
         return args.handler(args)
     except ScenarioError as exc:
-        for line in str(exc).splitlines():
-            print(f"orgsim: {line}", file=sys.stderr)
+        for line in str(exc).split("\n"):  # one line per problem
+            print(f"orgsim: {printable(line)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except WorkLost as exc:
         print(f"orgsim: {exc}", file=sys.stderr)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from sim.scenario.errors import ScenarioError
+from sim.scenario.errors import ScenarioError, printable
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would slow `orgsim --help`
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class OneLineParser(argparse.ArgumentParser):
     ``orgsim``'s command parsers inherit it."""
 
     def error(self, message: str):  # type: ignore[no-untyped-def]  # NoReturn: importing typing is slow
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}; see `{self.prog} --help`\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {printable(message)}; see `{self.prog} --help`\n")
 
 
 METRIC_LIST_OPTIONS = ("--metrics", "--precision-metric")

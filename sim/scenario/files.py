@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario.errors import ScenarioError
+from sim.scenario.errors import ScenarioError, printable
 from sim.scenario.schema import Scenario
 
 MAX_SCENARIO_BYTES = 1 << 20  # a scenario is a few KiB; this refuses /dev/zero and pasted data
@@ -38,7 +38,7 @@ def validate_scenario(data: dict[str, Any], source: str = "<config>") -> Scenari
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_describe(err, data)}" for err in exc.errors()]
+        lines = [printable(f"{source}: {_describe(err, data)}") for err in exc.errors()]
         raise ScenarioError("\n".join(lines)) from None
 
 
