@@ -301,10 +301,15 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = WAIT_S) -> N
 # --- memory and work: estimated at validation, refused over --max-memory ---------------------------
 @pytest.mark.parametrize(
     ("assignment", "key"),
-    [("organisation.teams=100000", "organisation.teams"), ("demand.arrival_rate=1000000", "demand.arrival_rate")],
+    [
+        ("organisation.teams=100000", "organisation.teams"),
+        ("demand.arrival_rate=1000000", "demand.arrival_rate"),
+        ("organisation.dependencies_per_service=1000", "organisation.dependencies_per_service"),
+    ],
 )
 def test_a_run_that_would_exhaust_memory_is_refused_with_its_estimate(capsys, assignment, key):
-    line = one_line_error(capsys, ["run", str(CENTRAL_IT), "--set", assignment], "a run needs about", key)
+    argv = ["run", str(CENTRAL_IT), "--set", "organisation.services=1000000", "--set", assignment]
+    line = one_line_error(capsys, argv, "a run needs about", key)
     assert "--max-memory" in line and ("GiB" in line or "TiB" in line)
 
 

@@ -2,7 +2,8 @@
 scenario that would exhaust the machine instead of starting it.
 
 The estimate adds the model's largest parts: the team-by-team matrix of work ties (4 bytes a
-pair), the team-by-service knowledge matrix (8 bytes a cell), and every work item the run is
+pair), the team-by-service knowledge matrix (8 bytes a cell), the service dependency network
+(drawn as a networkx graph, about ``EDGE_BYTES`` an edge), and every work item the run is
 expected to create (arrivals x ticks, each item with its tasks, log row and table row about
 ``ITEM_BYTES``; measured about 1.3 KiB, rounded up for escaped-defect incidents), on top of
 ``BASE_BYTES`` for the interpreter and libraries."""
@@ -16,13 +17,16 @@ BASE_BYTES = 200 * 2**20
 ITEM_BYTES = 2 * 2**10
 TIE_BYTES = 4
 KNOWLEDGE_BYTES = 8
+EDGE_BYTES = 256  # a networkx DiGraph edge: adjacency dict entries both ways
 
 
 def memory_estimate(scenario: Scenario) -> dict[str, float]:
     """Bytes each large part of a run of ``scenario`` needs, keyed by the scenario key that sizes it."""
     org = scenario.organisation
     items = scenario.demand.arrival_rate * scenario.simulation.ticks
+    edges = org.services * min(org.dependencies_per_service, org.services - 1)
     return {
+        "organisation.dependencies_per_service": edges * EDGE_BYTES,
         "organisation.teams": float(org.teams) ** 2 * TIE_BYTES + float(org.teams) * org.services * KNOWLEDGE_BYTES,
         "demand.arrival_rate or simulation.ticks": items * ITEM_BYTES,
     }
