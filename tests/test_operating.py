@@ -24,6 +24,7 @@ from sim.scenario.schema import Intake, OperatingModel, Sourcing, TechDebt
 
 SEEDS = replication_seeds(10, entropy=505)
 STABLE_LOAD = ["demand.arrival_rate=6.5"]
+SHORT = ["simulation.ticks=300", "simulation.warmup_ticks=100"]  # an effect's sign, not a steady-state level
 
 
 def item(kind: int = FEATURE, arrival: float = 0.0) -> WorkItem:
@@ -129,15 +130,11 @@ def test_item_value_counts_completed_demand_less_the_cost_of_delay() -> None:
 
 
 # --- effects --------------------------------------------------------------------------
-def paired(path, metric: str, base: list[str], changed: list[str], ticks: int = 300) -> Estimate:
-    """Paired difference ``changed - base`` of ``metric`` over the test seeds."""
-    first, second = (load_scenario(path, [*base, *extra]) for extra in ([], changed))
+def paired(path, metric: str, base: list[str], changed: list[str]) -> Estimate:
+    """Paired difference ``changed - base`` of ``metric`` over the test seeds (short runs)."""
+    first, second = (load_scenario(path, [*SHORT, *base, *extra]) for extra in ([], changed))
     return Estimate.of(
-        [
-            run_scenario(second, seed=s, ticks=ticks).summary[metric]
-            - run_scenario(first, seed=s, ticks=ticks).summary[metric]
-            for s in SEEDS
-        ]
+        [run_scenario(second, seed=s).summary[metric] - run_scenario(first, seed=s).summary[metric] for s in SEEDS]
     )
 
 
@@ -203,8 +200,8 @@ def test_overloaded_consumers_buy_from_a_fast_external_provider_at_a_cost() -> N
 
 
 def test_central_it_has_no_providers_to_switch_between() -> None:
-    plain = run_scenario(load_scenario(CENTRAL_IT), seed=3, ticks=120)
-    market = run_scenario(load_scenario(CENTRAL_IT, ["sourcing.enabled=true"]), seed=3, ticks=120)
+    plain = run_scenario(load_scenario(CENTRAL_IT, SHORT), seed=3)
+    market = run_scenario(load_scenario(CENTRAL_IT, [*SHORT, "sourcing.enabled=true"]), seed=3)
     assert plain.summary == market.summary
 
 
