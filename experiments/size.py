@@ -1,8 +1,8 @@
 """Experiment 4, organisation size: from a handful of teams to hundreds.
 
-The shipped organisation (12 teams of 6, 24 services, 9 items per tick) is scaled: the
-number of teams, services (2 per team) and the arrival rate (0.75 per team) grow
-together, so the load per person stays the same. Writes to results/size/."""
+The shipped organisation (12 teams of 6, 24 services, 6 items per day) is scaled: the
+number of teams, services (2 per team) and the arrival rate (0.5 per team) grow
+together, so the load per person stays the same; the shipped warm-up, 300 measured days. Writes to results/size/."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def design(quick: bool) -> Design:
     ticks = (
         {"simulation.ticks": 120, "simulation.warmup_ticks": 20}
         if quick
-        else {"simulation.ticks": 400, "simulation.warmup_ticks": 100}
+        else {"simulation.ticks": 700, "simulation.warmup_ticks": 400}
     )
     points = [
-        {"structure": s, TEAMS: n, "organisation.services": 2 * n, "demand.arrival_rate": 0.75 * n} | ticks
+        {"structure": s, TEAMS: n, "organisation.services": 2 * n, "demand.arrival_rate": 0.5 * n} | ticks
         for n in sizes
         for s in STRUCTURES
     ]
