@@ -10,7 +10,7 @@ PYTHON_BOOT := $(shell for c in python3.12 python3.13 python3; do \
 	for p in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]* 2>/dev/null); do \
 	[ -x $$p/bin/python3 ] && echo $$p/bin/python3 && exit 0; done)
 
-.PHONY: setup demo test lint coverage screenshot bench docs view clean
+.PHONY: setup demo test lint coverage screenshot bench docs view clean mutation
 
 setup: $(STAMP)
 
@@ -71,6 +71,80 @@ VIEW_ARGS ?= scenarios/micro_provider.toml
 
 view: $(STAMP)
 	$(PY) -m sim view $(VIEW_ARGS)
+
+# Mutation testing (tests/MUTATION.md; a tool to run, not a CI step): mutmut ([tool.mutmut] in
+# pyproject.toml) mutates the model, metrics, structures, tables and the plots' decision code and
+# runs the fast oracle tests against each mutant, with one worker. It works in a copy,
+# .mutation/ (git-ignored), where @metric is applied after each metric's definition instead of
+# as a decorator (mutmut leaves decorated functions unmutated), and keeps its results there.
+# Every mutant MUTANTS selects is rerun. The per-module score is written into tests/MUTATION.md.
+# make mutation MUTANTS='sim.metrics.*'  for one module; MUTATION_WORKERS=2 on an idle machine.
+MUTANTS ?= sim.metrics.* sim.experiment.tables.* sim.model.structures.* sim.model.org_model.* \
+	sim.experiment.plots.x_plot_win_map__mutmut_* sim.experiment.plots.x__pool__mutmut_*
+MUTATION_WORKERS ?= 1
+MUTATION_DIR := .mutation
+
+define MUTATION_UNDECORATE
+import re, sys
+path = sys.argv[1]
+text = open(path, encoding="utf-8").read()
+names = re.findall(r"^@metric\ndef (\w+)\(", text, flags=re.M)
+text = re.sub(r"^@metric\n(?=def )", "", text, flags=re.M)
+# registered in definition order, as the decorator did (METRICS is read only after import)
+text += "\n\nfor _fn in (" + ", ".join(names) + ",):\n    metric(_fn)\n"
+open(path, "w", encoding="utf-8").write(text)
+endef
+export MUTATION_UNDECORATE
+
+define MUTATION_SCORE
+import fnmatch, json, re, sys
+from collections import Counter
+from pathlib import Path
+from mutmut.stats import status_by_exit_code
+patterns, report = sys.argv[1].split(), Path(sys.argv[2])
+text = report.read_text(encoding="utf-8")
+# survivors classified in the report: equivalent, or unobservable (runs only at import, before
+# mutmut switches a mutant on); both are left out of the score
+equivalent = {m for m, _ in re.findall(r"^\| `(sim\.[^`]+)` \| (equivalent|unobservable) \|", text, flags=re.M)}
+rows, open_survivors = [], []
+for meta in sorted(Path("$(MUTATION_DIR)/mutants/sim").rglob("*.py.meta")):
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    names = sorted((k for k in codes if any(fnmatch.fnmatch(k, p) for p in patterns)),
+                   key=lambda k: (k.rpartition("_")[0], int(k.rpartition("_")[2])))
+    if not names:
+        continue
+    status = {k: status_by_exit_code[codes[k]] for k in names}
+    count = Counter(status.values())
+    survived = [k for k in names if status[k] == "survived"]
+    eq = sum(k in equivalent for k in survived)
+    open_survivors += [k for k in survived if k not in equivalent]
+    checked = len(names) - count["not checked"]
+    score = count["killed"] + count["timeout"]
+    share = f"{score / (checked - eq):.1%}" if checked - eq else "-"
+    module = str(meta.relative_to("$(MUTATION_DIR)/mutants")).removesuffix(".meta")
+    rows.append(f"| {module} | {len(names)} | {checked} | {count['killed']} | {count['timeout']} | "
+                f"{len(survived)} | {eq} | {count['no tests']} | {share} |")
+block = ["| module | mutants | checked | killed | timeout | survived | of which equivalent or unobservable "
+         "| no tests | score: (killed + timeout) / (checked - equivalent or unobservable) |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|", *rows, "",
+         f"Mutants selected (`MUTANTS`): `{' '.join(patterns)}`; a module with 0 checked has not been run.", "",
+         "Survivors not shown equivalent or unobservable below (no test kills them): "
+         + (", ".join(f"`{k}`" for k in open_survivors) or "none") + "."]
+start, end = "<!-- mutation-score:start -->", "<!-- mutation-score:end -->"
+head, _, rest = text.partition(start)
+report.write_text(head + start + "\n" + "\n".join(block) + "\n" + end + rest.partition(end)[2], encoding="utf-8")
+print("\n".join(block))
+endef
+export MUTATION_SCORE
+
+mutation: $(STAMP)
+	rm -rf $(MUTATION_DIR)/sim $(MUTATION_DIR)/tests $(MUTATION_DIR)/scenarios
+	mkdir -p $(MUTATION_DIR)
+	cp -r sim tests scenarios pyproject.toml $(MUTATION_DIR)/
+	$(PY) -c "$$MUTATION_UNDECORATE" $(MUTATION_DIR)/sim/metrics.py
+	cd $(MUTATION_DIR) && ../$(VENV)/bin/mutmut run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTANTS),'$(m)') \
+		> mutmut.log 2>&1; status=$$?; tail -n 3 mutmut.log; test $$status -eq 0
+	$(PY) -c "$$MUTATION_SCORE" "$(MUTANTS)" tests/MUTATION.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage .coverage.*
