@@ -73,7 +73,7 @@ QUICK = {"simulation.ticks": [200], "simulation.warmup_ticks": [20]}
 """Factors that shorten a design's runs in ``--quick`` mode."""
 QUICK_POINT = {key: values[0] for key, values in QUICK.items()}
 """The same for one design point."""
-QUICK_TICKS = ["simulation.ticks=200"]
+QUICK_TICKS = ["simulation.ticks=200", "simulation.warmup_ticks=20"]
 """The same for a single run's overrides."""
 
 

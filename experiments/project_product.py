@@ -34,7 +34,11 @@ def plots(quick: bool):
     def draw(result: SweepResult, out: Path) -> None:
         bar_plots(METRICS)(result, out)
         cases = {
-            f"{structure}, {kind}": [f"structure={structure}", f"operating_model.kind={kind}", *QUICK_TICKS[:quick]]
+            f"{structure}, {kind}": [
+                f"structure={structure}",
+                f"operating_model.kind={kind}",
+                *(QUICK_TICKS if quick else []),
+            ]
             for structure in STRUCTURES
             for kind in ("product", "project")
         }

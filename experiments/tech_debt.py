@@ -48,7 +48,7 @@ def plots(quick: bool):
                 f"structure={structure}",
                 f"{SHARE}={share}",
                 f"{RATE}={TRAP_RATE}",
-                *QUICK_TICKS[:quick],
+                *(QUICK_TICKS if quick else []),
             ]
             for structure in STRUCTURES
             for share in (0.0, 1.0)
