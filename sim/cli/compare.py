@@ -40,7 +40,7 @@ EPILOG = """\
 examples:
   orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml
   orgsim compare scenarios/central_it.toml scenarios/tutorial/slow_handoffs.toml \\
-      --reps 5 --ticks 300 --out results/slow-handoffs
+      --reps 5 --ticks 600 --out results/slow-handoffs
   orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml \\
       --set demand.arrival_rate=11 --metrics lead_time_mean_ticks,rework_rate"""
 

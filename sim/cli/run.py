@@ -36,7 +36,7 @@ EPILOG = """\
 examples:
   orgsim run scenarios/central_it.toml
   orgsim run scenarios/micro_provider.toml --seed 7 --json
-  orgsim run scenarios/central_it.toml --ticks 300 --set demand.arrival_rate=10
+  orgsim run scenarios/central_it.toml --ticks 600 --set demand.arrival_rate=10
   orgsim run scenarios/micro_provider.toml --out results/one-run"""
 
 

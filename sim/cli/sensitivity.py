@@ -43,7 +43,7 @@ examples:
   orgsim sensitivity scenarios/central_it.toml --difference \\
       --params handoff.delay_ticks=0:1.5 organisation.dependencies_per_service=0:4 demand.arrival_rate=6:10 \\
       --metric lead_time_mean_ticks rework_rate
-  orgsim sensitivity scenarios/micro_provider.toml --method sobol --n 32 --ticks 300 \\
+  orgsim sensitivity scenarios/micro_provider.toml --method sobol --n 32 --ticks 600 \\
       --params handoff.delay_ticks=0:1 demand.arrival_rate=6:10 --metric throughput_per_tick
 
 Runs: Morris needs n x (keys + 1) points, Sobol' n x (keys + 2); each runs --reps times,

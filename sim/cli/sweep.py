@@ -57,10 +57,10 @@ holds a different design is refused; another --precision, --max-reps or
 EPILOG = """\
 examples:
   orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
-      --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 300 --out results/my-sweep
+      --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 600 --out results/my-sweep
   orgsim sweep scenarios/micro_provider.toml --grid demand.arrival_rate=6,8,10 --workers 1
   orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
-      --lhs handoff.delay_ticks=0:2 --lhs demand.arrival_rate=4:7 --n 8 --reps 3 --ticks 300
+      --lhs handoff.delay_ticks=0:2 --lhs demand.arrival_rate=4:7 --n 8 --reps 3 --ticks 600
   orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
       --reps 3 --precision 0.05 --max-reps 40 --precision-metric throughput_per_tick lead_time_mean_ticks
 
