@@ -13,6 +13,7 @@ import pytest
 from conftest import FRICTIONLESS, ROUNDING, deep_merge, demand_items, small_scenario
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from sim import run_scenario
 from sim.model.demand import effort_sampler
@@ -413,3 +414,22 @@ def test_a_run_pauses_the_garbage_collector_and_restores_it(monkeypatch: pytest.
         finally:
             gc.enable()
     assert during == [False] * 24
+
+
+def test_rework_that_could_never_end_is_refused_at_validation() -> None:
+    # Found by fuzzing (issue 18): every rework pass of a tiny item carried a defect with
+    # certainty and every defect was caught, so one tick never ended. Such a scenario cannot
+    # finish and is refused; the same with a defect chance that stays below 1 runs.
+    endless = {
+        "handoff": {"delay_ticks": 0.0},
+        "quality": {"base_defect_prob": 1.0, "familiarity_effect": 100.0, "early_detection_prob": 1.0,
+                    "rework_effort_fraction": 1.0},
+        "demand": {"effort": {"mean_days": 1e-9}},
+    }  # fmt: skip
+    with pytest.raises(ValidationError, match="reworked forever"):
+        small_scenario("micro_provider", **endless)
+    finite = {**endless, "quality": {**endless["quality"], "base_defect_prob": 0.002}}
+    result = run_scenario(
+        small_scenario("micro_provider", simulation={"ticks": 10, "warmup_ticks": 0}, **finite), seed=0
+    )
+    assert result.summary["items_completed"] > 0

@@ -353,7 +353,34 @@ class Scenario(Strict):
             )
         if self.spread.initial_adopters > self.organisation.teams:
             raise ValueError("spread.initial_adopters must not exceed organisation.teams")
+        if self._rework_never_ends():
+            raise ValueError(
+                "quality: a rework pass can carry a defect with certainty (base_defect_prob x its raising effects "
+                "x rework_effort_fraction reaches 1) while every defect is caught (early_detection_prob or "
+                "spread.detection_gain is 1), so an item could be reworked forever; lower quality.base_defect_prob "
+                "or quality.early_detection_prob"
+            )
         return self
+
+    def _rework_never_ends(self) -> bool:
+        """Whether some item could be reworked forever: the worst-case defect chance of a rework
+        pass (docs/ODD.md 7.5: every raising factor at its maximum, unbounded with tech debt)
+        reaches 1 while detection is certain."""
+        quality, spread = self.quality, self.spread
+        certain = quality.early_detection_prob == 1 or spread.detection_gain == 1
+        debt = self.tech_debt
+        if not certain or quality.base_defect_prob == 0:
+            return False
+        if debt.enabled and debt.defect_effect > 0 and debt.aging_per_tick > 0:
+            return True
+        worst = (
+            quality.base_defect_prob
+            * (1 + quality.familiarity_effect)
+            * (1 + quality.pressure_effect)
+            * (1 + quality.switching_effect * max(self.context_switching.loss_by_concurrency))
+            * quality.rework_effort_fraction
+        )
+        return worst >= 1
 
     @property
     def spread_start_tick(self) -> int:
