@@ -120,3 +120,12 @@ def test_help_imports_no_heavy_library(command: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert set(out.stdout.split()) & set(HEAVY) == set()
+
+
+def test_version_prints_the_installed_version() -> None:
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    done = subprocess.run([sys.executable, "-m", "sim", "--version"], cwd=ROOT, capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"orgsim {version('orgsim')}\n", "")

@@ -70,6 +70,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, before)
 
 
+class _Version(argparse.Action):
+    """``--version``: reads the package metadata only when asked (``--help`` stays fast)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import version
+
+        print(f"orgsim {version('orgsim')}")
+        parser.exit()
+
+
 def _terminate(number: int, frame: object) -> None:
     """SIGTERM stops a command as Ctrl-C does: results so far kept, then exit 143."""
     raise Terminated
@@ -82,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action=_Version, help="print the installed OrgSim version and exit")
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", help="what to do (each has its own --help)"
     )
