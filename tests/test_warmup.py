@@ -198,9 +198,12 @@ def test_bad_options_give_one_line_and_exit_2(
 def test_the_shipped_warmup_covers_the_measured_transient(path: Path) -> None:
     # Open work and completions: MSER-5 settles them before the shipped warm-up. Knowledge
     # wanders within about 1% of its plateau, so MSER-5 sees no steady state: Welch's moving
-    # average must stay within 2% of its level over the measured window instead.
+    # average must stay within 2% of its level over the measured window instead. Ten
+    # replications, as `orgsim warmup` uses by default: central IT's open work wanders slowly
+    # near its load limit, and with five the mean series still wanders enough for MSER-5 to
+    # call it unsettled (seed 0: a cut at tick 485 of 900; with ten, 150).
     scenario = load_scenario(path)
-    study = study_warmup(scenario, reps=5, seed=0, quiet=True)
+    study = study_warmup(scenario, reps=10, seed=0, quiet=True)
     warmup = scenario.simulation.warmup_ticks
     for name in ("wip", "completions"):
         cut = study.truncations[name]
