@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CENTRAL_IT, ROOT
+from conftest import CENTRAL_IT, MICRO_PROVIDER, ROOT
 
 from sim.cli import main
 from sim.run import run_scenario
@@ -250,11 +250,17 @@ def test_a_design_file_holding_a_list_is_refused(tmp_path, capsys):
     one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(tmp_path)], "design.json: not a design file")
 
 
+@pytest.mark.parametrize("command", ["sweep", "run", "compare"])
 @pytest.mark.parametrize("where", ["a-file", "under-a-file"])
-def test_an_out_that_cannot_be_a_directory_is_refused(tmp_path, capsys, where):
+def test_an_out_that_cannot_be_a_directory_is_refused(tmp_path, capsys, where, command):
     (tmp_path / "file").write_text("x")
     out = tmp_path / "file" if where == "a-file" else tmp_path / "file" / "sub"
-    one_line_error(capsys, [*SWEEP, *SERIAL, "--out", str(out)], f"--out {out}: cannot use it")
+    argv = {
+        "sweep": [*SWEEP, *SERIAL],
+        "run": ["run", str(CENTRAL_IT), *SHORT],
+        "compare": ["compare", str(CENTRAL_IT), str(MICRO_PROVIDER), *SHORT, "--reps", "2", "--workers", "1"],
+    }[command]
+    one_line_error(capsys, [*argv, "--out", str(out)], f"--out {out}: cannot use it")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")

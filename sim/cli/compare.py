@@ -69,11 +69,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     prestart_workers(args.workers, args.scheduler)
     from sim.experiment.sweep import run_pair
+    from sim.experiment.tables import output_directory
 
     metrics = metrics_from_args(args)
     overrides = overrides_from_args(args)
     a, b = load_named(args.a, overrides, args.max_memory), load_named(args.b, overrides, args.max_memory)
     note_ignored_keys([(args.a, a), (args.b, b)], overrides)
+    if args.out is not None:
+        output_directory(args.out)  # refuse an unusable --out before the runs, not after
     result = run_pair(
         a,
         b,

@@ -69,12 +69,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment.sweep import json_text
+    from sim.experiment.tables import output_directory
     from sim.run import run_scenario
 
     if args.seed < 0:
         raise ScenarioError(f"--seed {args.seed}: must be a whole number >= 0, e.g. --seed 7")
     scenario = scenario_from_args(args)
     note_ignored_keys([(args.scenario, scenario)], overrides_from_args(args))
+    if args.out is not None:
+        output_directory(args.out)  # refuse an unusable --out before the run, not after
     result = run_scenario(scenario, seed=args.seed)
     record = result.record()
     if args.json:

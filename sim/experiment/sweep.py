@@ -75,6 +75,7 @@ from sim.experiment.design import (
 from sim.experiment.tables import (
     comparison_table,
     metric_names,
+    output_directory,
     summary_table,
     table_provenance,
     write_table,
@@ -690,9 +691,8 @@ def own_directory(out: Path) -> Iterator[None]:
     (also when the process dies); a second sweep into it is refused, naming the holder."""
     from filelock import FileLock, Timeout
 
-    owner = out / OWNER_FILE
+    owner = output_directory(out) / OWNER_FILE
     try:
-        out.mkdir(parents=True, exist_ok=True)
         lock = FileLock(out / LOCK_FILE, thread_local=False)
         lock.acquire(timeout=0)
     except Timeout:

@@ -32,8 +32,10 @@ left out of that metric's statistics, so ``n`` counts what was observed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -46,6 +48,7 @@ import pandas as pd
 from sim.experiment.survival import km_median, logrank_p
 from sim.metrics import METRICS
 from sim.provenance import environment
+from sim.scenario.errors import ScenarioError
 
 if TYPE_CHECKING:
     from sim.experiment.design import Design
@@ -500,6 +503,19 @@ def _library_version(name: str) -> str:
         return "not installed"
 
 
+def output_directory(out: str | Path) -> Path:
+    """``out`` as a directory to write into (created if missing), or a ScenarioError naming
+    ``--out`` when it is a file, lies under one or cannot be written."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "Permission denied")
+    except OSError as exc:
+        raise ScenarioError(f"--out {out}: cannot use it ({exc.strerror}); give a writable directory path") from None
+    return out
+
+
 def write_table(
     frame: pd.DataFrame,
     directory: str | Path,
@@ -510,8 +526,7 @@ def write_table(
 ) -> dict[str, Path]:
     """Write ``name``.csv, .parquet, (.md) and .provenance.json into ``directory``; return the paths.
     Each file is written beside its place and renamed into it, so a kill never leaves a torn table."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = output_directory(directory)
     paths = {
         "csv": directory / f"{name}.csv",
         "parquet": directory / f"{name}.parquet",
