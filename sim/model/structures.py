@@ -1,7 +1,7 @@
 """The two structures, as routing strategies over the same teams, services and demand.
 
 They differ only in mechanisms: which pool a piece of work queues at, where work crosses
-a team boundary (a handoff), and who keeps an item open. Every rate and effect they use
+a team boundary (a handoff), and so which teams take on an item. Every rate and effect they use
 comes from the shared scenario parameters."""
 
 from __future__ import annotations
