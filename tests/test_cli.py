@@ -148,3 +148,17 @@ def test_cli_without_a_command_says_so_in_one_line_and_exits_2(capsys: pytest.Ca
     out, err = capsys.readouterr()
     assert out == ""
     assert err == "orgsim: the following arguments are required: COMMAND; see `orgsim --help`\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "blamed"),
+    [
+        (["--ticks", "10"], "with --ticks:"),
+        (["--ticks", "10", "--set", "demand.arrival_rate=3"], "with --set and --ticks:"),
+        (["--set", "simulation.ticks=10"], "with --set:"),
+    ],
+)
+def test_an_error_names_the_options_it_came_from(capsys: pytest.CaptureFixture[str], options, blamed) -> None:
+    code, out, err = run_cli(capsys, "run", CENTRAL_IT, *options)
+    assert (code, out) == (2, "")
+    assert blamed in err and "warmup_ticks must be smaller" in err

@@ -152,7 +152,7 @@ def memory_limit(max_memory: int | None) -> int:
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
     """Load the scenario named on the command line, with its ``--set`` and ``--ticks`` overrides,
     refused if a run of it would need more than ``--max-memory``."""
-    return load_named(args.scenario, overrides_from_args(args), args.max_memory)
+    return load_named(args.scenario, overrides_from_args(args), args.max_memory, overrides_label(args))
 
 
 def overrides_from_args(args: argparse.Namespace) -> list[str]:
@@ -160,12 +160,18 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
     return [*args.overrides, *([f"simulation.ticks={args.ticks}"] if args.ticks is not None else [])]
 
 
-def load_named(path: Path, overrides: list[str], max_memory: int | None) -> Scenario:
+def overrides_label(args: argparse.Namespace) -> str:
+    """The options the overrides came from, as errors name them: ``--set``, ``--ticks`` or both."""
+    given = [option for option, used in (("--set", args.overrides), ("--ticks", args.ticks is not None)) if used]
+    return " and ".join(given) or "--set"
+
+
+def load_named(path: Path, overrides: list[str], max_memory: int | None, given_by: str = "--set") -> Scenario:
     """The scenario file at ``path`` with ``overrides``, named after the file if it has no name;
     refused if a run of it would need more than ``max_memory`` bytes (see :func:`memory_limit`)."""
     from sim.scenario.files import load_scenario
 
-    scenario = load_scenario(path, overrides)
+    scenario = load_scenario(path, overrides, given_by)
     check_memory_of([scenario], max_memory, str(path))
     return scenario if scenario.name else scenario.model_copy(update={"name": path.stem})
 

@@ -14,6 +14,7 @@ from sim.cli.common import (
     metrics_from_args,
     note_ignored_keys,
     overrides_from_args,
+    overrides_label,
     prestart_workers,
 )
 
@@ -73,7 +74,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     metrics = metrics_from_args(args)
     overrides = overrides_from_args(args)
-    a, b = load_named(args.a, overrides, args.max_memory), load_named(args.b, overrides, args.max_memory)
+    label = overrides_label(args)
+    a, b = (load_named(path, overrides, args.max_memory, label) for path in (args.a, args.b))
     note_ignored_keys([(args.a, a), (args.b, b)], overrides)
     if args.out is not None:
         output_directory(args.out)  # refuse an unusable --out before the runs, not after

@@ -20,9 +20,10 @@ MAX_SCENARIO_BYTES = 1 << 20  # a scenario is a few KiB; this refuses /dev/zero 
 MAX_EXTENDS = 64  # files in one extends chain
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+def load_scenario(path: str | Path, overrides: list[str] | None = None, given_by: str = "--set") -> Scenario:
     """Read ``path`` (following ``extends``), validate it, then apply and validate the
-    ``key.path=value`` overrides. A file that sets no ``name`` is named after itself."""
+    ``key.path=value`` overrides (``given_by`` names the options they came from in errors).
+    A file that sets no ``name`` is named after itself."""
     path = Path(path)
     data = _read_with_extends(path, seen=())
     scenario = validate_scenario(data, source=str(path))
@@ -30,7 +31,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
         return scenario
     for assignment in overrides:
         _apply_override(data, assignment, source="--set")
-    return validate_scenario(data, source=f"{path} with --set")
+    return validate_scenario(data, source=f"{path} with {given_by}")
 
 
 def validate_scenario(data: dict[str, Any], source: str = "<config>") -> Scenario:
