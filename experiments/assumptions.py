@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import time
 
-from common import SCENARIOS, arguments
+from common import SCENARIOS, arguments, one_line_errors, sweep_options
 
 from sim.experiment.sensitivity import check_problem, run_sensitivity
-from sim.experiment.sweep import make_executor
 from sim.scenario.files import load_scenario
 
 # The shipped value of each key lies inside its range.
@@ -44,12 +43,12 @@ def main() -> None:
     started = time.perf_counter()
     ranges = dict(list(RANGES.items())[:2]) if args.quick else RANGES
     n, reps, extra = (2, 1, QUICK) if args.quick else (10, 2, [])
-    with make_executor(args.workers) as info:
+    with one_line_errors(args):
         for name, table in TABLES.items():
             base = load_scenario(SCENARIOS / "central_it.toml", [table, *extra])
             result = run_sensitivity(
                 base, check_problem(base, ranges), METRICS, args.out / name, method="morris", n=n,
-                difference=True, reps=reps, seed=SEED, quiet=args.quiet, executor=info.executor,
+                difference=True, reps=reps, seed=SEED, **sweep_options(args),
             )  # fmt: skip
             sweep = result.evaluation.sweep
             print(f"{result.out}: {sweep.design.n_runs} runs ({sweep.ran} run now, {sweep.skipped} resumed)")

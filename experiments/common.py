@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from sim.cli.common import EXIT_BAD_INPUT, EXIT_WORK_LOST, add_scheduler_argument
 from sim.experiment.design import Design
 from sim.experiment.plots import new_figure, plot_metric_by_point, save_figure
 from sim.experiment.sweep import SweepResult, run_sweep
 from sim.run import run_scenario
+from sim.scenario.errors import ScenarioError, WorkLost
 from sim.scenario.files import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +29,14 @@ REPS, PRECISION, MAX_REPS, PRECISION_METRICS = 5, 0.05, 20, ["throughput_per_tic
 
 
 def arguments(name: str, doc: str, *, precision: bool = True) -> argparse.Namespace:
-    """``--quick`` (small design for CI), ``--out`` (default results/NAME), ``--workers``; with
-    ``precision`` (scripts that sweep through :func:`run`), ``--precision``, ``--max-reps`` and
-    ``--precision-metric`` as in ``orgsim sweep``."""
+    """``--quick`` (small design for CI), ``--out`` (default results/NAME), ``--workers``,
+    ``--scheduler`` (as in ``orgsim sweep``); with ``precision`` (scripts that sweep through
+    :func:`run`), ``--precision``, ``--max-reps`` and ``--precision-metric`` as in ``orgsim sweep``."""
     parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=doc)
     parser.add_argument("--quick", action="store_true", help="a small design that finishes in seconds (for CI)")
     parser.add_argument("--out", type=Path, default=None, help=f"output folder (default results/{name})")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    add_scheduler_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     if precision:
         parser.add_argument(
@@ -53,7 +59,24 @@ def arguments(name: str, doc: str, *, precision: bool = True) -> argparse.Namesp
         args.precision = args.max_reps = args.precision_metric = None
     if args.out is None:
         args.out = ROOT / "results" / (f"{name}-quick" if args.quick else name)
+    args.prog = parser.prog
     return args
+
+
+def sweep_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sweep's keyword arguments given by ``--workers``, ``--scheduler`` and ``--quiet``."""
+    return {"workers": args.workers, "scheduler": args.scheduler, "quiet": args.quiet}
+
+
+@contextlib.contextmanager
+def one_line_errors(args: argparse.Namespace) -> Iterator[None]:
+    """Bad input (e.g. a ``--scheduler`` that does not answer) ends the script with one line and
+    exit 2, a lost cluster with exit 1, as in ``orgsim``."""
+    try:
+        yield
+    except (ScenarioError, WorkLost) as exc:
+        print(f"{args.prog}: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_WORK_LOST if isinstance(exc, WorkLost) else EXIT_BAD_INPUT) from None
 
 
 def run(args: argparse.Namespace, design: Design, plots: Callable[[SweepResult, Path], None], **kw) -> SweepResult:
@@ -61,7 +84,8 @@ def run(args: argparse.Namespace, design: Design, plots: Callable[[SweepResult, 
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     precision = {"precision": args.precision, "max_reps": args.max_reps, "precision_metrics": args.precision_metric}
-    result = run_sweep(design, args.out, workers=args.workers, quiet=args.quiet, **precision, **kw)
+    with one_line_errors(args):
+        result = run_sweep(design, args.out, **sweep_options(args), **precision, **kw)
     plots(result, args.out)
     elapsed = time.perf_counter() - started
     print(f"{len(result.runs)} runs ({result.ran} run now, {result.skipped} resumed) in {elapsed:.1f} s -> {args.out}")

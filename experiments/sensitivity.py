@@ -13,10 +13,9 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-from common import SCENARIOS, STRUCTURES, arguments
+from common import SCENARIOS, STRUCTURES, arguments, one_line_errors, sweep_options
 
 from sim.experiment.sensitivity import check_problem, run_sensitivity
-from sim.experiment.sweep import make_executor
 from sim.scenario.files import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -63,16 +62,16 @@ def main() -> None:
         ((2, QUICK), (4, QUICK), 2, 1) if args.quick else ((10, []), (32, ["simulation.ticks=700"]), 3, 2)
     )
     morris_base, sobol_base = matched_base(morris_set), matched_base(sobol_set)
-    common = {"difference": True, "reps": reps, "seed": SEED, "quiet": args.quiet}
-    with make_executor(args.workers) as info:
+    common = {"difference": True, "reps": reps, "seed": SEED, **sweep_options(args)}
+    with one_line_errors(args):
         morris = run_sensitivity(
             morris_base, check_problem(morris_base, ranges), METRICS, args.out / "morris", method="morris",
-            n=morris_n, executor=info.executor, **common,
+            n=morris_n, **common,
         )  # fmt: skip
         chosen = top_keys(morris.indices, n_top)
         sobol = run_sensitivity(
             sobol_base, check_problem(sobol_base, {key: RANGES[key] for key in chosen}), METRICS, args.out / "sobol",
-            method="sobol", n=sobol_n, executor=info.executor, **common,
+            method="sobol", n=sobol_n, **common,
         )  # fmt: skip
     for result in (morris, sobol):
         sweep = result.evaluation.sweep

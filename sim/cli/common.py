@@ -78,11 +78,17 @@ def metric_list(text: str) -> list[str]:
     return [name for name in text.split(",") if name]
 
 
+OPTION_GROUPS = ("scenario", "design", "run", "analysis", "output", "server")
+"""Every command's options fall into these groups, listed by its --help in this order as
+"scenario options:", "design options:", ... (a group a command does not use is not shown)."""
+
+
 def add_command(
     sub: argparse._SubParsersAction, name: str, *, summary: str, description: str, epilog: str, handler: Handler
 ) -> argparse.ArgumentParser:
     """Add command ``name``: ``summary`` in the command list, ``description`` and the ``epilog``
-    of examples shown as written by its --help, and the ``handler`` that runs it."""
+    of examples shown as written by its --help, the option groups (:data:`OPTION_GROUPS`, add
+    options with :func:`group`) and the ``handler`` that runs it."""
     parser = sub.add_parser(
         name,
         help=summary,
@@ -91,39 +97,46 @@ def add_command(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.__class__ = _with_metric_lists(type(parser))
+    for title in OPTION_GROUPS:
+        parser.add_argument_group(f"{title} options")
     parser.set_defaults(handler=handler)
     return parser
 
 
+def group(parser: argparse.ArgumentParser, title: str) -> argparse._ActionsContainer:
+    """The option group ``title`` (one of :data:`OPTION_GROUPS`) of a command's parser; a parser
+    without it (an experiment script's) takes the option itself."""
+    return next((g for g in parser._action_groups if g.title == f"{title} options"), parser)
+
+
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
-    """The scenario path, ``--ticks`` and repeated ``--set key.path=value``."""
+    """The scenario path, ``--ticks``, repeated ``--set key.path=value`` and ``--max-memory``."""
     parser.add_argument(
         "scenario", type=Path, help="scenario TOML file, e.g. scenarios/central_it.toml (keys: docs/scenarios.md)"
     )
     add_override_arguments(parser)
 
 
-def add_override_arguments(parser: argparse.ArgumentParser, scenarios: str = "") -> None:
-    """``--ticks`` and repeated ``--set key.path=value``, applied to ``scenarios`` (e.g. "both")
-    or, by default, to the one scenario."""
-    of = f" of {scenarios}" if scenarios else ""
-    parser.add_argument(
+def add_override_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--ticks``, repeated ``--set key.path=value`` and ``--max-memory``, in the scenario options."""
+    options = group(parser, "scenario")
+    options.add_argument(
         "--ticks",
         type=int,
         default=None,
-        help=f"run length{of} in ticks (1 tick = 1 working day), replacing simulation.ticks; the first "
+        help="run length in ticks (1 tick = 1 working day), replacing simulation.ticks; the first "
         "simulation.warmup_ticks are not measured (default: the scenario's value)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY.PATH=VALUE",
-        help=f"override one scenario value{of}, checked like the file; repeat for more (default: none), "
+        help="override one scenario value, checked like the file; repeat for more (default: none), "
         "e.g. --set demand.arrival_rate=5",
     )
-    parser.add_argument(
+    options.add_argument(
         "--max-memory",
         type=memory_size,
         default=None,
@@ -207,29 +220,63 @@ def note_ignored_keys(
 
 
 def add_execution_arguments(parser: argparse.ArgumentParser, reps: int = DEFAULT_REPS) -> None:
-    """``--reps``, ``--seed``, ``--workers``, ``--scheduler``, ``--metrics``, ``--quiet``."""
-    parser.add_argument(
+    """The run options of a replicating command: ``--reps``, ``--seed``, ``--workers``, ``--scheduler``."""
+    add_reps_argument(parser, reps)
+    add_seed_argument(parser)
+    add_workers_argument(parser)
+    add_scheduler_argument(parser)
+
+
+def add_reps_argument(parser: argparse.ArgumentParser, reps: int = DEFAULT_REPS) -> None:
+    """``--reps``, defaulting to ``reps``."""
+    group(parser, "run").add_argument(
         "--reps",
         type=int,
         default=reps,
         help=f"replications (runs with different seeds) of each scenario variant (default {reps})",
     )
-    parser.add_argument(
+
+
+def add_seed_argument(parser: argparse.ArgumentParser) -> None:
+    """``--seed``: every random draw of the command derives from it."""
+    group(parser, "run").add_argument(
         "--seed",
         type=int,
         default=0,
-        help="base seed (default 0); replicate r's seed derives from it and is shared by the structures "
-        "(sweep) or scenarios (compare) being compared",
+        help="seed every random draw derives from (default 0): the same seed gives the same results; "
+        "replicate r's seed derives from it and is shared by the scenarios or structures compared",
     )
-    add_workers_argument(parser)
-    parser.add_argument(
+
+
+def add_workers_argument(parser: argparse.ArgumentParser) -> None:
+    """``--workers``: local worker processes (see :func:`prestart_workers`), and ``--oversubscribe``."""
+    options = group(parser, "run")
+    options.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: all cores; 1 = serial, in this process; at most the cores "
+        "available unless --oversubscribe)",
+    )
+    options.add_argument(
+        "--oversubscribe", action="store_true", help="allow --workers above the cores available (default: refused)"
+    )
+
+
+def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler``: a Dask scheduler's address, to run there instead of on local processes."""
+    group(parser, "run").add_argument(
         "--scheduler",
         default=None,
         metavar="ADDRESS",
         help="run on this Dask scheduler instead of local processes, e.g. tcp://10.0.0.5:8786 "
         "(default: local processes; needs the dask extra)",
     )
-    parser.add_argument(
+
+
+def add_metrics_argument(parser: argparse.ArgumentParser) -> None:
+    """``--metrics``: the metrics to print (a list that may stand anywhere on the line)."""
+    group(parser, "output").add_argument(
         "--metrics",
         type=metric_list,
         action="extend",
@@ -238,20 +285,17 @@ def add_execution_arguments(parser: argparse.ArgumentParser, reps: int = DEFAULT
         help="metrics to print, named as in `orgsim run`, separated by spaces or commas, anywhere on the line "
         f"(default: {HEADLINE_HELP})",
     )
-    add_quiet_argument(parser)
 
 
-def add_workers_argument(parser: argparse.ArgumentParser) -> None:
-    """``--workers``: local worker processes (see :func:`prestart_workers`)."""
-    parser.add_argument(
-        "--workers",
-        type=int,
+def add_out_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--out``: where the results the command's description lists go; ``default`` says what
+    happens without it."""
+    group(parser, "output").add_argument(
+        "--out",
+        type=Path,
         default=None,
-        help="worker processes (default: all cores; 1 = serial, in this process; at most the cores "
-        "available unless --oversubscribe)",
-    )
-    parser.add_argument(
-        "--oversubscribe", action="store_true", help="allow --workers above the cores available (default: refused)"
+        metavar="DIR",
+        help=f"write the results described above into this directory, created if missing (default: {default})",
     )
 
 
@@ -272,7 +316,9 @@ def check_workers(args: argparse.Namespace) -> None:
 
 def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
     """``--quiet``: no progress bar."""
-    parser.add_argument("--quiet", action="store_true", help="do not draw the progress bar (on stderr)")
+    group(parser, "output").add_argument(
+        "--quiet", action="store_true", help="do not draw the progress bar (on stderr)"
+    )
 
 
 def prestart_workers(workers: int | None, scheduler: str | None = None) -> None:

@@ -9,7 +9,10 @@ from pathlib import Path
 from sim.cli.common import (
     add_command,
     add_execution_arguments,
+    add_metrics_argument,
+    add_out_argument,
     add_override_arguments,
+    add_quiet_argument,
     load_named,
     metrics_from_args,
     note_ignored_keys,
@@ -26,12 +29,12 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
 DESCRIPTION = """\
-Run scenarios A and B --reps times each; replicate r of both uses the same seed (common
-random numbers), so the comparison is paired. Prints, per metric, the mean and 95% CI of
-A and of B (for adoption times the Kaplan-Meier median), the difference B - A with its
-95% CI, the test's p-value and a verdict, then the verdict in plain sentences. A value
-marked (n=k) was defined in only k replications. Times are in days (1 tick = 1 working
-day), shares in percent, their differences in percentage points.
+Run scenarios A and B --reps times each (--ticks and --set apply to both); replicate r of
+both uses the same seed (common random numbers), so the comparison is paired. Prints, per
+metric, the mean and 95% CI of A and of B (for adoption times the Kaplan-Meier median),
+the difference B - A with its 95% CI, the test's p-value and a verdict, then the verdict
+in plain sentences. A value marked (n=k) was defined in only k replications. Times are
+in days (1 tick = 1 working day), shares in percent, their differences in percentage points.
 
 With --out DIR also writes the runs, summary and comparison tables (CSV, Parquet and
 Markdown with a provenance JSON, as `orgsim sweep` does), a figure, and report.html (one
@@ -57,14 +60,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("a", type=Path, help="scenario A, the baseline (TOML file)")
     parser.add_argument("b", type=Path, help="scenario B, compared with A (TOML file)")
-    add_override_arguments(parser, scenarios="both")
+    add_override_arguments(parser)
     add_execution_arguments(parser)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="also write the tables, a figure and report.html/report.md into this directory (default: write nothing)",
-    )
+    add_metrics_argument(parser)
+    add_out_argument(parser, "write nothing")
+    add_quiet_argument(parser)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from sim.cli.common import (
     add_command,
+    add_out_argument,
     add_scenario_arguments,
+    add_seed_argument,
+    group,
     note_ignored_keys,
     overrides_from_args,
     scenario_from_args,
@@ -50,21 +53,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         handler=cmd_run,
     )
     add_scenario_arguments(parser)
-    parser.add_argument(
-        "--seed", type=int, default=0, help="random seed (default 0); the same seed gives the same result"
-    )
-    parser.add_argument(
+    add_seed_argument(parser)
+    group(parser, "output").add_argument(
         "--json",
         action="store_true",
         help="print one JSON object (null where a metric has no value) instead of the readable summary",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="also write the per-day series, the item table, the summary and a figure into this directory "
-        "(default: write nothing)",
-    )
+    add_out_argument(parser, "write nothing")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

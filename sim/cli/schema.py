@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.cli.common import add_command
+from sim.cli.common import add_command, group
 
 DESCRIPTION = """\
 Print the JSON Schema of scenario files (for editors and tools that check and complete
@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         handler=cmd_schema,
     )
-    parser.add_argument(
+    group(parser, "output").add_argument(
         "--markdown",
         action="store_true",
         help="print the Markdown scenario reference (key, type, default, allowed values, meaning) "

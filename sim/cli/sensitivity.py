@@ -7,10 +7,12 @@ from pathlib import Path
 
 from sim.cli.common import (
     add_command,
+    add_execution_arguments,
+    add_out_argument,
     add_quiet_argument,
     add_scenario_arguments,
-    add_workers_argument,
     check_metrics,
+    group,
     prestart_workers,
     scenario_from_args,
 )
@@ -60,7 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         handler=cmd_sensitivity,
     )
     add_scenario_arguments(parser)
-    parser.add_argument(
+    design = group(parser, "design")
+    design.add_argument(
         "--params",
         nargs="+",
         required=True,
@@ -68,7 +71,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the keys to vary and their ranges, sampled uniformly; whole-number keys are rounded "
         "(required, no default), e.g. --params handoff.delay_ticks=0:2 demand.arrival_rate=6:11",
     )
-    parser.add_argument(
+    design.add_argument(
+        "--method", choices=["morris", "sobol"], default="morris", help="morris (screening) or sobol (default morris)"
+    )
+    design.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="Morris: trajectories; Sobol': base samples, a power of two (default 10 for morris, 64 for sobol)",
+    )
+    design.add_argument("--levels", type=int, default=4, help="Morris grid levels per key, even (default 4)")
+    design.add_argument(
+        "--difference",
+        action="store_true",
+        help="analyse micro_provider - central_it on the same point and seed instead of the scenario's own "
+        "structure, and discover where each structure wins",
+    )
+    add_execution_arguments(parser, reps=2)
+    analysis = group(parser, "analysis")
+    analysis.add_argument(
         "--metric",
         nargs="+",
         default=["lead_time_mean_ticks"],
@@ -76,44 +97,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the metrics to analyse, named as in `orgsim run`; all come from the same runs "
         "(default: lead_time_mean_ticks)",
     )
-    parser.add_argument(
-        "--difference",
-        action="store_true",
-        help="analyse micro_provider - central_it on the same point and seed instead of the scenario's own "
-        "structure, and discover where each structure wins",
-    )
-    parser.add_argument(
-        "--method", choices=["morris", "sobol"], default="morris", help="morris (screening) or sobol (default morris)"
-    )
-    parser.add_argument(
-        "--n",
-        type=int,
-        default=None,
-        help="Morris: trajectories; Sobol': base samples, a power of two (default 10 for morris, 64 for sobol)",
-    )
-    parser.add_argument("--levels", type=int, default=4, help="Morris grid levels per key, even (default 4)")
-    parser.add_argument("--reps", type=int, default=2, help="replications averaged at each point (default 2)")
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="base seed of the sample, the bootstrap and every run (default 0); both structures share a point's seeds",
-    )
-    parser.add_argument("--depth", type=int, default=2, help="depth of the rule-finding decision tree (default 2)")
-    parser.add_argument(
+    analysis.add_argument("--depth", type=int, default=2, help="depth of the rule-finding decision tree (default 2)")
+    analysis.add_argument(
         "--tie",
         type=float,
         default=0.02,
         help="with --difference, a structure wins a point only when its mean is better by more than this share "
         "of the two structures' mean; smaller differences are ties (default 0.02)",
     )
-    add_workers_argument(parser)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="result directory, resumed if it holds this design (default: results/sensitivity-SCENARIO-HASH)",
-    )
+    add_out_argument(parser, "results/sensitivity-SCENARIO-HASH, HASH naming the design; resumed if it holds it")
     add_quiet_argument(parser)
 
 
@@ -139,7 +131,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         ranges[key] = bounds
     scenario = scenario_from_args(args)
     problem = check_problem(scenario, ranges)
-    prestart_workers(args.workers)
+    prestart_workers(args.workers, args.scheduler)
     config = scenario.model_dump(mode="json")
     what = [config, args.method, args.n, args.levels, ranges, args.reps, args.seed, args.difference]
     tag = hashlib.sha256(canonical_json(what).encode()).hexdigest()[:8]
@@ -158,6 +150,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         depth=args.depth,
         tie=args.tie,
         workers=args.workers,
+        scheduler=args.scheduler,
         quiet=args.quiet,
     )
     sweep = result.evaluation.sweep

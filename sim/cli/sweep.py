@@ -8,9 +8,13 @@ from pathlib import Path
 from sim.cli.common import (
     add_command,
     add_execution_arguments,
+    add_metrics_argument,
+    add_out_argument,
+    add_quiet_argument,
     add_scenario_arguments,
     check_memory_of,
     check_metrics,
+    group,
     metric_list,
     metrics_from_args,
     note_ignored_keys,
@@ -77,7 +81,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         handler=cmd_sweep,
     )
     add_scenario_arguments(parser)
-    parser.add_argument(
+    design = group(parser, "design")
+    design.add_argument(
         "--grid",
         action="append",
         default=[],
@@ -85,7 +90,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="vary a key over comma-separated values; repeat for more keys, every combination is run "
         "(default: none, one point), e.g. --grid handoff.delay_ticks=0,1,2 --grid structure=central_it,micro_provider",
     )
-    parser.add_argument(
+    design.add_argument(
         "--lhs",
         action="append",
         default=[],
@@ -93,25 +98,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="sample this key over a range by Latin hypercube (--n points, crossed with --grid); repeat for "
         "more keys (default: none)",
     )
-    parser.add_argument(
+    design.add_argument(
         "--sobol",
         action="append",
         default=[],
         metavar="KEY.PATH=LOW:HIGH",
         help="as --lhs with a scrambled Sobol' sequence (--n a power of two); not with --lhs (default: none)",
     )
-    parser.add_argument(
+    design.add_argument(
         "--n", type=int, default=None, help="points sampled by --lhs or --sobol (default: none; needed with them)"
     )
     add_execution_arguments(parser)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="result directory; created if missing, resumed if it holds this design "
-        "(default: results/sweep-SCENARIO-HASH, HASH identifying the design)",
+    run = group(parser, "run")
+    run.add_argument(
+        "--lost-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --scheduler: stop (keeping the runs done) when the cluster has had no worker, or the "
+        "scheduler has not answered, for this long (default 60)",
     )
-    parser.add_argument(
+    run.add_argument(
         "--precision",
         type=float,
         default=None,
@@ -120,14 +127,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "G/(1+G) of its mean, for every structure (relative error G, e.g. 0.05); --reps runs first, "
         "--max-reps caps (default: none, exactly --reps replications)",
     )
-    parser.add_argument(
+    run.add_argument(
         "--max-reps",
         type=int,
         default=None,
         metavar="N",
         help="most replications per point with --precision; needed with it (default: none)",
     )
-    parser.add_argument(
+    run.add_argument(
         "--precision-metric",
         type=metric_list,
         action="extend",
@@ -136,26 +143,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="metrics --precision applies to, separated by spaces or commas, all must meet it (default: the "
         "first --metrics if given, else throughput_per_tick, defined in every run)",
     )
-    parser.add_argument(
+    add_metrics_argument(parser)
+    add_out_argument(parser, "results/sweep-SCENARIO-HASH, HASH naming the design; resumed if it holds this design")
+    output = group(parser, "output")
+    output.add_argument(
         "--adoption",
         action="store_true",
         help="also write the adoption table: mean share of teams that adopted the practice, per tick, "
         "point and structure (CSV, Parquet)",
     )
-    parser.add_argument(
+    output.add_argument(
         "--repair",
         action="store_true",
         help="move damaged runs.jsonl lines, and records that do not match the design, to "
         "runs.rejected.jsonl and redo those runs (default: stop and name the first)",
     )
-    parser.add_argument(
-        "--lost-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="with --scheduler: stop (keeping the runs done) when the cluster has had no worker, or the "
-        "scheduler has not answered, for this long (default 60)",
-    )
+    add_quiet_argument(parser)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -7,8 +7,11 @@ import argparse
 from sim.cli.common import (
     add_command,
     add_quiet_argument,
+    add_reps_argument,
     add_scenario_arguments,
+    add_seed_argument,
     add_workers_argument,
+    group,
     load_named,
     prestart_workers,
 )
@@ -46,17 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         handler=cmd_warmup,
     )
     add_scenario_arguments(parser)
-    parser.add_argument(
-        "--reps", type=int, default=10, help="replications averaged before MSER-5 (default 10; at least 2)"
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="base seed (default 0); replicate r's seed derives from it as in `orgsim compare`",
-    )
+    add_reps_argument(parser)
+    add_seed_argument(parser)
     add_workers_argument(parser)
-    parser.add_argument(
+    group(parser, "analysis").add_argument(
         "--series",
         nargs="+",
         default=None,
@@ -64,7 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"per-tick series to check, named as the columns of a run's series; put this option last "
         f"(default: {DEFAULT_SERIES}: open work, completions per tick, knowledge held)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    group(parser, "output").add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the table"
+    )
     add_quiet_argument(parser)
 
 
