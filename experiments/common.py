@@ -28,7 +28,19 @@ STRUCTURES = ["central_it", "micro_provider"]
 REPS, PRECISION, MAX_REPS, PRECISION_METRICS = 5, 0.05, 20, ["throughput_per_tick"]
 
 
-def arguments(name: str, doc: str, *, precision: bool = True) -> argparse.Namespace:
+def arguments(name: str, doc: str, *, precision: bool = True, argv: list[str] | None = None) -> argparse.Namespace:
+    """The script's options read from ``argv`` (default: its command line); see :func:`build_parser`."""
+    parser = build_parser(name, doc, precision=precision)
+    args = parser.parse_args(argv)
+    if precision and args.quick:
+        args.precision = args.max_reps = args.precision_metric = None
+    if args.out is None:
+        args.out = ROOT / "results" / (f"{name}-quick" if args.quick else name)
+    args.prog = parser.prog
+    return args
+
+
+def build_parser(name: str, doc: str, *, precision: bool = True) -> argparse.ArgumentParser:
     """``--quick`` (small design for CI), ``--out`` (default results/NAME), ``--workers``,
     ``--scheduler`` (as in ``orgsim sweep``); with ``precision`` (scripts that sweep through
     :func:`run`), ``--precision``, ``--max-reps`` and ``--precision-metric`` as in ``orgsim sweep``."""
@@ -54,13 +66,7 @@ def arguments(name: str, doc: str, *, precision: bool = True) -> argparse.Namesp
             default=PRECISION_METRICS,
             help="metrics for --precision (default: %(default)s)",
         )
-    args = parser.parse_args()
-    if precision and args.quick:
-        args.precision = args.max_reps = args.precision_metric = None
-    if args.out is None:
-        args.out = ROOT / "results" / (f"{name}-quick" if args.quick else name)
-    args.prog = parser.prog
-    return args
+    return parser
 
 
 def sweep_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,16 +1,20 @@
 """``orgsim --help`` and every command's help are complete: each command has a description
-and examples, every option has help that states its default, and the examples parse."""
+and examples, every option has help that states its default, and the examples parse. Every
+command's help has one layout: usage, description, the option groups in one order, examples;
+an option several commands share has the same help text and group wherever it appears."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import re
 import shlex
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
 
-from sim.cli import build_parser
+from sim.cli import build_parser, common
 from sim.experiment.tables import HEADLINE_METRICS
 
 
@@ -129,3 +133,101 @@ def test_version_prints_the_installed_version() -> None:
 
     done = subprocess.run([sys.executable, "-m", "sim", "--version"], cwd=ROOT, capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"orgsim {version('orgsim')}\n", "")
+
+
+# --- one layout -----------------------------------------------------------------------------
+LAYOUT = ["positional arguments", "options", *(f"{name} options" for name in common.OPTION_GROUPS), "examples"]
+# sim/cli/view.py is being reworked elsewhere: its --seed, --host and --port do not use the
+# shared helpers and groups yet. Strict: this fails once they do, so the mark is removed.
+VIEW_PENDING = pytest.mark.xfail(strict=True, reason="sim/cli/view.py: --seed, --host, --port not in the groups yet")
+
+
+def command_ids() -> list:
+    return [pytest.param(name, marks=VIEW_PENDING) if name == "view" else name for name in COMMANDS]
+
+
+def reference_options() -> dict[str, tuple[str, str]]:
+    """Each shared option, in the order every command lists it: (its group, its help)."""
+    sub = argparse.ArgumentParser().add_subparsers()
+    parser = common.add_command(sub, "x", summary="x", description="x", epilog="", handler=lambda args: 0)
+    common.add_scenario_arguments(parser)
+    common.add_execution_arguments(parser)
+    common.add_metrics_argument(parser)
+    common.add_out_argument(parser, "x")
+    common.add_quiet_argument(parser)
+    return {
+        action.option_strings[0]: (group.title, action.help)
+        for group in parser._action_groups[2:]  # after positional arguments and options
+        for action in group._group_actions
+    }
+
+
+def without_default(text: str | None) -> str:
+    """A help text without its "(default ...)" part, which differs between commands."""
+    return re.sub(r"\s*\(default[^)]*\)", "", text or "")
+
+
+def help_text(parser: argparse.ArgumentParser, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("COLUMNS", "100")
+    return parser.format_help()
+
+
+def test_the_reference_names_every_shared_option() -> None:
+    assert list(reference_options()) == [
+        "--ticks", "--set", "--max-memory", "--reps", "--seed", "--workers", "--oversubscribe", "--scheduler",
+        "--metrics", "--out", "--quiet",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", command_ids())
+def test_every_command_help_has_the_same_layout(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = subcommands()[name]
+    text = help_text(parser, monkeypatch)
+    assert text.startswith(f"usage: orgsim {name} ")
+    paragraphs = text.split("\n\n")
+    assert parser.description is not None
+    assert paragraphs[1] == parser.description.split("\n\n")[0], "the description does not follow the usage"
+    headings = [line[:-1] for line in text.splitlines() if re.fullmatch(r"[a-z][a-z ]*:", line)]
+    assert headings == [h for h in LAYOUT if h in headings], f"sections out of order: {headings}"
+    assert headings[-1] == "examples" and "options" in headings
+    bare = next(a for a in parser._action_groups if a.title == "options")._group_actions
+    assert [a.option_strings for a in bare] == [["-h", "--help"]], "an option outside the option groups"
+
+
+@pytest.mark.parametrize("name", command_ids())
+def test_shared_options_read_the_same_in_every_command(name: str) -> None:
+    reference = reference_options()
+    parser = subcommands()[name]
+    seen = []
+    for group in parser._action_groups:
+        for action in group._group_actions:
+            option = next((o for o in action.option_strings if o in reference), None)
+            if option is None:
+                continue
+            seen.append(option)
+            title, text = reference[option]
+            assert group.title == title, f"{name} {option}: in {group.title!r}, elsewhere in {title!r}"
+            assert without_default(action.help) == without_default(text), f"{name} {option}: help differs"
+    assert seen == [o for o in reference if o in seen], f"{name}: shared options out of order"
+
+
+def test_metrics_reps_seed_out_and_scheduler_are_shared_where_they_appear() -> None:
+    # the options the issue names: every replicating command has them, so the checks above bite
+    for name in ("sweep", "compare", "sensitivity"):
+        options = {o for a in subcommands()[name]._actions for o in a.option_strings}
+        assert {"--reps", "--seed", "--out", "--scheduler"} <= options, name
+    assert all(
+        "--metrics" in {o for a in subcommands()[n]._actions for o in a.option_strings} for n in ("sweep", "compare")
+    )
+
+
+def test_experiment_scripts_take_the_same_scheduler_option() -> None:
+    spec = importlib.util.spec_from_file_location("experiments_common", ROOT / "experiments" / "common.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (action,) = [a for a in module.build_parser("x", "doc")._actions if "--scheduler" in a.option_strings]
+    (theirs,) = [a for a in subcommands()["sweep"]._actions if "--scheduler" in a.option_strings]
+    assert (action.help, action.metavar, action.default) == (theirs.help, theirs.metavar, theirs.default)
+    args = module.arguments("x", "doc", argv=["--scheduler", "tcp://127.0.0.1:8786"])
+    assert module.sweep_options(args)["scheduler"] == "tcp://127.0.0.1:8786"
