@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment.design import Design
+from sim.experiment.design import Design, canonical_json, run_id, run_seed, table_value
 from sim.experiment.sweep import RUNS_LOG, RunLog, SerialExecutor, execute, run_pair, run_sweep
 from sim.experiment.tables import metric_names
+from sim.run import run_scenario
 from sim.scenario.errors import ScenarioError
 from sim.scenario.files import load_scenario
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
 TINY = ["simulation.ticks=60", "simulation.warmup_ticks=10", "organisation.teams=4", "demand.arrival_rate=2.5"]
 TINY_ARGS = [arg for item in TINY for arg in ("--set", item)]
 STRUCTURES = ["central_it", "micro_provider"]
@@ -122,6 +124,47 @@ def test_a_directory_with_another_design_is_refused(reference, design):
     other = Design.grid(design.base, {"handoff.delay_ticks": [0, 2], "structure": STRUCTURES}, reps=3, seed=11)
     with pytest.raises(ScenarioError, match="different design"):
         run_sweep(other, reference.out, workers=1, quiet=True)
+
+
+def test_run_ids_name_the_scenario_that_ran_but_seeds_do_not(design):
+    base = load_scenario(SCENARIOS / "central_it.toml", [*TINY, "handoff.loss_prob=0.2"])
+    other = Design.grid(base, {"handoff.delay_ticks": [0, 1.5], "structure": STRUCTURES}, reps=3, seed=11)
+    mine, theirs = list(design.runs()), list(other.runs())
+    assert [spec.point for spec in mine] == [spec.point for spec in theirs]
+    assert [spec.seed for spec in mine] == [spec.seed for spec in theirs]
+    assert [spec.seed for spec in mine] == [run_seed(11, spec.point, spec.replicate) for spec in mine]
+    assert {spec.run_id for spec in mine}.isdisjoint(spec.run_id for spec in theirs)
+    spec = mine[0]  # the scenario named is the one the run records in its provenance
+    ran = run_scenario(spec.scenario, seed=spec.seed)
+    assert design.scenario_hash(spec.point) == ran.provenance["config_hash"] != other.scenario_hash(spec.point)
+    assert spec.run_id == run_id(spec.point, spec.replicate, 11, ran.provenance["config_hash"])
+
+
+def test_a_folder_with_ids_from_before_they_named_the_scenario_resumes(reference, design, tmp_path):
+    specs = {spec.run_id: spec for spec in design.runs()}
+    rows = list(RunLog(reference.out / RUNS_LOG).rows())
+    (tmp_path / "design.json").write_bytes((reference.out / "design.json").read_bytes())
+    with RunLog(tmp_path / RUNS_LOG).appender() as append:
+        append([row | {"run_id": run_id(specs[row["run_id"]].point, row["replicate"], 11)} for row in rows])
+    assert RunLog(tmp_path / RUNS_LOG).run_ids().isdisjoint(specs)
+    resumed = run_sweep(design, tmp_path, workers=1, quiet=True, collect_adoption=True)
+    assert (resumed.ran, resumed.skipped) == (0, 12)
+    assert_same_tables(resumed, reference)
+    pd.testing.assert_frame_equal(resumed.adoption, reference.adoption)
+    assert RunLog(tmp_path / RUNS_LOG).run_ids() == set(specs)
+
+
+@pytest.mark.parametrize("log", sorted((ROOT / "results").glob("**/" + RUNS_LOG)), ids=lambda p: p.parent.name)
+def test_committed_results_keep_their_seeds(log):
+    # run_seed never changes: every committed run's seed is the one its design gives it today
+    saved = json.loads((log.parent / "design.json").read_text())
+    keys = saved["keys"]
+    points = {canonical_json({k: table_value(p[k]) for k in keys}): p for p in saved["points"]}
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert rows
+    for row in rows:
+        point = points[canonical_json({k: row[k] for k in keys})]
+        assert row["seed"] == run_seed(saved["seed"], point, row["replicate"])
 
 
 def test_corrupt_line_in_the_middle_is_reported(tmp_path):

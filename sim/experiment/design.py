@@ -11,13 +11,16 @@ Seeds give common random numbers: a run's seed comes from ``numpy.random.SeedSeq
 keyed by the base seed, a hash of the point's values *without* ``structure``, and the
 replicate index. Both structures at a point and replicate therefore share a seed (a
 paired comparison), and a run's seed depends neither on run order nor on how many
-other points or replicates the design has. :class:`Precision` is the rule that decides,
+other points or replicates the design has. A run's id also hashes the config hash of the
+scenario that runs, so the same point over two base scenarios gives two ids (but the same
+seeds). :class:`Precision` is the rule that decides,
 from a point's values, whether it needs more replicates. The design does no I/O.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -67,10 +70,14 @@ def run_seed(base_seed: int, point: Mapping[str, Any], replicate: int) -> int:
     return int(state[0]) >> 1
 
 
-def run_id(point: Mapping[str, Any], replicate: int, seed: int) -> str:
+def run_id(point: Mapping[str, Any], replicate: int, seed: int, scenario_hash: str | None = None) -> str:
     """Stable id of one run: a hash of everything that makes it, the point (``structure``
-    included), the replicate and the design's base seed (from which the run's seed derives)."""
-    return _digest({"point": dict(point), "replicate": replicate, "seed": seed}).hex()[:16]
+    included), the replicate, the design's base seed (from which the run's seed derives) and
+    ``scenario_hash``, the :func:`~sim.scenario.files.config_hash` of the scenario that runs
+    (so one point over two base scenarios gives two ids). Without ``scenario_hash``: the id
+    that runs.jsonl files written before carry, by which a sweep still resumes them."""
+    made = {"point": dict(point), "replicate": replicate, "seed": seed}
+    return _digest(made if scenario_hash is None else made | {"scenario": scenario_hash}).hex()[:16]
 
 
 def point_id(point: Mapping[str, Any]) -> str:
@@ -292,6 +299,22 @@ class Design:
         """The full scenario dict of one point (base with the point's keys set)."""
         return apply_point(self.base, point)
 
+    def scenario_hash(self, point: Mapping[str, Any]) -> str:
+        """The config hash of the scenario that runs at ``point`` (worked out once per point)."""
+        key = canonical_json(point)
+        if key not in self._scenario_hashes:
+            scenario = validate_scenario(self.scenario(point), source="design point")
+            self._scenario_hashes[key] = config_hash(scenario)
+        return self._scenario_hashes[key]
+
+    @functools.cached_property
+    def _scenario_hashes(self) -> dict[str, str]:
+        return {}
+
+    def run_id(self, point: Mapping[str, Any], replicate: int) -> str:
+        """The id of replicate ``replicate`` at ``point``: :func:`run_id` with the point's scenario."""
+        return run_id(point, replicate, self.seed, self.scenario_hash(point))
+
     def runs(self, reps: Mapping[str, int] | None = None) -> Iterator[RunSpec]:
         """Every run, point by point and replicate by replicate (order does not affect seeds).
 
@@ -306,9 +329,7 @@ class Design:
     def run(self, point: dict[str, Any], replicate: int, scenario: dict[str, Any] | None = None) -> RunSpec:
         """Replicate ``replicate`` at ``point`` (``scenario``: the point's, if already built)."""
         scenario = self.scenario(point) if scenario is None else scenario
-        return RunSpec(
-            run_id(point, replicate, self.seed), point, replicate, run_seed(self.seed, point, replicate), scenario
-        )
+        return RunSpec(self.run_id(point, replicate), point, replicate, run_seed(self.seed, point, replicate), scenario)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data that rebuilds the design (written beside its results)."""

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.experiment.design import STRUCTURE, Design, canonical_json, canonical_point, get_path, is_integer_key, run_id
+from sim.experiment.design import STRUCTURE, Design, canonical_json, canonical_point, get_path, is_integer_key
 from sim.experiment.discovery import Rule, discover, rules_table
 from sim.experiment.plots import new_figure, save_figure
 from sim.experiment.sweep import SweepResult, run_sweep
@@ -265,7 +265,7 @@ def evaluate(
     where: dict[str, tuple[int, str, int]] = {}
     for k, point in enumerate(design.points):
         for rep in range(reps):
-            where[run_id(point, rep, design.seed)] = (k // len(sides), point.get(STRUCTURE, sides[0]), rep)
+            where[design.run_id(point, rep)] = (k // len(sides), point.get(STRUCTURE, sides[0]), rep)
     labels = pd.DataFrame([where[r] for r in result.runs["run_id"]], columns=["point", STRUCTURE, "replicate"])
     runs = pd.concat([labels, result.runs[list(metrics)].reset_index(drop=True)], axis=1)
     params = pd.DataFrame([design.points[k * len(sides)] for k in range(len(points))])[problem.names]

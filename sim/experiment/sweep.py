@@ -81,6 +81,7 @@ from sim.experiment.tables import (
     write_table,
 )
 from sim.scenario.errors import ScenarioError, Terminated, WorkLost
+from sim.scenario.files import config_hash, validate_scenario
 from sim.scenario.schema import Scenario
 
 ADOPTION_KEY = "_adoption"  # per-tick adoption share carried in a runs.jsonl line when collected
@@ -425,10 +426,14 @@ class RunLog:
                 kept.append(line)
         with rejected.open("a", encoding="utf-8") as fh:
             fh.write("".join(f"{text}\n" for text in moved))
-        tmp = self.path.with_suffix(".jsonl.tmp")
-        tmp.write_bytes(b"".join(kept))
-        tmp.replace(self.path)
+        self.rewrite(kept)
         return rejected
+
+    def rewrite(self, lines: Iterable[bytes]) -> None:
+        """Replace the log's lines with ``lines``, atomically."""
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        tmp.write_bytes(b"".join(lines))
+        tmp.replace(self.path)
 
     @contextlib.contextmanager
     def appender(self) -> Iterator[Callable[[list[dict[str, Any]]], None]]:
@@ -551,6 +556,7 @@ def run_sweep(
         claim_directory(out, design, rule)
         log = RunLog(out / RUNS_LOG)
         log.repair()
+        upgrade_run_ids(log, design)
         check_log(log, design, repair)
         done: set[str] = set()
         values: dict[str, list[Any]] = {}  # run id -> the precision metrics' values
@@ -625,7 +631,7 @@ def replay_precision(design: Design, rule: Precision, values: Mapping[str, Seque
     for pid, points in groups.items():
         n, rounds = design.reps, 0
         while True:
-            ids = [[run_id(point, rep, design.seed) for rep in range(n)] for point in points]
+            ids = [[design.run_id(point, rep) for rep in range(n)] for point in points]
             if not all(i in values for per_point in ids for i in per_point):
                 reached, wanted = False, n
                 break
@@ -711,16 +717,46 @@ def own_directory(out: Path) -> Iterator[None]:
         lock.release()
 
 
+def _points_by_label(design: Design) -> dict[str, dict[str, Any]]:
+    """``design``'s points by their labels in a row (see :func:`_label_key`)."""
+    points = {}
+    for point in design.points:
+        labels = design.run(point, 0, design.base).labels
+        points[_label_key(design, labels)] = point
+    return points
+
+
+def _label_key(design: Design, row: Mapping[str, Any]) -> str:
+    return canonical_json({k: row.get(k) for k in (*design.parameters, STRUCTURE)})
+
+
+def upgrade_run_ids(log: RunLog, design: Design) -> None:
+    """Give the runs.jsonl rows recorded with ids that did not name their scenario (see
+    :func:`~sim.experiment.design.run_id`) today's ids, so a folder written before resumes."""
+    points = _points_by_label(design)
+    lines, changed = [], False
+    for _, line, row in log.lines():
+        if isinstance(row, dict):
+            point, replicate = points.get(_label_key(design, row)), row.get("replicate")
+            if (
+                point is not None
+                and isinstance(replicate, int)
+                and row["run_id"] == run_id(point, replicate, design.seed)
+            ):
+                line = _json_line(row | {"run_id": design.run_id(point, replicate)}).encode()
+                changed = True
+        lines.append(line)
+    if changed:
+        log.rewrite(lines)
+
+
 def check_log(log: RunLog, design: Design, repair: bool) -> None:
     """Every runs.jsonl line intact and a run of ``design`` with the labels and metrics it
     would have; otherwise a ScenarioError naming the first bad line, or, with ``repair``,
     the bad lines moved to runs.rejected.jsonl (their runs are then done again)."""
     from sim.metrics import METRICS
 
-    points = {}
-    for point in design.points:
-        labels = design.run(point, 0, design.base).labels
-        points[canonical_json({k: labels[k] for k in (*design.parameters, STRUCTURE)})] = point
+    points = _points_by_label(design)
     allowed = {"scenario", ADOPTION_KEY, *METRICS}
     problems: dict[int, str] = {}
     for number, _, row in log.lines():
@@ -744,7 +780,7 @@ def _row_problem(
     design: Design, points: Mapping[str, dict[str, Any]], allowed: set[str], metrics: Iterable[str], row: dict
 ) -> str | None:
     """Why ``row`` is not a run of ``design`` as the sweep records it, or None."""
-    point = points.get(canonical_json({k: row.get(k) for k in (*design.parameters, STRUCTURE)}))
+    point = points.get(_label_key(design, row))
     replicate = row.get("replicate")
     if point is None or not isinstance(replicate, int) or isinstance(replicate, bool) or replicate < 0:
         return "not a run of this design (its point or replicate)"
@@ -941,15 +977,16 @@ def run_pair(
     if reps < 1:
         raise ScenarioError(f"--reps must be >= 1 (got {reps})")
     dicts = [s.model_dump(mode="json") if isinstance(s, Scenario) else dict(s) for s in (a, b)]
+    hashes = [config_hash(validate_scenario(data)) for data in dicts]
     names = labels or tuple(d.get("name") or f"scenario_{i}" for i, d in zip("ab", dicts, strict=True))
     if names[0] == names[1]:
         names = (f"{names[0]} (A)", f"{names[1]} (B)")
     specs = []
     for rep in range(reps):
         common = run_seed(seed, {}, rep)  # the same seed for A and B: common random numbers
-        for name, data in zip(names, dicts, strict=True):
+        for name, data, scenario_hash in zip(names, dicts, hashes, strict=True):
             point = {"variant": name}
-            specs.append(RunSpec(run_id(point, rep, seed), point, rep, common, data))
+            specs.append(RunSpec(run_id(point, rep, seed, scenario_hash), point, rep, common, data))
     rows: list[dict[str, Any]] = []
     progress = _progress(len(specs), 0, quiet)
     try:
