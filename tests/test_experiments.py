@@ -12,7 +12,11 @@ SCRIPTS = sorted(p.stem for p in (ROOT / "experiments").glob("*.py") if p.stem !
 # Scripts that run several sweeps, each into its own folder of --out, and the files each adds.
 FOLDERS = {"sensitivity": ("morris", "sobol"), "assumptions": ("weinberg", "flat17")}
 SENSITIVITY_FILES = ("indices.csv", "indices.provenance.json", "indices.png", "rules.md")
-EXTRA_FILES = {"sensitivity": SENSITIVITY_FILES, "assumptions": SENSITIVITY_FILES}
+# Kaplan-Meier times and log-rank tests the mandate experiment adds beside the sweep's tables.
+SURVIVAL_FILES = tuple(
+    f"{name}.{ext}" for name in ("adoption_times", "logrank") for ext in ("csv", "md", "provenance.json")
+)
+EXTRA_FILES = {"sensitivity": SENSITIVITY_FILES, "assumptions": SENSITIVITY_FILES, "mandate_contagion": SURVIVAL_FILES}
 
 
 @pytest.mark.slow
