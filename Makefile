@@ -10,7 +10,7 @@ PYTHON_BOOT := $(shell for c in python3.12 python3.13 python3; do \
 	for p in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.1[2-9]* 2>/dev/null); do \
 	[ -x $$p/bin/python3 ] && echo $$p/bin/python3 && exit 0; done)
 
-.PHONY: setup demo test lint coverage screenshot bench docs view clean mutation
+.PHONY: setup demo test lint coverage screenshot bench docs view clean mutation mutation-score
 
 setup: $(STAMP)
 
@@ -80,9 +80,27 @@ view: $(STAMP)
 # Every mutant MUTANTS selects is rerun. The per-module score is written into tests/MUTATION.md.
 # make mutation MUTANTS='sim.metrics.*'  for one module; MUTATION_WORKERS=2 on an idle machine.
 MUTANTS ?= sim.metrics.* sim.experiment.tables.* sim.model.structures.* sim.model.org_model.* \
-	sim.experiment.plots.x_plot_win_map__mutmut_* sim.experiment.plots.x__pool__mutmut_*
+	sim.experiment.plots.x_win_cells__mutmut_* sim.experiment.plots.x__select__mutmut_* \
+	sim.experiment.plots.x__check_single__mutmut_* sim.experiment.plots.x__pool__mutmut_*
 MUTATION_WORKERS ?= 1
 MUTATION_DIR := .mutation
+# MUTATION_SAMPLE=N runs a seeded random sample of N of the mutants MUTANTS selects in each module
+# (for modules whose every mutant runs the model: hours of CPU); the score then has a 95% interval.
+MUTATION_SAMPLE ?=
+MUTATION_SEED ?= 0
+
+define MUTATION_PICK
+import fnmatch, random, sys, tomllib
+from pathlib import Path
+from mutmut.mutation.file_mutation import mutate_file_contents
+patterns, size, seed = sys.argv[1].split(), int(sys.argv[2]), sys.argv[3]
+for path in tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]["only_mutate"]:
+    module = path.removesuffix(".py").replace("/", ".")
+    names = [f"{module}.{name}" for name in mutate_file_contents(path, Path(path).read_text()).mutant_names]
+    chosen = [name for name in names if any(fnmatch.fnmatch(name, p) for p in patterns)]
+    print(*random.Random(f"{seed}:{module}").sample(chosen, min(size, len(chosen))))
+endef
+export MUTATION_PICK
 
 define MUTATION_UNDECORATE
 import re, sys
@@ -101,6 +119,7 @@ import fnmatch, json, re, sys
 from collections import Counter
 from pathlib import Path
 from mutmut.stats import status_by_exit_code
+from scipy.stats import binomtest
 patterns, report = sys.argv[1].split(), Path(sys.argv[2])
 text = report.read_text(encoding="utf-8")
 # survivors classified in the report: equivalent, or unobservable (runs only at import, before
@@ -121,6 +140,9 @@ for meta in sorted(Path("$(MUTATION_DIR)/mutants/sim").rglob("*.py.meta")):
     checked = len(names) - count["not checked"]
     score = count["killed"] + count["timeout"]
     share = f"{score / (checked - eq):.1%}" if checked - eq else "-"
+    if 0 < checked < len(names):  # a sample: Wilson 95% interval of the share killed
+        ci = binomtest(score, checked - eq).proportion_ci(method="wilson")
+        share += f" (sample; 95% CI {ci.low:.1%} to {ci.high:.1%})"
     module = str(meta.relative_to("$(MUTATION_DIR)/mutants")).removesuffix(".meta")
     rows.append(f"| {module} | {len(names)} | {checked} | {count['killed']} | {count['timeout']} | "
                 f"{len(survived)} | {eq} | {count['no tests']} | {share} |")
@@ -142,8 +164,14 @@ mutation: $(STAMP)
 	mkdir -p $(MUTATION_DIR)
 	cp -r sim tests scenarios pyproject.toml $(MUTATION_DIR)/
 	$(PY) -c "$$MUTATION_UNDECORATE" $(MUTATION_DIR)/sim/metrics.py
-	cd $(MUTATION_DIR) && ../$(VENV)/bin/mutmut run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTANTS),'$(m)') \
-		> mutmut.log 2>&1; status=$$?; tail -n 3 mutmut.log; test $$status -eq 0
+	cd $(MUTATION_DIR) && names="$(foreach m,$(MUTANTS),$(m))"; \
+	if [ -n "$(MUTATION_SAMPLE)" ]; then names=$$(../$(PY) -c "$$MUTATION_PICK" "$$names" $(MUTATION_SAMPLE) $(MUTATION_SEED)); fi; \
+	set -f; ../$(VENV)/bin/mutmut run --max-children $(MUTATION_WORKERS) $$names > mutmut.log 2>&1; \
+	status=$$?; tail -n 3 mutmut.log; test $$status -eq 0
+	$(MAKE) --no-print-directory mutation-score
+
+# The score table in tests/MUTATION.md from the results kept in .mutation/, without running mutmut.
+mutation-score: $(STAMP)
 	$(PY) -c "$$MUTATION_SCORE" "$(MUTANTS)" tests/MUTATION.md
 
 clean:

@@ -193,3 +193,110 @@ def test_pooled_band_of_a_single_run_has_no_width() -> None:
     pooled = plots._pool(pd.DataFrame(adoption_rows(0.5, {0: [0.25]}))).set_index("tick")
     assert pooled.loc[0, "mean"] == 0.25
     assert pooled.loc[0, "low"] == pooled.loc[0, "high"] == 0.25
+
+
+# --- the win map's decision ------------------------------------------------------------------
+def comparison_rows(metric: str, cells: list[tuple]) -> pd.DataFrame:
+    """A comparison table written out: one row per (x, y, diff, p_adj, unstable_a, unstable_b)."""
+    columns = ["x", "y", "diff", "p_adj", "unstable_a", "unstable_b"]
+    frame = pd.DataFrame(cells, columns=columns)
+    return frame.assign(metric=metric, a="central_it", b="micro_provider")
+
+
+def test_win_cells_decide_each_point_by_direction_significance_and_stability() -> None:
+    # lead time: lower is better, read from finished items only (so instability matters).
+    rows = comparison_rows(
+        "lead_time_mean_ticks",
+        [
+            (2, 1, -3.0, 0.010, 0.0, 0.0),  # b shorter, significant: micro-providers win
+            (1, 1, +3.0, 0.010, 0.0, 0.0),  # b longer: central IT wins
+            (3, 1, -3.0, 0.050, 0.0, 0.0),  # p not below 0.05: not significant
+            (1, 2, -3.0, 0.049, 0.5, 0.0),  # half unstable is not a majority: b wins
+            (2, 2, -3.0, 0.001, 0.0, 0.6),  # most of b's runs unstable: unstable
+            (3, 2, 0.0, 0.001, 0.0, 0.0),  # no difference: not significant
+        ],
+    )
+    cells = plots.win_cells(rows, "x", "y", "lead_time_mean_ticks")
+    # sorted by y, then x
+    assert list(zip(cells["x"], cells["y"], strict=True)) == [(1, 1), (2, 1), (3, 1), (1, 2), (2, 2), (3, 2)]
+    assert list(cells["diff"]) == [3.0, -3.0, -3.0, -3.0, -3.0, 0.0]
+    assert list(cells["winner"]) == [
+        "central_it",
+        "micro_provider",
+        "no significant difference",
+        "micro_provider",
+        "unstable: compare throughput and backlog growth",
+        "no significant difference",
+    ]
+
+
+def test_win_cells_read_the_metric_direction_and_its_override() -> None:
+    # throughput: higher is better and not read from finished items, so instability is ignored.
+    rows = comparison_rows("throughput_per_tick", [(1, 1, +0.5, 0.01, 0.9, 0.9), (2, 1, -0.5, 0.01, 0.0, 0.0)])
+    assert list(plots.win_cells(rows, "x", "y", "throughput_per_tick")["winner"]) == ["micro_provider", "central_it"]
+    flipped = plots.win_cells(rows, "x", "y", "throughput_per_tick", higher_is_better=False)
+    assert list(flipped["winner"]) == ["central_it", "micro_provider"]
+    custom = comparison_rows("m", [(1, 1, +0.5, 0.01, 0.0, 0.0)])
+    with pytest.raises(ValueError, match="no better direction"):
+        plots.win_cells(custom, "x", "y", "m")
+    assert list(plots.win_cells(custom, "x", "y", "m", higher_is_better=True)["winner"]) == ["micro_provider"]
+
+
+def test_win_cells_refuse_what_they_cannot_map() -> None:
+    rows = pd.concat(
+        [comparison_rows("throughput_per_tick", [(1, 1, 0.5, 0.01, 0, 0)]).assign(z=z) for z in (1, 2)],
+        ignore_index=True,
+    )
+    with pytest.raises(ValueError, match="several rows per x, y"):
+        plots.win_cells(rows, "x", "y", "throughput_per_tick")
+    picked = plots.win_cells(rows.assign(diff=[0.5, -0.5]), "x", "y", "throughput_per_tick", where={"z": 2})
+    assert list(picked["winner"]) == ["central_it"] and list(picked["diff"]) == [-0.5]
+    with pytest.raises(ValueError, match="no comparison rows"):
+        plots.win_cells(rows, "x", "y", "lead_time_mean_ticks")
+    with pytest.raises(ValueError, match="no parameter column 'w'"):
+        plots.win_cells(rows, "x", "w", "throughput_per_tick", where={"z": 1})
+
+
+def test_win_cells_come_as_a_fresh_table() -> None:
+    rows = comparison_rows("throughput_per_tick", [(2, 1, 1, 0.01, 0, 0), (1, 1, -1, 0.01, 0, 0)]).set_axis([7, 9])
+    cells = plots.win_cells(rows, "x", "y", "throughput_per_tick")
+    assert list(cells.index) == [0, 1] and list(cells.columns) == ["x", "y", "diff", "winner"]
+    assert list(cells["x"]) == [1, 2] and list(cells["winner"]) == ["central_it", "micro_provider"]
+
+
+def test_selecting_rows_names_the_missing_column_and_the_columns_there_are() -> None:
+    frame = pd.DataFrame({"x": [1, 2], "y": [3, 4]})
+    assert plots._select(frame, {"x": 2}).to_dict("list") == {"x": [2], "y": [4]}
+    with pytest.raises(ValueError) as error:
+        plots._select(frame, {"q": 1})
+    assert str(error.value) == "where: no column 'q'; columns: x, y"
+
+
+def test_single_rows_refuse_other_varying_parameters_by_name() -> None:
+    frame = pd.DataFrame({"x": [1, 2], "constant": [5, 5], "z": [1, 2], "w": [math.nan, 1.0]})
+    plots._check_single(frame, ["constant", "absent"], ["x"])  # constant or absent columns are fine
+    with pytest.raises(ValueError) as error:
+        plots._check_single(frame, ["constant", "w"], ["x"])  # a missing value is a value of its own
+    assert str(error.value) == "w also vary; pick one value with where={...} first"
+    with pytest.raises(ValueError) as error:
+        plots._check_single(frame, ["z", "w"], ["x"])
+    assert str(error.value) == "z, w also vary; pick one value with where={...} first"
+    with pytest.raises(ValueError, match="several rows per constant"):
+        plots._check_single(frame, [], ["constant"])
+
+
+def test_pooled_band_with_two_runs_has_one_degree_of_freedom_and_ticks_in_order() -> None:
+    # ticks given last-first; tick 3 has exactly two runs (.2, .6): mean .4, s^2 = .08, df 1
+    group = pd.DataFrame(adoption_rows(0.5, {3: [0.2], 1: [0.1]}) + adoption_rows(0.9, {3: [0.6], 1: [0.3]}))
+    pooled = plots._pool(group)
+    assert list(pooled["tick"]) == [1, 3]
+    half = stats.t.ppf(0.975, 1) * math.sqrt(0.08 / 2)
+    assert pooled["mean"].tolist() == pytest.approx([0.2, 0.4])
+    assert (pooled["high"] - pooled["mean"]).tolist() == pytest.approx([stats.t.ppf(0.975, 1) * 0.1, half])
+
+
+def test_pooled_band_of_identical_runs_has_no_width_despite_rounding() -> None:
+    # three runs of 0.1: n * mean^2 rounds above the sum of squares, a variance of about -1e-18
+    group = pd.DataFrame(adoption_rows(0.5, {0: [0.1, 0.1]}) + adoption_rows(0.9, {0: [0.1]}))
+    pooled = plots._pool(group)
+    assert pooled["low"].tolist() == pooled["high"].tolist() == pytest.approx([0.1])

@@ -3,9 +3,9 @@
 - :func:`plot_metric_vs_parameter`: a metric's mean against a swept parameter, one line
   per structure, with its 95% confidence band (from the summary table).
 - :func:`plot_win_map`: over two parameters, which structure has the better metric
-  (from the comparison table, by :func:`sim.experiment.tables.verdict`); cells whose
-  difference is not significant after adjustment are marked, cells too unstable to
-  compare on the metric are hatched.
+  (decided by :func:`win_cells` from the comparison table, by
+  :func:`sim.experiment.tables.verdict`); cells whose difference is not significant
+  after adjustment are marked, cells too unstable to compare on the metric are hatched.
 - :func:`plot_metric_by_point`: a metric's mean per design point (bars per structure,
   with 95% intervals), for categorical or mixed designs.
 - :func:`plot_adoption_curves`: mean adoption share per tick per structure with a 95%
@@ -36,7 +36,14 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import PercentFormatter
 from scipy import stats
 
-from sim.experiment.tables import HIGHER_IS_BETTER, LEVEL, REPLICATION_COLUMNS, SUMMARY_COLUMNS, UNSTABLE, verdict
+from sim.experiment.tables import (
+    HIGHER_IS_BETTER,
+    LEVEL,
+    REPLICATION_COLUMNS,
+    SUMMARY_COLUMNS,
+    UNSTABLE,
+    verdict,
+)
 from sim.metrics import term
 from sim.scenario.vocabulary import UNITS, side_name
 
@@ -134,6 +141,34 @@ def plot_metric_vs_parameter(
     return save_figure(figure, path)
 
 
+def win_cells(
+    comparison: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str,
+    *,
+    higher_is_better: bool | None = None,
+    where: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The win map's decision: one row per (``x``, ``y``) point of a comparison table, sorted
+    by ``y`` then ``x``, with the difference ``diff`` (b - a) and ``winner``: the better side's
+    label, or the not-significant or unstable text, as :func:`sim.experiment.tables.verdict`
+    decides. ``higher_is_better`` defaults to the metric's direction in :data:`HIGHER_IS_BETTER`."""
+    if higher_is_better is None and metric not in HIGHER_IS_BETTER:
+        raise ValueError(f"{metric}: no better direction known; pass higher_is_better=True or False")
+    frame = _select(comparison[comparison["metric"] == metric], where)
+    if frame.empty:
+        raise ValueError(f"no comparison rows for metric {metric!r}")
+    for column in (x, y):
+        if column not in frame.columns:
+            raise ValueError(f"comparison has no parameter column {column!r}")
+    _check_single(frame, [], [x, y])
+    winners = {f"{side} better": side for side in (str(frame["a"].iat[0]), str(frame["b"].iat[0]))}
+    decided = [winners.get(d, d) for d in (verdict(row, higher_is_better) for _, row in frame.iterrows())]
+    cells = pd.DataFrame({x: frame[x].to_numpy(), y: frame[y].to_numpy(), "diff": frame["diff"].to_numpy()})
+    return cells.assign(winner=decided).sort_values([y, x], ignore_index=True)
+
+
 def plot_win_map(
     comparison: pd.DataFrame,
     x: str,
@@ -145,48 +180,28 @@ def plot_win_map(
     where: Mapping[str, Any] | None = None,
     title: str | None = None,
 ) -> Path:
-    """Which side wins ``metric`` at each (``x``, ``y``) point of a comparison table.
-
-    Each cell's :func:`sim.experiment.tables.verdict` decides: coloured for the better
-    side, grey and marked "n.s." when the adjusted difference is not significant,
-    uncoloured and hatched when a majority of either side's runs are unstable and the
-    metric is read from finished items only (e.g. lead time). Each cell shows the
-    difference (b - a). ``higher_is_better`` defaults to the metric's direction in
-    :data:`sim.experiment.tables.HIGHER_IS_BETTER`."""
-    if higher_is_better is None:
-        if metric not in HIGHER_IS_BETTER:
-            raise ValueError(f"{metric}: no better direction known; pass higher_is_better=True or False")
-        higher_is_better = HIGHER_IS_BETTER[metric]
-    frame = _select(comparison[comparison["metric"] == metric], where)
-    if frame.empty:
-        raise ValueError(f"no comparison rows for metric {metric!r}")
-    for column in (x, y):
-        if column not in frame.columns:
-            raise ValueError(f"comparison has no parameter column {column!r}")
-    _check_single(frame, [], [x, y])
-    a, b = str(frame["a"].iat[0]), str(frame["b"].iat[0])
-    codes_by_verdict = {f"{a} better": 1, f"{b} better": 2}
-    xs = sorted(frame[x].unique())
-    ys = sorted(frame[y].unique())
+    """Which side wins ``metric`` at each (``x``, ``y``) point of a comparison table, as
+    :func:`win_cells` decides: coloured for the better side, grey and marked "n.s." when the
+    adjusted difference is not significant, uncoloured and hatched when a majority of either
+    side's runs are unstable and the metric is read from finished items only (e.g. lead
+    time). Each cell shows the difference (b - a)."""
+    cells = win_cells(comparison, x, y, metric, higher_is_better=higher_is_better, where=where)
+    rows = comparison[comparison["metric"] == metric]
+    a, b = str(rows["a"].iat[0]), str(rows["b"].iat[0])
+    xs, ys = sorted(cells[x].unique()), sorted(cells[y].unique())
     codes = np.full((len(ys), len(xs)), np.nan)
     figure = new_figure(max(6.0, 3.6 + 0.9 * len(xs)), max(3.2, 1.6 + 0.7 * len(ys)))
     axes = figure.add_subplot()
-    hatched = False
-    for row in frame.to_dict("records"):
-        i, j = ys.index(row[y]), xs.index(row[x])
-        diff = float(row["diff"])
-        decision = verdict(row, higher_is_better)
-        if decision == UNSTABLE:
+    for cell in cells.to_dict("records"):
+        i, j, diff = ys.index(cell[y]), xs.index(cell[x]), cell["diff"]
+        if cell["winner"] == UNSTABLE:
             axes.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#555555"))
             shown = "" if math.isnan(diff) else f"{diff:+.3g}\n"
             axes.text(j, i, f"{shown}unstable", ha="center", va="center", fontsize=8)
-            hatched = True
-            continue
-        if math.isnan(diff):
-            continue
-        codes[i, j] = codes_by_verdict.get(decision, 0)
-        mark = "" if codes[i, j] else "\nn.s."
-        axes.text(j, i, f"{diff:+.3g}{mark}", ha="center", va="center", fontsize=8)
+        elif not math.isnan(diff):
+            codes[i, j] = {a: 1, b: 2}.get(cell["winner"], 0)
+            mark = "" if codes[i, j] else "\nn.s."
+            axes.text(j, i, f"{diff:+.3g}{mark}", ha="center", va="center", fontsize=8)
     colours = ["#d9d9d9", _colour(a, 0), _colour(b, 1)]
     axes.imshow(np.ma.masked_invalid(codes), cmap=ListedColormap(colours), vmin=0, vmax=2, origin="lower", alpha=0.75)
     axes.set_xlim(-0.5, len(xs) - 0.5)
@@ -200,12 +215,12 @@ def plot_win_map(
         Patch(color=colours[2], label=f"{side_name(b)} better"),
         Patch(color=colours[0], label="not significant (BH-adjusted p)"),
     ]
-    if hatched:
+    if (cells["winner"] == UNSTABLE).any():
         label = UNSTABLE.replace(": ", ":\n")
         legend.append(Patch(fill=False, hatch="///", edgecolor="#555555", label=label))
     axes.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
-    cells = f"cells: {side_name(b)} - {side_name(a)}, {term(metric).label()}"
-    axes.set_title(title or f"{term(metric).name.capitalize()}: which structure wins\n({cells})", fontsize=10)
+    cells_text = f"cells: {side_name(b)} - {side_name(a)}, {term(metric).label()}"
+    axes.set_title(title or f"{term(metric).name.capitalize()}: which structure wins\n({cells_text})", fontsize=10)
     return save_figure(figure, path)
 
 
@@ -290,19 +305,19 @@ def plot_adoption_curves(
 
 
 def _pool(group: pd.DataFrame) -> pd.DataFrame:
-    """Combine per-point means and stds per tick into one mean and t interval."""
-    n = group["n"].to_numpy(dtype=float)
-    mean = group["adoption_share_mean"].to_numpy(dtype=float)
-    std = np.nan_to_num(group["adoption_share_std"].to_numpy(dtype=float))
+    """Combine per-point means and stds per tick into one mean and t interval, by tick."""
+    n = group["n"].to_numpy()
+    mean = group["adoption_share_mean"].to_numpy()
+    std = np.nan_to_num(group["adoption_share_std"].to_numpy())  # a point with one run has none
     parts = pd.DataFrame(
         {"tick": group["tick"].to_numpy(), "n": n, "sum": n * mean, "sq": (n - 1) * std**2 + n * mean**2}
     )
-    totals = parts.groupby("tick", sort=True).sum()
+    totals = parts.groupby("tick").sum()  # sorted by tick
     count = totals["n"].to_numpy()
     pooled_mean = totals["sum"].to_numpy() / count
-    var = np.where(count > 1, (totals["sq"].to_numpy() - count * pooled_mean**2) / np.maximum(count - 1, 1), np.nan)
+    var = (totals["sq"].to_numpy() - count * pooled_mean**2) / np.maximum(count - 1, 1)
     df = np.maximum(count - 1, 1)
-    half = np.where(count > 1, stats.t.ppf(0.5 + LEVEL / 2, df) * np.sqrt(np.clip(var, 0, None) / count), 0.0)
+    half = stats.t.ppf(0.5 + LEVEL / 2, df) * np.sqrt(np.clip(var, 0, None) / count)  # 0 for one run
     return pd.DataFrame(
         {"tick": totals.index.to_numpy(), "mean": pooled_mean, "low": pooled_mean - half, "high": pooled_mean + half}
     )
