@@ -47,6 +47,11 @@ MECHANISMS: dict[str, tuple[dict, dict]] = {
         {"operating_model": {"kind": "project", "project_ticks": 10}},
     ),
     "service desk": ({"service_desk": {"enabled": False}}, {"service_desk": {"enabled": True}}),
+    "provider/customer relationship": (
+        {"relationship": {"mode": "none"}},
+        {"relationship": {"mode": "provider_customer"}},
+    ),
+    "collaboration (swarming)": ({"relationship": {"mode": "none"}}, {"relationship": {"mode": "collaboration"}}),
 }
 
 # Loaded enough that items wait on each other, defects and adoption happen within the run.

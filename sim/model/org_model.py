@@ -23,6 +23,7 @@ from sim.model.organisation import build_services
 from sim.model.projects import ProjectRotation
 from sim.model.quality import defect_probability, detection_probability, switching_loss
 from sim.model.recorder import TickRecorder
+from sim.model.relationship import Relationship
 from sim.model.spread import WorkTies, adoption_probability, complete_influence
 from sim.model.structures import STRUCTURES
 from sim.model.team import Pool, Team
@@ -56,6 +57,7 @@ class OrgModel(mesa.Model):
         self.rotation = ProjectRotation(config.operating_model, org.teams) if project else None
         self.structure = STRUCTURES[config.structure](self)
         self.desk = ServiceDesk(self) if config.service_desk.enabled else None
+        self.relationship = Relationship(self) if config.relationship.mode != "none" else None
         wip_limited = config.intake.policy == "wip_limit"
         self.wip_limit = WipLimit(config.intake, self.structure.intake_people(), self._rank) if wip_limited else None
         self._accept_all = config.intake.policy == "accept_all"
@@ -206,7 +208,8 @@ class OrgModel(mesa.Model):
         self._dispatch(task.pool, now)
 
     def handoff(self, task: Task, from_team: Team | None, now: float) -> None:
-        """Pass ``task`` across a team boundary: a delay and a chance of losing information.
+        """Pass ``task`` across a team boundary: a delay and a chance of losing information, and
+        from one of the teams, what the relationship between them costs (relationship.py).
         A rework pass travels with the report of the defect it fixes, so it loses none: what
         a handoff lost is found and mended once, not lost again on every pass."""
         handoff = self.config.handoff
@@ -215,6 +218,8 @@ class OrgModel(mesa.Model):
             task.item.defects += 1
         task.from_team = from_team
         task.ready = now + handoff.delay_ticks
+        if self.relationship is not None and from_team is not None:
+            self.relationship.transfer(task, from_team)
         self._schedule(task.ready, READY, task)
 
     def _dispatch(self, pool: Pool, now: float) -> None:

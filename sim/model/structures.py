@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.organisation import assign_owners, assign_silos
+from sim.model.relationship import negotiation_delay
 from sim.model.sourcing import Market
 from sim.model.team import Pool, Team, pressure
 from sim.model.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, Task, WorkItem
@@ -229,7 +230,8 @@ class MicroProvider:
         item = task.item
         if task.is_request:
             if self.market is not None:
-                sent = task.ready - self.model.config.handoff.delay_ticks
+                config = self.model.config
+                sent = task.ready - config.handoff.delay_ticks - negotiation_delay(config.relationship)
                 self.market.observe(task.team.index, now - sent, task.defective)
         else:
             item.own_done = now

@@ -310,6 +310,32 @@ class Sourcing(Strict):
     smoothing: float = Field(0.1, gt=0, le=1, description="Weight of the newest request in a provider's score.")
 
 
+class Relationship(Strict):
+    mode: Literal["none", "provider_customer", "collaboration"] = Field(
+        "none",
+        description=(
+            "How a team treats work it passes to another team (a request, a stage, a rework pass): none: a plain "
+            "handoff; provider_customer: the receiver negotiates first and the sending customer over-asks; "
+            "collaboration: the sender's people join the receiver's work on it (swarming)."
+        ),
+    )
+    negotiation_ticks: float = Field(
+        1.0, ge=0, le=MAX_TICKS, description="Negotiation before transferred work can start (provider_customer)."
+    )
+    over_ask_factor: float = Field(
+        1.25,
+        ge=1,
+        le=100,
+        description="Transferred effort relative to what is needed: the customer over-asks (provider_customer).",
+    )
+    swarm_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a person the sender lends to the receiver's work on each transfer (collaboration).",
+    )
+
+
 class Value(Strict):
     feature_per_day: float = Field(4.0, ge=0, description="Business value per person-day of a completed feature.")
     incident_per_day: float = Field(2.0, ge=0, description="Value per person-day of a restored incident.")
@@ -341,6 +367,7 @@ class Scenario(Strict):
     intake: Intake = Intake()
     service_desk: ServiceDesk = ServiceDesk()
     sourcing: Sourcing = Sourcing()
+    relationship: Relationship = Relationship()
     value: Value = Value()
 
     @model_validator(mode="after")

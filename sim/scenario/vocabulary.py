@@ -143,6 +143,10 @@ KEYS: dict[str, tuple[str, str]] = {
     "spread.external_prob": ("outside adoption chance per day", "share"),
     "spread.mandate_lag_ticks": ("mandate delay", "days"),
     "spread.learning_cost": ("capacity lost while learning", "share"),
+    "relationship.mode": ("relationship between teams", ""),
+    "relationship.negotiation_ticks": ("negotiation before transferred work starts", "days"),
+    "relationship.over_ask_factor": ("over-ask factor on transferred work", "ratio"),
+    "relationship.swarm_share": ("share of a person lent per transfer", "share"),
 }
 
 
