@@ -18,6 +18,9 @@ Comparing. The progress bar on stderr is removed and trailing spaces are dropped
 expected output, a line ``...`` stands for any number of lines (documented in the
 tutorial). Numbers from seeded runs are deterministic and compared exactly.
 
+Prose. A figure the prose quotes (a number with a decimal point) must be printed by a
+transcript of its section, so a regenerated transcript cannot leave a stale figure behind.
+
 Updating. ``UPDATE_TUTORIAL=1 .venv/bin/python -m pytest tests/test_tutorial.py`` rewrites
 the expected outputs that differ (an output that still matches, ``...`` included, is
 kept); review the change with ``git diff docs/tutorial.md``.
@@ -223,6 +226,61 @@ def test_progress_bars_are_removed() -> None:
     stderr = "sweep:   0%|          | 0/4 [00:00<?, ?run/s]\rsweep: 100%|██████████| 4/4 [00:01<00:00]\n"
     assert normalise("done\n", stderr) == ["done"]
     assert normalise("", "orgsim: bad key\n") == ["orgsim: bad key"]
+
+
+# --- the prose quotes the transcripts ---------------------------------------------------
+# A figure the prose quotes from a transcript is written as the transcript prints it, with
+# its decimal point (7.8, 0.083, 30.7%), and must appear in the output of a transcript of the
+# same section (## heading), the sign aside ("1.01 items a day less" quotes -1.01). Rounded
+# words ("about 6 items a day") and whole numbers are no quotes; a number after < or > is a
+# threshold (p < 0.05), and one after "section" a section number.
+DECIMAL = re.compile(r"\d+\.\d+")
+NOT_QUOTED = re.compile(r"(?:[<>]|\bsection)\s*\d+\.\d+")
+IN_PROSE_ONLY = re.compile(r"`[^`]*`|<!--.*?-->|\]\([^)]*\)", re.DOTALL)
+
+
+def prose_figures(lines: list[str], blocks: list[Block]) -> list[tuple[int, str, set[str]]]:
+    """(line number, figure, the figures its section's transcripts print) for every decimal
+    figure in the prose: outside fenced blocks, tables, code spans, comments and link targets."""
+    fenced, inside = set(), False
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            inside = not inside
+            fenced.add(i)
+        elif inside:
+            fenced.add(i)
+    section_of = [sum(1 for line in lines[: i + 1] if line.startswith("## ")) for i in range(len(lines))]
+    printed: dict[int, set[str]] = {}
+    for block in blocks:
+        output = "\n".join(line for command in block.commands for line in command.expected)
+        printed.setdefault(section_of[block.start], set()).update(DECIMAL.findall(output))
+    text = "\n".join("" if i in fenced or line.startswith("|") else line for i, line in enumerate(lines))
+    text = IN_PROSE_ONLY.sub(lambda m: "\n" * m.group().count("\n"), text)
+    text = NOT_QUOTED.sub("", text)
+    found = []
+    for number, line in enumerate(text.split("\n")):
+        for figure in DECIMAL.findall(line):
+            found.append((number + 1, figure, printed.get(section_of[number], set())))
+    return found
+
+
+def test_prose_figures_come_from_the_transcripts() -> None:
+    lines, blocks = read_tutorial()
+    figures = prose_figures(lines, blocks)
+    assert len(figures) >= 10, "the check finds the figures the prose quotes"
+    missing = [f"line {n}: {figure}" for n, figure, printed in figures if figure not in printed]
+    assert not missing, "prose figures no transcript of their section prints:\n" + "\n".join(missing)
+
+
+def test_prose_figures_are_checked_against_their_own_section() -> None:
+    lines = ["## 1", "```console", "$ orgsim run a", "x 7.8 -1.01 days", "```", "7.8 and 1.01, p < 0.05;"]
+    lines += ["`9.9`, [docs](ODD.md) section 8.1", "| 4.4 |", "## 2", "7.8 again"]
+    figures = prose_figures(lines, parse(lines))
+    assert [(n, f, f in printed) for n, f, printed in figures] == [
+        (6, "7.8", True),
+        (6, "1.01", True),
+        (10, "7.8", False),
+    ]
 
 
 # --- the tutorial, run ------------------------------------------------------------------
