@@ -23,7 +23,7 @@ TINY = [
 COMPARE = ["compare", CENTRAL_IT, MICRO_PROVIDER, *TINY, "--reps", "3"]
 SENSITIVITY = [
     *("sensitivity", CENTRAL_IT, *TINY, "--difference", "--n", "2", "--reps", "2"),
-    *("--params", "handoff.delay_ticks=0:1.5", "demand.arrival_rate=2:3", "--metric", "throughput_per_tick"),
+    *("--params", "handoff.delay_ticks=0:1.5", "demand.arrival_rate=2:3", "--metrics", "throughput_per_tick"),
 ]
 TABLES = {"compare": ["runs", "summary", "comparison"], "sensitivity": ["runs", "outputs", "indices"]}
 

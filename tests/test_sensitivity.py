@@ -220,7 +220,7 @@ PARAMS = ("--params", "handoff.delay_ticks=0:1.5", "demand.arrival_rate=5:9")
 def test_cli_difference_writes_indices_plot_rules_and_resumes(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     out = tmp_path / "sens"
     args = ("sensitivity", CENTRAL_IT, *PARAMS, "--difference", "--n", "3", "--reps", "2", "--out", out, *SHORT)
-    code, stdout, err = run_cli(capsys, *args, "--metric", "lead_time_mean_ticks", "rework_rate")
+    code, stdout, err = run_cli(capsys, *args, "--metrics", "lead_time_mean_ticks", "rework_rate")
     assert (code, err) == (0, "")
     assert "micro_provider - central_it" in stdout
     indices = pd.read_csv(out / "indices.csv")
@@ -246,7 +246,7 @@ def test_cli_difference_writes_indices_plot_rules_and_resumes(capsys: pytest.Cap
     lead = outputs[outputs["metric"] == "lead_time_mean_ticks"].set_index(keys[:2])["output"]
     pd.testing.assert_series_equal(lead.sort_index(), diff.sort_index(), check_names=False)
     # the same command again runs nothing and gives the same indices
-    code, stdout, _ = run_cli(capsys, *args, "--metric", "lead_time_mean_ticks", "rework_rate")
+    code, stdout, _ = run_cli(capsys, *args, "--metrics", "lead_time_mean_ticks", "rework_rate")
     assert code == 0 and f"(0 run now, {len(runs)} already done)" in stdout
     pd.testing.assert_frame_equal(pd.read_csv(out / "indices.csv"), indices)
 
@@ -254,7 +254,7 @@ def test_cli_difference_writes_indices_plot_rules_and_resumes(capsys: pytest.Cap
 def test_cli_sobol_on_the_scenarios_own_structure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "sobol"
     args = ("sensitivity", MICRO_PROVIDER, *PARAMS, "--method", "sobol", "--n", "4", "--reps", "1", "--out", out)
-    code, _, err = run_cli(capsys, *args, *SHORT, "--metric", "throughput_per_tick")
+    code, _, err = run_cli(capsys, *args, *SHORT, "--metrics", "throughput_per_tick")
     assert (code, err) == (0, "")
     indices = pd.read_csv(out / "indices.csv")
     assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(indices.columns)
@@ -274,7 +274,7 @@ def test_cli_sobol_on_the_scenarios_own_structure(capsys: pytest.CaptureFixture[
         (("--params", "demand.effort.distribution=0:1"), "is not a number"),
         (("--params", "structure=0:1"), "use --difference"),
         (("--params", "organisation.teams=8:12.5"), "give whole-number bounds"),
-        ((*PARAMS, "--metric", "lead_time_mean"), "--metric lead_time_mean: unknown metric; did you mean"),
+        ((*PARAMS, "--metrics", "lead_time_mean"), "--metrics lead_time_mean: unknown metric; did you mean"),
         ((*PARAMS, "--method", "sobol", "--n", "6"), "--n 6: Sobol' sampling needs a power of two"),
         (("--params", "handoff.delay_ticks=0:1", "handoff.delay_ticks=0:2"), "given twice"),
         (("--params", "handoff.delay_ticks"), "expected KEY.PATH=LOW:HIGH"),

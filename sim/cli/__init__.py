@@ -28,7 +28,7 @@ examples:
   orgsim compare scenarios/central_it.toml scenarios/micro_provider.toml --reps 5
   orgsim sweep scenarios/central_it.toml --grid structure=central_it,micro_provider \\
       --grid handoff.delay_ticks=0,1,2 --reps 3 --ticks 600 --out results/my-sweep
-  orgsim sensitivity scenarios/central_it.toml --difference --metric lead_time_mean_ticks \\
+  orgsim sensitivity scenarios/central_it.toml --difference --metrics lead_time_mean_ticks \\
       --params handoff.delay_ticks=0:1.5 organisation.dependencies_per_service=0:4
   orgsim schema --markdown
   orgsim view scenarios/micro_provider.toml

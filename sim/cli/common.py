@@ -219,21 +219,21 @@ def note_ignored_keys(
         print(f"orgsim: note: {note(found, run)}", file=sys.stderr)
 
 
-def add_execution_arguments(parser: argparse.ArgumentParser, reps: int = DEFAULT_REPS) -> None:
+def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
     """The run options of a replicating command: ``--reps``, ``--seed``, ``--workers``, ``--scheduler``."""
-    add_reps_argument(parser, reps)
+    add_reps_argument(parser)
     add_seed_argument(parser)
     add_workers_argument(parser)
     add_scheduler_argument(parser)
 
 
-def add_reps_argument(parser: argparse.ArgumentParser, reps: int = DEFAULT_REPS) -> None:
-    """``--reps``, defaulting to ``reps``."""
+def add_reps_argument(parser: argparse.ArgumentParser) -> None:
+    """``--reps``, defaulting to :data:`DEFAULT_REPS` in every command."""
     group(parser, "run").add_argument(
         "--reps",
         type=int,
-        default=reps,
-        help=f"replications (runs with different seeds) of each scenario variant (default {reps})",
+        default=DEFAULT_REPS,
+        help=f"replications (runs with different seeds) of each scenario variant (default {DEFAULT_REPS})",
     )
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 from sim.cli.common import (
     add_command,
     add_execution_arguments,
+    add_metrics_argument,
     add_out_argument,
     add_quiet_argument,
     add_scenario_arguments,
-    check_metrics,
     group,
+    metrics_from_args,
     prestart_workers,
     scenario_from_args,
 )
@@ -20,7 +21,7 @@ from sim.scenario.errors import ScenarioError
 
 DESCRIPTION = """\
 Which assumptions decide the answer? Vary the --params keys over their ranges and measure
-how much each one moves --metric: Morris screening (mu*: mean absolute elementary effect,
+how much each one moves each of --metrics: Morris screening (mu*: mean absolute elementary effect,
 in metric units per full range, with its 95% bootstrap interval; sigma: spread of the
 effects, large when a key acts through interactions or non-linearly) or Sobol' indices
 (S1: share of the metric's variance a key explains alone; ST: including interactions;
@@ -44,9 +45,9 @@ EPILOG = """\
 examples:
   orgsim sensitivity scenarios/central_it.toml --difference \\
       --params handoff.delay_ticks=0:1.5 organisation.dependencies_per_service=0:4 demand.arrival_rate=6:10 \\
-      --metric lead_time_mean_ticks rework_rate
+      --metrics lead_time_mean_ticks rework_rate
   orgsim sensitivity scenarios/micro_provider.toml --method sobol --n 32 --ticks 600 \\
-      --params handoff.delay_ticks=0:1 demand.arrival_rate=6:10 --metric throughput_per_tick
+      --params handoff.delay_ticks=0:1 demand.arrival_rate=6:10 --metrics throughput_per_tick
 
 Runs: Morris needs n x (keys + 1) points, Sobol' n x (keys + 2); each runs --reps times,
 twice with --difference. experiments/sensitivity.py runs both on the matched pair."""
@@ -87,16 +88,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="analyse micro_provider - central_it on the same point and seed instead of the scenario's own "
         "structure, and discover where each structure wins",
     )
-    add_execution_arguments(parser, reps=2)
+    add_execution_arguments(parser)
+    add_metrics_argument(parser)
     analysis = group(parser, "analysis")
-    analysis.add_argument(
-        "--metric",
-        nargs="+",
-        default=["lead_time_mean_ticks"],
-        metavar="METRIC",
-        help="the metrics to analyse, named as in `orgsim run`; all come from the same runs "
-        "(default: lead_time_mean_ticks)",
-    )
     analysis.add_argument("--depth", type=int, default=2, help="depth of the rule-finding decision tree (default 2)")
     analysis.add_argument(
         "--tie",
@@ -116,7 +110,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.experiment.sensitivity import check_problem, parse_range, run_sensitivity
     from sim.experiment.tables import to_markdown
 
-    metrics = check_metrics(args.metric, option="--metric")
+    metrics = metrics_from_args(args)
     if args.reps < 1:
         raise ScenarioError(f"--reps {args.reps}: need at least 1 replication")
     if args.depth < 1:

@@ -277,7 +277,7 @@ def evaluate(
         first = missing.iloc[0]
         where_text = ", ".join(f"{k}={first[k]:g}" for k in problem.names)
         raise ScenarioError(
-            f"--metric {first['metric']}: no value at {len(missing)} of {len(points)} points (e.g. {where_text}); "
+            f"--metrics {first['metric']}: no value at {len(missing)} of {len(points)} points (e.g. {where_text}); "
             "choose another metric or narrower --params ranges"
         )
     return Evaluation(outputs, rows, result)
