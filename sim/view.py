@@ -1,20 +1,24 @@
-"""The interactive view (``orgsim view``): Mesa's SolaraViz page over an unchanged OrgModel.
+"""The interactive view (``orgsim view``): a Solara page, on Mesa's visualisation controls,
+over unchanged OrgModels.
 
 A thin layer: :class:`WatchedModel` builds the scenario from a base scenario plus the
-page's settings and stops at the horizon; the components only read the model's state
-(teams, pools, work ties, the recorder's series and the item table). Needs the ``viz``
-extra (Solara)."""
+page's settings and stops at the horizon; :class:`Sides` holds what the page runs, side A
+and, side by side, side B on the same seed, stepped together; the components only read the
+models' state (teams, pools, work ties, the recorder's series and the item table). Needs the
+``viz`` extra (Solara)."""
 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 import solara
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from mesa.visualization import SolaraViz
+from mesa import Model
+from mesa.visualization.solara_viz import ComponentsView, ModelController
 
 from sim.model.org_model import OrgModel
 from sim.model.recorder import CATEGORIES
@@ -24,11 +28,14 @@ from sim.scenario.files import validate_scenario
 from sim.scenario.schema import Scenario
 
 SCENARIO_ENV = "ORGSIM_VIEW_SCENARIO"  # the validated scenario, as JSON, that `orgsim view` serves
+AGAINST_ENV = "ORGSIM_VIEW_AGAINST"  # side B's scenario, as JSON, if `orgsim view --against` gave one
 SEED_ENV = "ORGSIM_VIEW_SEED"
+TITLE = "OrgSim"
 STRUCTURES = ["central_it", "micro_provider"]
 WINDOW_TICKS = 20  # live lead time, throughput and rework are over the last this many days
 MAX_BARS = 24  # queues shown; with more pools, the longest
 FIGSIZE, DPI = (6.4, 4.0), 90
+SIDES, SIDE_COLOURS = "AB", ("tab:blue", "tab:orange")  # side by side, each side's letter and colour
 
 # The sliders: dotted scenario key -> (short label, min, max, step); a whole-number step makes
 # a whole-number slider, and a slider's range widens to take in the scenario's own value.
@@ -52,6 +59,12 @@ def _holder(data: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
     return data, leaf
 
 
+def setting(config: Scenario, key: str) -> Any:
+    """The value of the dotted ``key`` in ``config``."""
+    section, leaf = _holder(config.model_dump(), key)
+    return section[leaf]
+
+
 def apply_settings(base: Scenario, settings: dict[str, Any]) -> Scenario:
     """``base`` with each dotted-key setting applied, validated like a scenario file."""
     data = base.model_dump(mode="json")
@@ -66,7 +79,7 @@ class WatchedModel(OrgModel):
 
     Settings that fail validation are not applied: the model runs ``base`` and
     ``rejected`` says why (so no combination of sliders breaks the page). ``scenario`` is
-    Mesa's experiment scenario, which SolaraViz's Reset hands to every model that takes
+    Mesa's experiment scenario, which Mesa's Reset button hands to every model that takes
     keyword arguments; it carries nothing here (OrgSim's scenario is ``base``)."""
 
     def __init__(self, base: Scenario, seed: int = 0, scenario: object = None, **settings: Any) -> None:
@@ -83,17 +96,50 @@ class WatchedModel(OrgModel):
         self.running = self.steps < self.config.simulation.ticks
 
 
-def model_params(base: Scenario, seed: int) -> dict[str, Any]:
-    """SolaraViz's model parameters: the base scenario (fixed), the structure switch, the
-    sliders (starting at the scenario's values) and the seed."""
+class Sides(Model):
+    """What the page runs: side A, ``base`` with the page's settings, and side by side also side
+    B, ``against`` with the settings moved off ``base``'s values (without ``against``: A's
+    organisation under the other structure); both on ``seed``, stepped together. ``scenario``
+    as for :class:`WatchedModel`."""
+
+    def __init__(
+        self,
+        base: Scenario,
+        against: Scenario | None = None,
+        side_by_side: bool = False,
+        seed: int = 0,
+        scenario: object = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(rng=seed)
+        a = WatchedModel(base, seed, **settings)
+        self.sides = [a]
+        if side_by_side and against is None:
+            other = next(s for s in STRUCTURES if s != a.config.structure)
+            self.sides.append(WatchedModel(a.config, seed, structure=other))
+        elif side_by_side and against is not None:
+            moved = {k: v for k, v in settings.items() if k != "structure" and v != setting(base, k)}
+            self.sides.append(WatchedModel(against, seed, **moved))
+
+    def step(self) -> None:
+        for side in self.sides:
+            side.step()
+        self.running = any(side.running for side in self.sides)
+
+
+def model_params(base: Scenario, seed: int, against: Scenario | None = None) -> dict[str, Any]:
+    """The page's settings: the base scenario and side B's (fixed), the side-by-side switch (on
+    if ``against`` is given), the structure switch, the sliders (starting at the scenario's
+    values) and the seed; each as ``{"type", "label", "value", ...}`` like Mesa's model parameters."""
+    versus = f"B: {against.name}" if against else "the other structure"
     params: dict[str, Any] = {
         "base": base,
+        "against": against,
+        "side_by_side": {"type": "Checkbox", "value": against is not None, "label": f"Side by side with {versus}"},
         "structure": {"type": "Select", "value": base.structure, "values": STRUCTURES, "label": "Structure"},
     }
-    values = base.model_dump()
     for key, (label, low, high, step) in SLIDERS.items():
-        section, leaf = _holder(values, key)
-        value = section[leaf]
+        value = setting(base, key)
         kind = "SliderInt" if isinstance(step, int) else "SliderFloat"
         params[key] = {
             "type": kind,
@@ -160,10 +206,10 @@ def circle_layout(model: OrgModel) -> np.ndarray:
 
 
 # --- the components ---------------------------------------------------------------------
-def _page_figure(rows: int = 1, left: float = 0.12, right: float = 0.97) -> tuple[Figure, Any]:
-    """A figure of the page's size (a fixed layout: constrained layout is slow to draw)."""
+def _page_figure(rows: int = 1) -> tuple[Figure, Any]:
+    """A figure of the page's size, laid out when drawn so that no label is cut off."""
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    fig.subplots_adjust(left=left, right=right, top=0.92, bottom=0.12, hspace=0.12)
+    fig.set_layout_engine("tight", pad=0.4, h_pad=0.3)
     return fig, fig.subplots(rows, 1, sharex=True) if rows > 1 else fig.subplots()
 
 
@@ -185,7 +231,7 @@ def network_figure(model: OrgModel) -> Figure:
     pos = circle_layout(model)
     counts = np.triu(model.ties.counts)
     a, b = np.nonzero(counts)
-    fig, ax = _page_figure(left=0.0, right=1.0)
+    fig, ax = _page_figure()
     if len(a):
         widths = 0.5 + 3.0 * counts[a, b] / counts[a, b].max()
         segments = list(np.stack([pos[a], pos[b]], axis=1))
@@ -229,7 +275,7 @@ def queues_figure(model: OrgModel) -> Figure:
     shown = pools if len(pools) <= MAX_BARS else sorted(pools, key=lambda p: len(p.heap), reverse=True)[:MAX_BARS]
     waiting = [len(p.heap) for p in shown]
     busy = [sum(t.busy for t in p.teams) for p in shown]
-    fig, ax = _page_figure(left=0.2)
+    fig, ax = _page_figure()
     rows = np.arange(len(shown))
     ax.barh(rows, waiting, color="tab:orange")
     for row, (n, people, pool) in enumerate(zip(waiting, busy, shown, strict=True)):
@@ -243,43 +289,71 @@ def queues_figure(model: OrgModel) -> Figure:
     return fig
 
 
-def _time_panels(model: OrgModel, title: str) -> tuple[Figure, Any, Any, dict[str, np.ndarray], np.ndarray]:
-    """Two stacked panels over the run's days, the warm-up shaded, and the live series."""
-    series = live_series(model)
+def side_label(index: int, model: OrgModel) -> str:
+    """Side by side, how the page names a side: its letter, scenario name and, if the name is
+    not that, its structure."""
+    name, structure = model.config.name, model.config.structure
+    return f"{SIDES[index]}: {name}" if name == structure else f"{SIDES[index]}: {name} ({structure})"
+
+
+def _time_panels(models: tuple[OrgModel, ...], title: str) -> tuple[Figure, Any, Any, list[dict[str, np.ndarray]]]:
+    """Two stacked panels over the longest run's days, each warm-up shaded, and each model's
+    live series."""
     fig, axes = _page_figure(rows=2)
-    sim = model.config.simulation
     for ax in axes:
-        ax.axvspan(0, sim.warmup_ticks, color="0.93", zorder=0)
-        ax.set_xlim(0, sim.ticks)
+        for model in models:
+            ax.axvspan(0, model.config.simulation.warmup_ticks, color="0.93", zorder=0)
+        ax.set_xlim(0, max(model.config.simulation.ticks for model in models))
         ax.grid(alpha=0.3)
     axes[0].set_title(title, fontsize=10)
     axes[1].set_xlabel("day")
-    return fig, *axes, series, np.arange(len(series["adoption"]))
+    return fig, *axes, [live_series(model) for model in models]
 
 
-def flow_figure(model: OrgModel) -> Figure:
-    """Demand items arrived and completed per day, and their lead time, over the trailing window."""
-    title = f"Throughput and lead time (last {WINDOW_TICKS} days; grey: warm-up)"
-    fig, top, bottom, s, days = _time_panels(model, title)
-    top.plot(days, s["throughput"], label="completed", color="tab:blue")
-    top.plot(days, s["arrivals"], label="arrived", color="0.5", lw=0.8)
+def _colours(models: tuple[OrgModel, ...], colour: str) -> list[str]:
+    """A metric's ``colour`` for one model; side by side, each side's colour."""
+    return [colour] if len(models) == 1 else list(SIDE_COLOURS[: len(models)])
+
+
+def _plot(
+    ax: Any, models: tuple[OrgModel, ...], series: list, key: str, colour: str, label: str = "", **style: Any
+) -> None:
+    """Each model's ``key`` series on the shared axes ``ax``. A lone model's line is labelled
+    ``label``; side by side, the labelled lines are labelled by side and the others unlabelled."""
+    pair = len(models) > 1
+    for index, (model, s, c) in enumerate(zip(models, series, _colours(models, colour), strict=True)):
+        name = side_label(index, model) if pair and label else label
+        ax.plot(np.arange(len(s[key])), s[key], color=c, label=name or None, **style)
+
+
+def flow_figure(*models: OrgModel) -> Figure:
+    """Demand items arrived and completed per day, and their lead time, over the trailing
+    window; side by side, both models on shared axes."""
+    title = f"Throughput (thin: arrived) and lead time, last {WINDOW_TICKS} days; grey: warm-up"
+    fig, top, bottom, series = _time_panels(models, title)
+    _plot(top, models, series, "throughput", "tab:blue", "completed")
+    _plot(top, models, series, "arrivals", "0.5", "arrived" if len(models) == 1 else "", lw=0.8)
     top.set_ylabel("items per day")
     top.legend(fontsize=8, loc="upper left")
-    bottom.plot(days, s["lead_time"], color="tab:purple")
+    _plot(bottom, models, series, "lead_time", "tab:purple")
     bottom.set_ylabel("mean lead time (days)")
     return fig
 
 
-def rework_adoption_figure(model: OrgModel) -> Figure:
-    """Rework rate and rework share of effort, and the adoption curve."""
-    fig, top, bottom, s, days = _time_panels(model, f"Rework (last {WINDOW_TICKS} days) and the adoption curve")
-    top.plot(days, s["rework_rate"], label="items reworked or failed", color="tab:red")
-    top.plot(days, s["rework_effort_share"], label="rework share of effort", color="tab:brown", lw=0.8)
+def rework_adoption_figure(*models: OrgModel) -> Figure:
+    """Rework rate and rework share of effort, and the adoption curve; side by side, both
+    models on shared axes."""
+    title = f"Rework (thin: share of effort), last {WINDOW_TICKS} days; adoption"
+    fig, top, bottom, series = _time_panels(models, title)
+    _plot(top, models, series, "rework_rate", "tab:red", "items reworked or failed")
+    share = "rework share of effort" if len(models) == 1 else ""
+    _plot(top, models, series, "rework_effort_share", "tab:brown", share, lw=0.8)
     top.set_ylim(0, 1)
     top.set_ylabel("share")
     top.legend(fontsize=8, loc="upper left")
-    bottom.plot(days, s["adoption"], color="tab:green")
-    bottom.axvline(model.config.spread_start_tick, color="tab:green", ls=":", lw=0.8)
+    _plot(bottom, models, series, "adoption", "tab:green")
+    for model, colour in zip(models, _colours(models, "tab:green"), strict=True):
+        bottom.axvline(model.config.spread_start_tick, color=colour, ls=":", lw=0.8)
     for level in (0.5, 0.9):
         bottom.axhline(level, color="0.6", ls="--", lw=0.6)
     bottom.set_ylim(0, 1.02)
@@ -287,62 +361,113 @@ def rework_adoption_figure(model: OrgModel) -> Figure:
     return fig
 
 
-def TeamNetwork(model: WatchedModel) -> solara.Element:
-    """The status line (and any rejected settings) over the team network."""
+def _side(page: Sides, index: int) -> solara.Element:
+    """A side's status line (and any rejected settings) over its team network."""
+    model = page.sides[index]
+    line = status_line(model) if len(page.sides) == 1 else f"{side_label(index, model)} · {status_line(model)}"
     with solara.Column(gap="0px") as column:
-        solara.Text(status_line(model), style={"font-weight": "bold", "padding": "4px 8px"}).meta(ref="status")
+        style = {"font-weight": "bold", "padding": "4px 8px"}
+        solara.Text(line, style=style).meta(ref="status" if index == 0 else f"status {SIDES[index]}")
         if model.rejected:
             solara.Warning("Settings not applied, running the scenario file's values: " + model.rejected)
         _image(network_figure(model))
     return column
 
 
-def Queues(model: WatchedModel) -> solara.Element:
-    return _image(queues_figure(model))
+def TeamNetwork(page: Sides) -> solara.Element:
+    """Side A's status line and team network."""
+    return _side(page, 0)
 
 
-def Flow(model: WatchedModel) -> solara.Element:
-    return _image(flow_figure(model))
+def QueuesOrSideB(page: Sides) -> solara.Element:
+    """Side B's status line and team network; without side B, A's queues."""
+    return _side(page, 1) if len(page.sides) > 1 else _image(queues_figure(page.sides[0]))
 
 
-def ReworkAndAdoption(model: WatchedModel) -> solara.Element:
-    return _image(rework_adoption_figure(model))
+def Flow(page: Sides) -> solara.Element:
+    return _image(flow_figure(*page.sides))
 
 
-COMPONENTS = [(TeamNetwork, 0), (Queues, 0), (Flow, 0), (ReworkAndAdoption, 0)]
+def ReworkAndAdoption(page: Sides) -> solara.Element:
+    return _image(rework_adoption_figure(*page.sides))
+
+
+COMPONENTS = [(TeamNetwork, 0), (QueuesOrSideB, 0), (Flow, 0), (ReworkAndAdoption, 0)]
 
 
 @solara.component
-def OrgView(base: Scenario, seed: int = 0) -> solara.Element:
-    """The page for ``base``: one model per browser session, rebuilt by Reset."""
-    params = solara.use_memo(lambda: model_params(base, seed), [])
-    model = solara.use_memo(
-        lambda: WatchedModel(**{k: v["value"] if isinstance(v, dict) else v for k, v in params.items()}), []
-    )
-    return SolaraViz(
-        model,
-        components=COMPONENTS,
-        model_params=params,
-        name="OrgSim: change a setting or the structure, then press Reset",
-        play_interval=50,
-        render_interval=5,
-    )
+def Settings(params: dict[str, Any], values: solara.Reactive[dict[str, Any]]) -> None:
+    """A switch or slider for each adjustable entry of ``params``, showing its value in ``values``
+    (a slider's in its label)."""
+    for key, spec in params.items():
+        if not isinstance(spec, dict):
+            continue  # fixed: the scenarios
+
+        def change(value: Any, key: str = key) -> None:
+            values.value = {**values.value, key: value}
+
+        value, label = values.value[key], spec["label"]
+        if spec["type"] == "Select":
+            solara.Select(label, value=value, values=spec["values"], on_value=change)
+        elif spec["type"] == "Checkbox":
+            solara.Switch(label=label, value=value, on_value=change)
+        else:
+            slider = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+            slider(f"{label}: {value:g}", value, spec["min"], spec["max"], spec["step"], on_value=change)
+
+
+@solara.component
+def OrgView(base: Scenario, seed: int = 0, against: Scenario | None = None) -> None:
+    """The page for ``base`` (and ``against``): one model per browser session, rebuilt by Reset
+    from the settings; Mesa's controls step it by the render interval."""
+    params = solara.use_memo(lambda: model_params(base, seed, against), [])
+    values = solara.use_reactive({k: v["value"] if isinstance(v, dict) else v for k, v in params.items()})
+    model: solara.Reactive[Sides] = solara.use_reactive(solara.use_memo(lambda: Sides(**values.value), []))
+    render_days, play_ms, no_threads = solara.use_reactive(5), solara.use_reactive(50), solara.use_reactive(False)
+    solara.Title(TITLE)
+    with solara.AppBar():
+        solara.AppBarTitle(f"{TITLE}: change a setting, the structure or side by side, then press Reset")
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Controls"):
+            solara.SliderInt(f"Render interval: {render_days.value} days", render_days, 1, 100, 2)
+            solara.SliderInt(f"Play interval: {play_ms.value} ms", play_ms, 10, 500, 10)
+            controls = {"play_interval": play_ms, "render_interval": render_days, "use_threads": no_threads}
+            ModelController(model, model_parameters=values, **controls)
+        with solara.Card("Settings"):
+            Settings(params, values)
+    ComponentsView(COMPONENTS, model.value)
 
 
 @solara.component
 def Page() -> solara.Element:
-    """The app `orgsim view` serves: the scenario and seed it put in the environment."""
-    base = solara.use_memo(lambda: Scenario.model_validate_json(os.environ[SCENARIO_ENV]), [])
-    return OrgView(base, int(os.environ.get(SEED_ENV, "0")))
+    """The app `orgsim view` serves: the scenarios and seed it put in the environment."""
+    base, against = solara.use_memo(lambda: [_from_env(SCENARIO_ENV), _from_env(AGAINST_ENV)], [])
+    return OrgView(base, int(os.environ.get(SEED_ENV, "0")), against)
 
 
-def serve(scenario: Scenario, seed: int, host: str, port: int) -> None:
-    """Serve the page for ``scenario`` on ``host:port`` until interrupted."""
+def _from_env(name: str) -> Any:
+    """The scenario the environment variable ``name`` holds as JSON, or None if it is empty."""
+    text = os.environ.get(name)
+    return Scenario.model_validate_json(text) if text else None
+
+
+def serve(scenario: Scenario, seed: int, host: str, port: int, against: Scenario | None = None) -> None:
+    """Serve the page for ``scenario`` (side by side with ``against``, if given) on ``host:port``
+    until interrupted (KeyboardInterrupt)."""
+    from click.exceptions import Abort
     from solara.__main__ import run
     from solara.server import settings
 
     os.environ[SCENARIO_ENV] = scenario.model_dump_json()
+    os.environ[AGAINST_ENV] = against.model_dump_json() if against else ""
     os.environ[SEED_ENV] = str(seed)
     settings.telemetry.mixpanel_enable = False
+    settings.theme.title = TITLE
+    # Solara warns, on every page load over plain http, that it sets its session cookie SameSite=lax,
+    # which is right for a page served on this machine and not embedded in another site.
+    warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)
     args = ["sim.view:Page", "--host", host, "--port", str(port), "--production", "--no-open", "--no-check-version"]
-    run.main(args, standalone_mode=False)
+    try:
+        run.main(args, standalone_mode=False)
+    except Abort:  # how click reports Ctrl-C
+        raise KeyboardInterrupt from None

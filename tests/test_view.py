@@ -1,7 +1,8 @@
-"""The interactive view (sim/view.py): its adapter and live figures, the page and its
-controls rendered without a browser (Solara's test rendering), and the served page driven
-through its own controls in headless Chromium (its screenshot goes to the test's temporary
-folder; README's results/view/orgsim_view.png is made by scripts/screenshot_view.py)."""
+"""The interactive view (sim/view.py): its adapter, the side-by-side pair and the live
+figures, the page and its controls rendered without a browser (Solara's test rendering), the
+command's exit statuses (a real SIGINT to a served page), and the served page driven through
+its own controls in headless Chromium (its screenshot goes to the test's temporary folder;
+README's results/view/orgsim_view.png is made by scripts/screenshot_view.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,14 +21,31 @@ from pathlib import Path
 
 import ipyvuetify as v
 import ipywidgets
+import numpy as np
 import pytest
 import solara
 from conftest import CENTRAL_IT, MICRO_PROVIDER, ROOT, run_cli
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from solara.components.title import TitleWidget
 
+from sim.model.work import FROM_DEMAND
 from sim.run import run_scenario
 from sim.scenario.errors import ScenarioError
 from sim.scenario.files import load_scenario
-from sim.view import SLIDERS, OrgView, WatchedModel, apply_settings, live_series, model_params
+from sim.view import (
+    SLIDERS,
+    OrgView,
+    Sides,
+    WatchedModel,
+    apply_settings,
+    flow_figure,
+    live_series,
+    model_params,
+    network_figure,
+    queues_figure,
+    rework_adoption_figure,
+)
 
 SHORT = ["simulation.ticks=20", "simulation.warmup_ticks=5"]
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
@@ -77,6 +96,108 @@ def test_sliders_start_at_the_scenario_values_and_cover_them() -> None:
     assert params["organisation.teams"]["type"] == "SliderInt"
     assert params["seed"]["value"] == 4
     assert set(SLIDERS) < set(params)
+    assert params["against"] is None
+    assert params["side_by_side"] == {
+        "type": "Checkbox",
+        "value": False,
+        "label": "Side by side with the other structure",
+    }
+    against = load_scenario(MICRO_PROVIDER)
+    side_by_side = model_params(base, seed=4, against=against)["side_by_side"]
+    assert (side_by_side["value"], side_by_side["label"]) == (True, "Side by side with B: micro_provider")
+
+
+# --- side by side -------------------------------------------------------------------------
+def run_alone(config, seed: int, steps: int) -> WatchedModel:
+    model = WatchedModel(config, seed)
+    for _ in range(steps):
+        model.step()
+    return model
+
+
+def assert_same_series(model: WatchedModel, alone: WatchedModel) -> None:
+    ours, theirs = live_series(model), live_series(alone)
+    for name in ours:
+        np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+
+
+def test_side_by_side_runs_both_files_on_the_same_seed_and_demand_stepping_together() -> None:
+    a, b = load_scenario(CENTRAL_IT, SHORT), load_scenario(MICRO_PROVIDER, SHORT)
+    page = Sides(a, against=b, side_by_side=True, seed=3)
+    for _ in range(12):
+        page.step()
+        assert [side.steps for side in page.sides] == [page.steps, page.steps]
+    assert [side.config for side in page.sides] == [a, b]
+    for side, config in zip(page.sides, (a, b), strict=True):
+        assert_same_series(side, run_alone(config, seed=3, steps=12))  # each as if run alone on seed 3
+    tables = [side.items.table() for side in page.sides]
+    arrived = [
+        t[t["origin"] == FROM_DEMAND][["arrival", "kind", "service", "effort"]].reset_index(drop=True) for t in tables
+    ]
+    assert len(arrived[0]) > 50 and arrived[0].equals(arrived[1])  # the same demand
+    assert not np.array_equal(live_series(page.sides[0])["throughput"], live_series(page.sides[1])["throughput"])
+    while page.running:
+        page.step()
+    assert [side.steps for side in page.sides] == [20, 20]
+
+
+def test_side_by_side_without_a_file_is_the_same_organisation_under_the_other_structure() -> None:
+    base = load_scenario(CENTRAL_IT, SHORT)
+    a, b = Sides(base, side_by_side=True, seed=1, structure="micro_provider").sides
+    assert (a.config.structure, b.config.structure) == ("micro_provider", "central_it")
+    assert b.config == base
+    assert len(Sides(base, seed=1).sides) == 1  # the switch off: side A alone
+
+
+def test_a_moved_slider_applies_to_both_sides_and_an_unmoved_one_to_a_only() -> None:
+    a = load_scenario(CENTRAL_IT, SHORT)
+    b = load_scenario(MICRO_PROVIDER, [*SHORT, "handoff.delay_ticks=2"])
+    settings = {"demand.arrival_rate": 9.0, "handoff.delay_ticks": a.handoff.delay_ticks, "structure": "micro_provider"}
+    first, second = Sides(a, against=b, side_by_side=True, seed=1, **settings).sides
+    assert (first.config.demand.arrival_rate, second.config.demand.arrival_rate) == (9.0, 9.0)
+    assert (first.config.handoff.delay_ticks, second.config.handoff.delay_ticks) == (a.handoff.delay_ticks, 2)
+    assert (first.config.structure, second.config.structure) == ("micro_provider", "micro_provider")
+
+
+def test_side_by_side_figures_draw_both_series_on_shared_axes() -> None:
+    a, b = load_scenario(CENTRAL_IT, SHORT), load_scenario(MICRO_PROVIDER, SHORT)
+    page = Sides(a, against=b, side_by_side=True, seed=2)
+    for _ in range(15):
+        page.step()
+    series = [live_series(side) for side in page.sides]
+    for figure, panels in (
+        (flow_figure, ("throughput", "lead_time")),
+        (rework_adoption_figure, ("rework_rate", "adoption")),
+    ):
+        fig = figure(*page.sides)
+        assert len(fig.axes) == 2 and fig.axes[0].get_shared_x_axes().joined(*fig.axes)
+        top, bottom = fig.axes
+        assert top.get_legend_handles_labels()[1] == ["A: central_it", "B: micro_provider"]
+        for ax, key in zip((top, bottom), panels, strict=True):
+            drawn = [line.get_ydata() for line in ax.get_lines() if len(line.get_xdata()) == 15]
+            for s in series:  # each side's series is on the panel
+                assert any(np.array_equal(y, s[key], equal_nan=True) for y in drawn), key
+
+
+def margins_in(fig: Figure) -> list[float]:
+    """Space left between the drawn figure's contents and each edge, in inches (negative: cut off)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    drawn, edge = fig.get_tightbbox(canvas.get_renderer()), fig.bbox_inches
+    return [drawn.x0 - edge.x0, drawn.y0 - edge.y0, edge.x1 - drawn.x1, edge.y1 - drawn.y1]
+
+
+def test_no_label_is_cut_off() -> None:
+    # Three days in on seed 0, the lead-time tick labels are wide enough that a fixed layout cut
+    # the axis label off.
+    config = load_scenario(CENTRAL_IT, ["simulation.ticks=60", "simulation.warmup_ticks=10"])
+    page = Sides(config, side_by_side=True, seed=0)
+    for _ in range(3):
+        page.step()
+    a, b = page.sides
+    alone = [network_figure(a), queues_figure(a), flow_figure(a), rework_adoption_figure(a)]
+    for fig in [*alone, flow_figure(a, b), rework_adoption_figure(a, b)]:
+        assert min(margins_in(fig)) >= 0, fig.axes[0].get_title()
 
 
 @pytest.mark.parametrize("scenario", [CENTRAL_IT, MICRO_PROVIDER], ids=lambda p: p.stem)
@@ -95,8 +216,14 @@ def test_live_figures_over_the_measured_window_are_the_run_summary(scenario: Pat
 
 
 # --- the page without a browser ---------------------------------------------------------
-def status(rc) -> str:
-    return rc.find(v.Html, meta_ref="status").widget.children[0]
+def status(rc, ref: str = "status") -> str:
+    return rc.find(v.Html, meta_ref=ref).widget.children[0]
+
+
+def slider(rc, label: str):
+    """The slider whose label starts with ``label`` (its label ends with its value)."""
+    (found,) = [w for w in rc.find(v.Slider).widgets if w.label.startswith(f"{label}: ")]
+    return found
 
 
 def click(rc, label: str) -> None:
@@ -110,9 +237,14 @@ def test_page_renders_with_its_controls_and_they_drive_the_model() -> None:
         rc.find(v.Btn, children=[label]).assert_single()
     structure = rc.find(v.Select, label="Structure").widget
     assert (structure.v_model, structure.items) == ("central_it", ["central_it", "micro_provider"])
-    sliders = {w.label: w.v_model for w in rc.find(v.Slider).widgets}
-    assert sliders[SLIDERS["demand.arrival_rate"][0]] == base.demand.arrival_rate
-    assert sliders["Teams"] == base.organisation.teams
+    rc.find(TitleWidget, title="OrgSim").assert_single()
+    labels = [w.label for w in rc.find(v.Slider).widgets]  # each slider shows its value
+    assert labels[:2] == ["Render interval: 5 days", "Play interval: 50 ms"]
+    assert f"{SLIDERS['demand.arrival_rate'][0]}: {base.demand.arrival_rate:g}" in labels
+    assert "Teams: 12" in labels and "Seed: 0" in labels
+    slider(rc, "Handoff info loss").v_model = 0.25
+    assert "Handoff info loss: 0.25" in [w.label for w in rc.find(v.Slider).widgets]
+    slider(rc, "Handoff info loss").v_model = base.handoff.loss_prob
     figures = rc.find(ipywidgets.Image).widgets
     assert len(figures) == 4 and all(bytes(f.value).startswith(b"\x89PNG") for f in figures)
     assert status(rc).startswith("Day 0 of 20 · central_it")
@@ -133,12 +265,30 @@ def test_page_renders_with_its_controls_and_they_drive_the_model() -> None:
 
 def test_page_shows_rejected_settings_and_keeps_running() -> None:
     _, rc = solara.render(solara.AppLayout(children=[OrgView(load_scenario(CENTRAL_IT, SHORT))]), handle_error=False)
-    rc.find(v.Slider, label="Teams").widget.v_model = 2
+    slider(rc, "Teams").v_model = 2
     click(rc, "Reset")
     alert = rc.find(v.Alert).widget
     assert "organisation.teams >= 4" in str(alert.children)
     click(rc, "Step")
     assert status(rc).startswith("Day 5 of 20 · central_it")
+
+
+def test_page_side_by_side_steps_both_and_switches_off() -> None:
+    base, against = load_scenario(CENTRAL_IT, SHORT), load_scenario(MICRO_PROVIDER, SHORT)
+    _, rc = solara.render(solara.AppLayout(children=[OrgView(base, against=against)]), handle_error=False)
+    switch = rc.find(v.Switch).widget
+    assert (switch.label, switch.v_model) == ("Side by side with B: micro_provider", True)
+    assert status(rc).startswith("A: central_it · Day 0 of 20 · central_it")
+    assert status(rc, "status B").startswith("B: micro_provider · Day 0 of 20 · micro_provider")
+    click(rc, "Step")
+    rc.find(v.Html, meta_ref="status B").assert_wait(lambda w: w.children[0].startswith("B: micro_provider · Day 5"))
+    assert status(rc).startswith("A: central_it · Day 5 of 20")
+    assert len(rc.find(ipywidgets.Image).widgets) == 4  # two networks, two shared-axes charts
+
+    switch.v_model = False
+    click(rc, "Reset")
+    rc.find(v.Html, meta_ref="status").assert_wait(lambda w: w.children[0].startswith("Day 0 of 20 · central_it"))
+    rc.find(v.Html, meta_ref="status B").assert_empty()
 
 
 # --- the command ------------------------------------------------------------------------
@@ -156,6 +306,19 @@ def test_view_of_a_bad_scenario_exits_2_before_serving(capsys: pytest.CaptureFix
     code, _, err = run_cli(capsys, "view", CENTRAL_IT, "--set", "handoff.loss_prob=2")
     assert code == 2
     assert "handoff.loss_prob" in err
+
+
+def test_view_against_a_bad_file_exits_2_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.toml"
+    code, out, err = run_cli(capsys, "view", CENTRAL_IT, "--against", missing)
+    assert (code, out) == (2, "")
+    assert err == f"orgsim: --against {missing}: file not found; give the path of a scenario .toml file\n"
+    typo = tmp_path / "typo.toml"
+    typo.write_text(f'extends = "{MICRO_PROVIDER}"\n[handoff]\nlos_prob = 0.1\n')
+    code, out, err = run_cli(capsys, "view", CENTRAL_IT, "--against", typo)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"orgsim: --against {typo}") and err.count("\n") == 1
+    assert "handoff.los_prob" in err and "loss_prob" in err.partition("los_prob")[2]
 
 
 def test_view_on_an_address_it_cannot_serve_exits_2_before_serving(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,6 +359,45 @@ def wait_for_server(url: str, server: subprocess.Popen, log: Path, timeout: floa
     pytest.fail(f"orgsim view did not answer at {url} within {timeout} s:\n{log.read_text()}")
 
 
+def serve_view(port: int, log: Path, *options: str) -> subprocess.Popen:
+    """``orgsim view`` of central IT (300 days, 100 of warm-up) on ``port``, its output to ``log``."""
+    command = [sys.executable, "-m", "sim", "view", str(CENTRAL_IT), "--ticks", "300"]
+    command += ["--set", "simulation.warmup_ticks=100", "--port", str(port), *options]
+    with log.open("w") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_served_view_with_status_130_in_one_line(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with reserved_port() as port:
+        url = f"http://127.0.0.1:{port}/"
+        server = serve_view(port, log, "--against", str(MICRO_PROVIDER))
+        try:
+            wait_for_server(url, server, log)
+            for _ in range(3):  # three page loads: no warning for each
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    page = response.read().decode()
+            server.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
+            code = server.wait(timeout=60)
+        finally:
+            stop(server)
+    output = log.read_text()
+    assert "<title>OrgSim</title>" in page
+    assert code == 130, output
+    assert output.endswith("\norgsim: interrupted\n")
+    assert "Traceback" not in output and "Warning" not in output, output
+
+
 def chromium() -> str:
     """The Chromium binary; without one the test skips, except under CI (env CI set), where it fails."""
     if CHROMIUM is None:
@@ -213,22 +415,9 @@ def test_served_page_steps_switches_and_plays_in_chromium(tmp_path: Path) -> Non
     executable = chromium()
     log = tmp_path / "server.log"
     screenshot = tmp_path / "orgsim_view.png"
-    with reserved_port() as port, log.open("w") as out:
+    with reserved_port() as port:
         url = f"http://127.0.0.1:{port}/"
-        command = [
-            sys.executable,
-            "-m",
-            "sim",
-            "view",
-            str(CENTRAL_IT),
-            "--ticks",
-            "300",
-            "--set",
-            "simulation.warmup_ticks=100",
-            "--port",
-            str(port),
-        ]
-        server = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        server = serve_view(port, log)
         try:
             wait_for_server(url, server, log)
             with sync_playwright() as playwright:
@@ -245,6 +434,7 @@ def test_served_page_steps_switches_and_plays_in_chromium(tmp_path: Path) -> Non
                     return page.get_by_text(re.compile(pattern))
 
                 day_text(r"^Day 0 of 300 · central_it").wait_for()
+                assert page.title() == "OrgSim"
                 network = page.locator(".vue-grid-item img").first
                 before = network.get_attribute("src")
                 page.get_by_role("button", name="Step").click()
@@ -255,7 +445,7 @@ def test_served_page_steps_switches_and_plays_in_chromium(tmp_path: Path) -> Non
                 page.get_by_role("button", name="Reset").click()
                 day_text(r"^Day 0 of 300 · micro_provider").wait_for()
 
-                render_interval = page.locator(".v-input").filter(has_text="Render Interval")
+                render_interval = page.locator(".v-input").filter(has_text="Render interval")
                 render_interval.locator("[role=slider]").focus()
                 page.keyboard.press("PageUp")  # 5 -> 25 days a frame
                 expect(render_interval.locator("input").first).to_have_value("25")
@@ -275,12 +465,15 @@ def test_served_page_steps_switches_and_plays_in_chromium(tmp_path: Path) -> Non
                     arg=before,
                 )
                 page.screenshot(path=str(screenshot), full_page=True)
+
+                page.get_by_text("Side by side with the other structure").click()
+                page.get_by_role("button", name="Reset").click()
+                day_text(r"^A: central_it \(micro_provider\) · Day 0 of 300").wait_for()
+                day_text(r"^B: central_it · Day 0 of 300 · central_it").wait_for()
+                page.get_by_role("button", name="Step").click()
+                day_text(r"^B: central_it · Day 25 of 300").wait_for()
+                day_text(r"^A: central_it \(micro_provider\) · Day 25 of 300").wait_for()
                 browser.close()
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     assert screenshot.stat().st_size > 50_000
