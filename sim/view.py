@@ -316,7 +316,13 @@ def _colours(models: tuple[OrgModel, ...], colour: str) -> list[str]:
 
 
 def _plot(
-    ax: Any, models: tuple[OrgModel, ...], series: list, key: str, colour: str, label: str = "", **style: Any
+    ax: Any,
+    models: tuple[OrgModel, ...],
+    series: list[dict[str, np.ndarray]],
+    key: str,
+    colour: str,
+    label: str = "",
+    **style: Any,
 ) -> None:
     """Each model's ``key`` series on the shared axes ``ax``. A lone model's line is labelled
     ``label``; side by side, the labelled lines are labelled by side and the others unlabelled."""
@@ -441,11 +447,12 @@ def OrgView(base: Scenario, seed: int = 0, against: Scenario | None = None) -> N
 @solara.component
 def Page() -> solara.Element:
     """The app `orgsim view` serves: the scenarios and seed it put in the environment."""
-    base, against = solara.use_memo(lambda: [_from_env(SCENARIO_ENV), _from_env(AGAINST_ENV)], [])
+    base = solara.use_memo(lambda: Scenario.model_validate_json(os.environ[SCENARIO_ENV]), [])
+    against = solara.use_memo(lambda: _from_env(AGAINST_ENV), [])
     return OrgView(base, int(os.environ.get(SEED_ENV, "0")), against)
 
 
-def _from_env(name: str) -> Any:
+def _from_env(name: str) -> Scenario | None:
     """The scenario the environment variable ``name`` holds as JSON, or None if it is empty."""
     text = os.environ.get(name)
     return Scenario.model_validate_json(text) if text else None
