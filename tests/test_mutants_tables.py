@@ -4,12 +4,13 @@ the rank test and Hedges' g at their smallest samples; the paired t test with tw
 pairing when replicate keys do not match one to one; comparison and summary rows (mean and
 censored) at a level other than 95%; the unstable share without ``stable`` values; and the
 written files, their Markdown footer and provenance. Expected values come from scipy or are
-worked out in the comments."""
+worked out in the comments; the output directory is created or refused in one line."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -29,12 +30,14 @@ from sim.experiment.tables import (
     compare_samples,
     comparison_table,
     describe,
+    output_directory,
     summary_table,
     table_provenance,
     to_markdown,
     verdict,
     write_table,
 )
+from sim.scenario.errors import ScenarioError
 
 
 def test_two_values_have_a_standard_deviation_and_an_interval() -> None:
@@ -308,3 +311,26 @@ def test_a_comparison_table_of_every_metric_in_group_order_with_its_columns() ->
 def test_markdown_numbers_use_four_significant_digits_in_lower_case() -> None:
     text = to_markdown(pd.DataFrame({"p": [1.23456e-05, 0.5]}))
     assert "1.235e-05" in text and "| 0.5 " in text
+
+
+def test_the_output_directory_is_made_with_its_parents_or_refused_in_one_line(tmp_path: Path) -> None:
+    nested = tmp_path / "a" / "b"
+    assert output_directory(str(nested)) == nested and nested.is_dir()
+    assert output_directory(nested) == nested  # an existing directory is used as it is
+    afile = tmp_path / "table.csv"
+    afile.write_text("x\n")
+    with pytest.raises(ScenarioError) as error:
+        output_directory(afile)
+    assert str(error.value) == f"--out {afile}: cannot use it (File exists); give a writable directory path"
+    with pytest.raises(ScenarioError) as error:
+        output_directory(afile / "sub")
+    assert str(error.value) == f"--out {afile / 'sub'}: cannot use it (Not a directory); give a writable directory path"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_an_unwritable_output_directory_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(ScenarioError) as error:
+        output_directory(locked)
+    assert str(error.value) == f"--out {locked}: cannot use it (Permission denied); give a writable directory path"
