@@ -137,15 +137,6 @@ def test_version_prints_the_installed_version() -> None:
 
 # --- one layout -----------------------------------------------------------------------------
 LAYOUT = ["positional arguments", "options", *(f"{name} options" for name in common.OPTION_GROUPS), "examples"]
-# sim/cli/view.py is being reworked elsewhere: its --seed, --host and --port do not use the
-# shared helpers and groups yet. Strict: this fails once they do, so the mark is removed.
-VIEW_PENDING = pytest.mark.xfail(strict=True, reason="sim/cli/view.py: --seed, --host, --port not in the groups yet")
-
-
-def command_ids() -> list:
-    return [pytest.param(name, marks=VIEW_PENDING) if name == "view" else name for name in COMMANDS]
-
-
 def reference_options() -> dict[str, tuple[str, str]]:
     """Each shared option, in the order every command lists it: (its group, its help)."""
     sub = argparse.ArgumentParser().add_subparsers()
@@ -179,7 +170,7 @@ def test_the_reference_names_every_shared_option() -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", command_ids())
+@pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_help_has_the_same_layout(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     parser = subcommands()[name]
     text = help_text(parser, monkeypatch)
@@ -194,7 +185,7 @@ def test_every_command_help_has_the_same_layout(name: str, monkeypatch: pytest.M
     assert [a.option_strings for a in bare] == [["-h", "--help"]], "an option outside the option groups"
 
 
-@pytest.mark.parametrize("name", command_ids())
+@pytest.mark.parametrize("name", COMMANDS)
 def test_shared_options_read_the_same_in_every_command(name: str) -> None:
     reference = reference_options()
     parser = subcommands()[name]

@@ -10,6 +10,8 @@ from sim.cli.common import (
     EXIT_BAD_INPUT,
     add_command,
     add_scenario_arguments,
+    add_seed_argument,
+    group,
     load_named,
     overrides_from_args,
     overrides_label,
@@ -50,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         handler=cmd_view,
     )
     add_scenario_arguments(parser)
-    parser.add_argument(
+    group(parser, "scenario").add_argument(
         "--against",
         type=Path,
         default=None,
@@ -58,11 +60,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="run this scenario side by side with SCENARIO, on the same seed, with the same --set and --ticks "
         "(default: none; the page's switch then runs SCENARIO's organisation under the other structure)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="the page's starting seed (default 0)")
-    parser.add_argument(
+    add_seed_argument(parser)
+    server = group(parser, "server")
+    server.add_argument(
         "--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1, this machine only)"
     )
-    parser.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    server.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
 
 
 def cmd_view(args: argparse.Namespace) -> int:
