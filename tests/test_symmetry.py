@@ -47,6 +47,10 @@ MECHANISMS: dict[str, tuple[dict, dict]] = {
         {"operating_model": {"kind": "project", "project_ticks": 10}},
     ),
     "service desk": ({"service_desk": {"enabled": False}}, {"service_desk": {"enabled": True}}),
+    "funded projects (assembled, handed over, disbanded)": (
+        {"operating_model": {"kind": "product"}},
+        {"operating_model": {"kind": "funded_projects", "funding_ticks": 10, "project_ticks": 10}},
+    ),
 }
 
 # Loaded enough that items wait on each other, defects and adoption happen within the run.
