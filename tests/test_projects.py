@@ -3,10 +3,13 @@ by one, then the sign of the effect against durable product teams.
 
 Effect tests compare paired runs (same seeds, so the same organisation and demand) over 10
 seeds and pass when a one-sided paired t test (Student t with 9 degrees of freedom, level
-``EFFECT_ALPHA`` = 1%) finds the difference in the expected direction: a model in which
-funding features as projects had no effect fails each of them 99% of the time, and a model
-with the effect fails it (a false failure) with the test's type II rate, small at the
-differences measured (results/README.md section 18)."""
+``EFFECT_ALPHA`` = 1%: the tolerance is t(0.99, 9) = 2.82 standard errors of the mean
+difference) finds the difference in the expected direction. A model in which funding
+features as projects had no effect passes each with probability 1%. The false-failure rate
+(a correct model failing) is the test's type II error: at the effects measured when the
+tests were written (t = 136 and 160 for feature lead time under central IT and
+micro-providers, 83 for the owners' knowledge; noncentral t with 9 degrees of freedom) it is
+below 1e-12 for each test."""
 
 from __future__ import annotations
 
