@@ -327,6 +327,35 @@ def value_for_money(o: Observed) -> float:
     return value_per_tick(o) / cost_per_tick(o)
 
 
+@metric
+def run_knowledge_mean(o: Observed) -> float:
+    """What the teams that run the services know of them: per service, the knowledge of its
+    owner (micro-providers) or the mean of the operations silo's teams (central IT), averaged
+    over services and ticks."""
+    return float(o.series["run_knowledge"].mean())
+
+
+@metric
+def feature_lead_time_mean_ticks(o: Observed) -> float | None:
+    """Mean lead time of the features completed in the window (under funded projects: from the
+    business's request to the handover's release, the wait for funding included)."""
+    return _mean(o.done.loc[o.done["kind"] == "feature", "lead_time"])
+
+
+@metric
+def incidents_after_release_per_tick(o: Observed) -> float:
+    """Incidents per tick caused by features released in the window with a hidden defect
+    (each such feature causes one); under funded projects a feature is released at its handover."""
+    features = o.done[o.done["kind"] == "feature"]
+    return int(features["escaped"].sum()) / o.span
+
+
+@metric
+def project_people_share(o: Observed) -> float:
+    """Share of the people's days spent on project teams (0 unless features are funded as projects)."""
+    return float(o.series["project_people"].sum() / o.series["capacity_days"].sum())
+
+
 # Every metric in plain words (sim.scenario.vocabulary): name, unit, one-line meaning.
 TERMS: dict[str, Term] = {
     "items_arrived": Term("items arrived", "count", "Demand items that arrived over the whole run."),
@@ -386,6 +415,20 @@ TERMS: dict[str, Term] = {
     "value_per_tick": Term("value delivered", "value per day", "Business value of the demand finished per day."),
     "cost_per_tick": Term("cost", "cost per day", "Cost of capacity and bought effort per day."),
     "value_for_money": Term("value for money", "ratio", "Value delivered per unit of cost."),
+    "run_knowledge_mean": Term(
+        "knowledge of the running teams", "share", "Per service, what the team(s) that run it know of it, averaged."
+    ),
+    "feature_lead_time_mean_ticks": Term(
+        "mean feature lead time", "days", "Mean time from a feature's request to its release."
+    ),
+    "incidents_after_release_per_tick": Term(
+        "incidents after release",
+        "per day",
+        "Incidents per day from features released with a hidden defect (under funded projects: at handover).",
+    ),
+    "project_people_share": Term(
+        "people on projects", "share", "Share of people's days spent on project teams (funded projects)."
+    ),
 }
 
 

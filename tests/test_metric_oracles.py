@@ -84,6 +84,8 @@ SERIES = {
     "knowledge_held": [0.3, 0.3, 0.4, 0.4, 0.5, 0.5, 0.6, 0.6, 0.7, 0.7],  # sum 5.0
     "tech_debt": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],  # sum 4.5
     "cost": [4.0, 4.0, 5.5, 4.0, 4.0, 7.0, 4.0, 4.0, 4.0, 5.5],  # sum 46
+    "run_knowledge": [0.2] * 5 + [0.4] * 5,  # sum 3.0
+    "project_people": [0, 0, 1, 1, 2, 2, 1, 1, 0, 0],  # sum 8 person-days
 }
 # Adoption share for every tick of the run (not just the window), 20 teams: k / 20.
 ADOPTION = [k / 20 for k in (0, 0, 2, 4, 8, 10, 12, 16, 17, 18, 18, 19)]
@@ -166,6 +168,10 @@ EXPECTED = {
     "value_per_tick": 4.5,  # (10 + 20 + 2 + 4 + 8 + 1) / 10
     "cost_per_tick": 4.6,  # 46 / 10
     "value_for_money": 4.5 / 4.6,
+    "run_knowledge_mean": 0.3,  # 3.0 / 10
+    "feature_lead_time_mean_ticks": 19 / 3,  # features done: A 3, B 10, F 6 (E ends at 12, H before)
+    "incidents_after_release_per_tick": 0.1,  # escaped features done: B only (C is an incident, D KTLO) / 10
+    "project_people_share": 8 / 40,  # 8 person-days on projects of capacity 10 x 4
 }
 
 # Metrics another engineer is adding, with their own oracles.
@@ -218,8 +224,10 @@ def test_metrics_on_a_window_where_nothing_is_done() -> None:
         "handoffs_per_item",
         "backlog_wait_mean_ticks",
         "desk_resolved_share",
+        "feature_lead_time_mean_ticks",
     ):
         assert value(name, observed) is None, name
+    assert value("incidents_after_release_per_tick", observed) == 0.0
     assert value("throughput_per_tick", observed) == 0.0
     assert value("delivery_frequency_per_tick", observed) == 0.0
     assert value("value_per_tick", observed) == 0.0

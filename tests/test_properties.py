@@ -115,11 +115,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "learning_ticks": draw(st.integers(0, 10)),
         },
         "operating_model": {
-            "kind": draw(st.sampled_from(["product", "project"])),
+            "kind": draw(st.sampled_from(["product", "project", "funded_projects"])),
             "project_ticks": draw(st.integers(1, 20)),
             "knowledge_kept": draw(grid(0.0, 1.0)),
             "onboarding_ticks": draw(st.integers(0, 5)),
             "onboarding_cost": draw(grid(0.0, 0.9)),
+            "funding_ticks": draw(st.integers(1, 10)),
+            "project_people_share": draw(grid(0.5, 1.0)),
+            "handover_share": draw(grid(0.0, 0.5)),
         },
         "tech_debt": {
             "enabled": draw(st.booleans()),

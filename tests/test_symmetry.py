@@ -52,6 +52,10 @@ MECHANISMS: dict[str, tuple[dict, dict]] = {
         {"relationship": {"mode": "provider_customer"}},
     ),
     "collaboration (swarming)": ({"relationship": {"mode": "none"}}, {"relationship": {"mode": "collaboration"}}),
+    "funded projects (assembled, handed over, disbanded)": (
+        {"operating_model": {"kind": "product"}},
+        {"operating_model": {"kind": "funded_projects", "funding_ticks": 10, "project_ticks": 10}},
+    ),
 }
 
 # Loaded enough that items wait on each other, defects and adoption happen within the run.

@@ -93,6 +93,8 @@ HIGHER_IS_BETTER = {
     "stable": True,
     "backlog_growth_per_tick": False,
     "unfinished_share": False,
+    "feature_lead_time_mean_ticks": False,
+    "incidents_after_release_per_tick": False,
 }
 
 # Censored times: metric -> the runs-table column with each run's censoring horizon.
@@ -107,6 +109,7 @@ FINISHED_ITEM_METRICS = frozenset(
         "backlog_wait_mean_ticks",
         "time_to_restore_mean_ticks",
         "flow_efficiency",
+        "feature_lead_time_mean_ticks",
     }
 )
 

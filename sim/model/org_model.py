@@ -20,14 +20,14 @@ from sim.model.desk import DESK, ServiceDesk
 from sim.model.intake import WipLimit
 from sim.model.item_log import ItemLog
 from sim.model.organisation import build_services
-from sim.model.projects import ProjectRotation
+from sim.model.projects import FundedProjects, ProjectRotation
 from sim.model.quality import defect_probability, detection_probability, switching_loss
 from sim.model.recorder import TickRecorder
 from sim.model.relationship import Relationship
 from sim.model.spread import WorkTies, adoption_probability, complete_influence
 from sim.model.structures import STRUCTURES
 from sim.model.team import Pool, Team
-from sim.model.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KIND_NAMES, KTLO, Task, WorkItem
+from sim.model.work import FEATURE, FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KIND_NAMES, KTLO, Task, WorkItem
 from sim.scenario.schema import Scenario
 
 ARRIVE, READY, DONE, BOUGHT = 0, 1, 2, 3
@@ -45,6 +45,8 @@ class OrgModel(mesa.Model):
         self.self_service: list[bool] = self.services.self_service.tolist()
         self.teams = [Team(self, i, org.team_size) for i in range(org.teams)]
         self.knowledge = np.full((org.teams, org.services), config.knowledge.initial)
+        for team in self.teams:
+            team.row = self.knowledge[team.index]
         self.adopted = np.zeros(org.teams, dtype=bool)
         self.adopted_at = np.full(org.teams, -np.inf)
         self.adopted_count = 0
@@ -56,6 +58,8 @@ class OrgModel(mesa.Model):
         project = config.operating_model.kind == "project"
         self.rotation = ProjectRotation(config.operating_model, org.teams) if project else None
         self.structure = STRUCTURES[config.structure](self)
+        funded = config.operating_model.kind == "funded_projects"
+        self.projects = FundedProjects(self) if funded else None
         self.desk = ServiceDesk(self) if config.service_desk.enabled else None
         self.relationship = Relationship(self) if config.relationship.mode != "none" else None
         wip_limited = config.intake.policy == "wip_limit"
@@ -79,7 +83,7 @@ class OrgModel(mesa.Model):
         self._penalty = config.knowledge.unfamiliarity_penalty
         self._learning_rate = config.knowledge.learning_rate
         self._coupled = config.spread.capacity_coupling
-        self._loses_capacity = self._coupled or self.rotation is not None
+        self._loses_capacity = self._coupled or self.rotation is not None or self.projects is not None
         self._headcounts = np.array([t.headcount for t in self.teams], dtype=float)
         self._queues = [p.heap for p in self.structure.pools]
 
@@ -127,6 +131,8 @@ class OrgModel(mesa.Model):
         forgetting = self.config.knowledge.forgetting_rate
         if forgetting:
             self.knowledge *= 1 - forgetting
+            if self.projects is not None:
+                self.projects.forget(forgetting)
         if self.rotation is not None:
             ending = self.rotation.due(tick)
             if len(ending):
@@ -136,6 +142,9 @@ class OrgModel(mesa.Model):
             self.debt.age()
             rec.tech_debt[tick] = self.debt.debt.sum() / len(self.debt.debt)
         self.structure.end_tick(tick)
+        if self.projects is not None:
+            self.projects.end_tick(tick)
+            rec.project_people[tick] = self.projects.people_on_projects()
         if self.config.spread.capacity_coupling:
             busy = np.array([t.busy for t in self.teams], dtype=float)
             self.loads += self._load_alpha * (busy / self._headcounts - self.loads)
@@ -143,6 +152,10 @@ class OrgModel(mesa.Model):
         rec.queued_tasks[tick] = sum(map(len, self._queues))
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
         held = self.knowledge.max(axis=0)
+        rec.run_knowledge[tick] = self.structure.run_knowledge()
+        if self.projects is not None:
+            rec.queued_tasks[tick] += self.projects.queued_tasks()
+            held = self.projects.knowledge_max(held)
         rec.knowledge_held[tick] = held.sum() / len(held)  # = held.mean(), without its Python-level overhead
         if self.wip_limit is not None:
             rec.backlog[tick] = self.wip_limit.waiting()
@@ -165,6 +178,8 @@ class OrgModel(mesa.Model):
         self.recorder.arrivals[tick] += 1
         if self.desk is not None and item.kind == INCIDENT:
             self.desk.receive(item, now)
+        elif self.projects is not None and item.kind == FEATURE and item.origin == FROM_DEMAND:
+            self.projects.wait(item)
         else:
             self.enter(item, now)
 
@@ -226,6 +241,14 @@ class OrgModel(mesa.Model):
         while pool.idle and pool.heap:
             self._start(pool.pop(), pool.idle.popleft(), now)
 
+    def dispatch(self, pool: Pool, now: float) -> None:
+        """Start what ``pool``'s idle people can (after people joined or came back to it)."""
+        self._dispatch(pool, now)
+
+    def headcount_changed(self, team: Team) -> None:
+        """``team`` lent people to a project team or got them back."""
+        self._headcounts[team.index] = team.headcount
+
     def _start(self, task: Task, team: Team, now: float) -> None:
         item = task.item
         task.team = team
@@ -235,13 +258,13 @@ class OrgModel(mesa.Model):
         task.holds = team in item.holders
         team.holding_in_hand += task.holds
         if task.from_team is not None:
-            self.ties.add(task.from_team.index, team.index)
+            self.ties.add(task.from_team.home, team.home)
         if not task.is_request:
             item.queue_wait += now - task.ready
         (task.handler or self.structure).on_start(task, now)
         effort = task.effort
         if effort > 0 and task.services:
-            row = self.knowledge[team.index]
+            row = team.row
             unknown = 0.0
             for service, part in zip(task.services, task.service_efforts, strict=True):
                 unknown += (1.0 - row.item(service)) * part
@@ -282,9 +305,11 @@ class OrgModel(mesa.Model):
         """Capacity share lost to learning the practice and, in a new project team, to forming."""
         if team.index == DESK or not self._loses_capacity:
             return 0.0
-        loss = self._learning_loss(team.index, now) if self._coupled else 0.0
+        loss = self._learning_loss(team.home, now) if self._coupled else 0.0
         if self.rotation is not None:
             loss = 1 - (1 - loss) * (1 - self.rotation.onboarding_loss(team.index, now))
+        if self.projects is not None:
+            loss = 1 - (1 - loss) * (1 - self.projects.forming_loss(team, now))
         return loss
 
     def _learning_loss(self, team: int, now: float) -> float:
@@ -298,10 +323,15 @@ class OrgModel(mesa.Model):
         assert team is not None
         team.busy -= 1
         team.holding_in_hand -= task.holds
-        task.pool.idle.append(team)
+        leaving = team.owed > 0  # promised to a project team: leaves once this task is done
+        if not leaving:
+            task.pool.idle.append(team)
         self.learn(team, task.services, task.service_efforts)
         self._inject_defect(task, team)
         (task.handler or self.structure).on_done(task, now)
+        if leaving:
+            assert self.projects is not None
+            self.projects.depart(team, now)
         self._dispatch(task.pool, now)
 
     def learn(self, team: Team, services: tuple[int, ...], efforts: tuple[float, ...]) -> None:
@@ -309,7 +339,7 @@ class OrgModel(mesa.Model):
         rate = self._learning_rate / team.headcount
         if rate == 0 or not services:
             return
-        row = self.knowledge[team.index]
+        row = team.row
         for service, effort in zip(services, efforts, strict=True):
             known = row.item(service)
             row[service] = known + (1 - known) * -math.expm1(-rate * effort)
@@ -319,7 +349,7 @@ class OrgModel(mesa.Model):
         item = task.item
         if item.planned <= 0 or cfg.quality.base_defect_prob == 0:
             return
-        reduction = cfg.spread.defect_reduction if self.adopted.item(team.index) else 0.0
+        reduction = cfg.spread.defect_reduction if self.adopted.item(team.home) else 0.0
         p = defect_probability(
             cfg.quality,
             task.unfamiliarity,
@@ -336,14 +366,21 @@ class OrgModel(mesa.Model):
     def verify(self, item: WorkItem, team: Team, now: float) -> bool:
         """At the end of a pass: True if a defect is caught and the item needs rework,
         otherwise release the item (a hidden defect escapes as a failed change)."""
+        if self.catches(item, team):
+            return True
+        self.release(item, now)
+        return False
+
+    def catches(self, item: WorkItem, team: Team) -> bool:
+        """Whether ``team``, verifying ``item`` at the end of a pass, finds its defects (then
+        they are gone and the item is counted reworked)."""
         if item.defects:
             quality = self.config.quality
-            gain = self.config.spread.detection_gain if self.adopted.item(team.index) else 0.0
+            gain = self.config.spread.detection_gain if self.adopted.item(team.home) else 0.0
             if self.rng.random() < detection_probability(quality.early_detection_prob, gain):
                 item.reworks += 1
                 item.defects = 0
                 return True
-        self.release(item, now)
         return False
 
     def release(self, item: WorkItem, now: float) -> None:

@@ -31,6 +31,8 @@ class TickRecorder:
         self.backlog = np.zeros(ticks, dtype=np.int64)
         self.switches = np.zeros(ticks, dtype=np.int64)
         self.bought_days = np.zeros(ticks)
+        self.run_knowledge = np.zeros(ticks)
+        self.project_people = np.zeros(ticks, dtype=np.int64)
 
     def add_busy(self, start: float, finish: float, parts: tuple[float, ...]) -> None:
         """Record ``parts`` (person-days by category, spent evenly over [start, finish))."""
@@ -96,6 +98,8 @@ class TickRecorder:
                 "intake_backlog": self.backlog,
                 "provider_switches": self.switches,
                 "bought_days": self.bought_days,
+                "run_knowledge": self.run_knowledge,
+                "project_people": self.project_people,
             }
         )
         return pd.concat([frame, busy], axis=1)

@@ -63,6 +63,7 @@ class CentralIT:
         self.pools = [Pool(s.name, [model.teams[i] for i in g]) for s, g in zip(stages, groups, strict=True)]
         self.last = len(stages) - 1
         self.rework_stage = int(np.argmax(self.shares))
+        self._runners = [t.index for t in self.pools[self.last].teams]
 
     def route(self, item: WorkItem, now: float) -> None:
         """Into the first silo. An incident the service desk escalates goes to operations
@@ -88,6 +89,12 @@ class CentralIT:
         """Who runs a service: the operations silo."""
         return self.pools[self.last].teams
 
+    def run_knowledge(self) -> float:
+        """What the teams that run the services know of them: per service, the mean knowledge
+        of the operations silo's teams, averaged over services."""
+        rows = self.model.knowledge[self._runners]
+        return float(rows.sum() / rows.size)
+
     def wrong_pool(self, item: WorkItem, rng: np.random.Generator) -> Pool:
         """A silo other than operations, where a misrouted incident lands."""
         return self.pools[int(rng.integers(self.last))] if self.last else self.pools[0]
@@ -108,9 +115,14 @@ class CentralIT:
             item.escalated = False
             self.model.handoff(self._stage_task(item, 0, 1.0, rework=False), team, now)
         elif self.model.verify(item, team, now):
-            rest = float(self.shares[self.rework_stage :].sum())
-            scale = self.model.config.quality.rework_effort_fraction / rest
-            self.model.handoff(self._stage_task(item, self.rework_stage, scale, rework=True), team, now)
+            self.rework(item, team, now)
+
+    def rework(self, item: WorkItem, team: Team, now: float) -> None:
+        """A defect ``team`` caught at the end of a pass: a rework pass from the largest stage
+        onward, handed off from ``team``."""
+        rest = float(self.shares[self.rework_stage :].sum())
+        scale = self.model.config.quality.rework_effort_fraction / rest
+        self.model.handoff(self._stage_task(item, self.rework_stage, scale, rework=True), team, now)
 
     def _stage_task(self, item: WorkItem, stage: int, scale: float, rework: bool) -> Task:
         share = float(self.shares[stage]) * scale
@@ -140,6 +152,7 @@ class MicroProvider:
         load = model.services.expected_load(cfg.dependency_touch_prob, cfg.dependency_effort_share)
         self.owners = assign_owners(load, len(model.teams))
         self._owner_of = self.owners.tolist()
+        self._services = np.arange(len(self.owners))
         sourcing = model.config.sourcing
         self.market = Market(sourcing, len(model.teams), len(self.owners)) if sourcing.enabled else None
         self.migration = Migration()
@@ -193,6 +206,12 @@ class MicroProvider:
         """Who runs a service: its owner."""
         return [self.owner(service)]
 
+    def run_knowledge(self) -> float:
+        """What the teams that run the services know of them: per service, its owner's
+        knowledge, averaged over services."""
+        known = self.model.knowledge[self.owners, self._services]
+        return float(known.sum() / known.size)
+
     def wrong_pool(self, item: WorkItem, rng: np.random.Generator) -> Pool:
         """Another team than the owner, where a misrouted incident lands."""
         owner = self._owner_of[item.service]
@@ -245,13 +264,18 @@ class MicroProvider:
         item.dependency_wait += now - item.own_done
         owner = self.owner(item.service)
         if self.model.verify(item, owner, now):
-            scale = self.model.config.quality.rework_effort_fraction
-            efforts = tuple(e * scale for e in item.plan_efforts)
-            rework = self.model.new_task(
-                item, owner.pool, item.plan_services, efforts, categorise(item, efforts, True), rework=True, opens=False
-            )
-            item.open_parts = 1
-            self.model.enqueue(rework, now)
+            self.rework(item, owner, now)
+
+    def rework(self, item: WorkItem, team: Team, now: float) -> None:
+        """A defect caught at the end of a pass: the owner reworks the item (``team`` is the owner)."""
+        owner = self.owner(item.service)
+        scale = self.model.config.quality.rework_effort_fraction
+        efforts = tuple(e * scale for e in item.plan_efforts)
+        rework = self.model.new_task(
+            item, owner.pool, item.plan_services, efforts, categorise(item, efforts, True), rework=True, opens=False
+        )
+        item.open_parts = 1
+        self.model.enqueue(rework, now)
 
     def end_tick(self, tick: int) -> None:
         """Consumers due for review switch providers; each switch costs them a migration."""

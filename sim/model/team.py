@@ -22,10 +22,16 @@ class Team(mesa.Agent):
     pipeline, or returned for rework. ``holding_in_hand`` counts those it is working on now."""
 
     model: OrgModel
+    formed_at = -float("inf")  # a standing team never forms (see sim.model.projects.ProjectTeam)
 
     def __init__(self, model: OrgModel, index: int, headcount: int) -> None:
         super().__init__(model)
         self.index = index
+        # ``home``: the team whose practice and work ties this one uses (itself, unless it is a
+        # project team); ``row``: its knowledge of every service (a row of the model's matrix).
+        self.home = index
+        self.row = None
+        self.owed = 0  # people promised to a project team, who leave when their task is done
         self.headcount = headcount
         self.pool: Pool | None = None
         self.busy = 0
@@ -47,6 +53,12 @@ class Team(mesa.Agent):
         if self not in item.holders:
             item.holders.append(self)
             self.open_items += 1
+
+    def drop(self, item: WorkItem) -> None:
+        """Stop carrying ``item`` before it is released (a project's built feature awaiting handover)."""
+        if self in item.holders:
+            item.holders.remove(self)
+            self.open_items -= 1
 
     @property
     def waiting_items(self) -> int:

@@ -226,12 +226,21 @@ class Spread(Strict):
 
 
 class OperatingModel(Strict):
-    kind: Literal["product", "project"] = Field(
+    kind: Literal["product", "project", "funded_projects"] = Field(
         "product",
-        description="product: durable teams keep their knowledge; project: teams disband after a project and re-form.",
+        description=(
+            "product: durable teams keep their knowledge; project: teams disband after a project and re-form;"
+            " funded_projects: features are funded as projects, built by assembled teams, handed over, disbanded."
+        ),
     )
     project_ticks: int = Field(
-        60, ge=1, le=MAX_TICKS, description="Length of a project (project model); teams re-form staggered."
+        60,
+        ge=1,
+        le=MAX_TICKS,
+        description=(
+            "Length of a project: project model, teams re-form staggered; funded projects, the planned"
+            " duration a project team is sized for."
+        ),
     )
     knowledge_kept: float = Field(
         0.0, ge=0, le=1, description="Share of a team's service knowledge that stays when it re-forms (project model)."
@@ -240,6 +249,27 @@ class OperatingModel(Strict):
         10, ge=0, le=MAX_TICKS, description="Ticks a re-formed team needs to form (project model)."
     )
     onboarding_cost: float = Field(0.2, ge=0, lt=1, description="Capacity a forming team loses (project model).")
+    funding_ticks: int = Field(
+        20,
+        ge=1,
+        le=MAX_TICKS,
+        description="Ticks between funding rounds; the features waiting then become one project (funded projects).",
+    )
+    project_people_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Most of the organisation's people that may be on project teams at once (funded projects).",
+    )
+    handover_share: float = Field(
+        0.1,
+        ge=0,
+        le=10,
+        description=(
+            "Effort of handing a feature over to the team that runs its service, as a share of its"
+            " planned effort, done by that team (funded projects)."
+        ),
+    )
 
 
 class TechDebt(Strict):
@@ -377,6 +407,20 @@ class Scenario(Strict):
         if self.structure == "central_it" and self.organisation.teams < len(self.central_it.stages):
             raise ValueError(
                 f"central_it needs at least one team per stage: organisation.teams >= {len(self.central_it.stages)}"
+            )
+        if self.operating_model.kind == "funded_projects" and self.organisation.team_size < 2:
+            raise ValueError(
+                "operating_model.kind = funded_projects needs people to lend: every team keeps one person, "
+                "so organisation.team_size must be at least 2"
+            )
+        if (
+            self.operating_model.kind == "funded_projects"
+            and int(self.operating_model.project_people_share * self.organisation.teams * self.organisation.team_size)
+            < 1
+        ):
+            raise ValueError(
+                "operating_model.project_people_share x organisation.teams x organisation.team_size must allow "
+                "at least one person on a project team"
             )
         if self.spread.initial_adopters > self.organisation.teams:
             raise ValueError("spread.initial_adopters must not exceed organisation.teams")
