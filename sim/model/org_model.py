@@ -17,6 +17,7 @@ import numpy as np
 from sim.model.debt import DebtLedger
 from sim.model.demand import DemandStream
 from sim.model.desk import DESK, ServiceDesk
+from sim.model.improvement import Improvements
 from sim.model.intake import WipLimit
 from sim.model.item_log import ItemLog
 from sim.model.organisation import build_services
@@ -54,7 +55,9 @@ class OrgModel(mesa.Model):
         self.debt = DebtLedger(config.tech_debt, org.services) if config.tech_debt.enabled else None
         project = config.operating_model.kind == "project"
         self.rotation = ProjectRotation(config.operating_model, org.teams) if project else None
+        self.improvement: Improvements | None = None  # plan_item reads it while the structure is built
         self.structure = STRUCTURES[config.structure](self)
+        self.improvement = Improvements(self) if config.improvement.enabled else None
         self.desk = ServiceDesk(self) if config.service_desk.enabled else None
         wip_limited = config.intake.policy == "wip_limit"
         self.wip_limit = WipLimit(config.intake, self.structure.intake_people(), self._rank) if wip_limited else None
@@ -77,7 +80,7 @@ class OrgModel(mesa.Model):
         self._penalty = config.knowledge.unfamiliarity_penalty
         self._learning_rate = config.knowledge.learning_rate
         self._coupled = config.spread.capacity_coupling
-        self._loses_capacity = self._coupled or self.rotation is not None
+        self._loses_capacity = self._coupled or self.rotation is not None or self.improvement is not None
         self._headcounts = np.array([t.headcount for t in self.teams], dtype=float)
         self._queues = [p.heap for p in self.structure.pools]
 
@@ -137,6 +140,8 @@ class OrgModel(mesa.Model):
         if self.config.spread.capacity_coupling:
             busy = np.array([t.busy for t in self.teams], dtype=float)
             self.loads += self._load_alpha * (busy / self._headcounts - self.loads)
+        if self.improvement is not None:
+            self.improvement.end_tick(tick)
         rec.wip[tick] = self.open_count
         rec.queued_tasks[tick] = sum(map(len, self._queues))
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
@@ -259,6 +264,8 @@ class OrgModel(mesa.Model):
                 duration * switch,
             ),
         )
+        if task.improving:
+            self.recorder.add_improvement(now, now + duration, effort * stretch)
         if not task.is_request:
             item.touch_time += duration
         self._schedule(now + duration, DONE, task)
@@ -280,6 +287,10 @@ class OrgModel(mesa.Model):
         loss = self._learning_loss(team.index, now) if self._coupled else 0.0
         if self.rotation is not None:
             loss = 1 - (1 - loss) * (1 - self.rotation.onboarding_loss(team.index, now))
+        if self.improvement is not None:
+            dip = self.improvement.dip(team.index, now)
+            if dip:
+                loss = 1 - (1 - loss) * (1 - dip)
         return loss
 
     def _learning_loss(self, team: int, now: float) -> float:
@@ -295,6 +306,8 @@ class OrgModel(mesa.Model):
         team.holding_in_hand -= task.holds
         task.pool.idle.append(team)
         self.learn(team, task.services, task.service_efforts)
+        if self.improvement is not None:
+            self.improvement.observe(team, task)
         self._inject_defect(task, team)
         (task.handler or self.structure).on_done(task, now)
         self._dispatch(task.pool, now)
@@ -315,6 +328,9 @@ class OrgModel(mesa.Model):
         if item.planned <= 0 or cfg.quality.base_defect_prob == 0:
             return
         reduction = cfg.spread.defect_reduction if self.adopted.item(team.index) else 0.0
+        factor = self.debt.defect_factor(task.services) if self.debt is not None else 1.0
+        if self.improvement is not None:
+            factor *= self.improvement.defect_factor(task.services)
         p = defect_probability(
             cfg.quality,
             task.unfamiliarity,
@@ -322,7 +338,7 @@ class OrgModel(mesa.Model):
             task.switch_loss,
             reduction,
             task.effort / item.planned,
-            self.debt.defect_factor(task.services) if self.debt is not None else 1.0,
+            factor,
         )
         if p > 0 and self.rng.random() < p:
             item.defects += 1

@@ -43,9 +43,19 @@ def validate_scenario(data: dict[str, Any], source: str = "<config>") -> Scenari
         raise ScenarioError("\n".join(lines)) from None
 
 
+# Sections added after results were committed: hashed only where they differ from their
+# defaults, so a scenario that leaves them off keeps the hash (and its runs' ids) it had.
+LATER_SECTIONS = ("improvement",)
+
+
 def config_hash(scenario: Scenario) -> str:
-    """Stable short hash of a validated scenario (every value, defaults included)."""
-    blob = json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()
+    """Stable short hash of a validated scenario (every value, defaults included; a section of
+    :data:`LATER_SECTIONS` only where it differs from its defaults)."""
+    data = scenario.model_dump(mode="json")
+    for section in LATER_SECTIONS:
+        if getattr(scenario, section) == type(getattr(scenario, section))():
+            del data[section]
+    blob = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
