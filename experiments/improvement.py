@@ -71,7 +71,7 @@ MULTIPLICITY = "p_adj: Benjamini-Hochberg (scipy.stats.false_discovery_control) 
 def factors(quick: bool) -> dict[str, list]:
     if quick:
         return {STRUCTURE: STRUCTURES, SHARE: [0.0, 0.15], DEPS: [4.0], RATE: [6.0]} | QUICK
-    return {STRUCTURE: STRUCTURES, SHARE: [0.0, 0.05, 0.15, 0.3], DEPS: [0.5, 2.0, 4.0], RATE: [6.0, 7.5]}
+    return {STRUCTURE: STRUCTURES, SHARE: [0.0, 0.15], DEPS: [0.5, 4.0], RATE: [6.0, 7.5]}
 
 
 def design(quick: bool) -> Design:
