@@ -34,7 +34,7 @@ from scipy import stats
 from sim.experiment.design import STRUCTURE, Design
 from sim.experiment.plots import new_figure, save_figure
 from sim.experiment.sweep import SweepResult
-from sim.experiment.tables import comparison_table, summary_table, table_provenance, write_table
+from sim.experiment.tables import comparison_table, summary_table, table_provenance, verdict, write_table
 from sim.run import run_scenario
 from sim.scenario.files import load_scenario
 
@@ -71,7 +71,7 @@ MULTIPLICITY = "p_adj: Benjamini-Hochberg (scipy.stats.false_discovery_control) 
 def factors(quick: bool) -> dict[str, list]:
     if quick:
         return {STRUCTURE: STRUCTURES, SHARE: [0.0, 0.15], DEPS: [4.0], RATE: [6.0]} | QUICK
-    return {STRUCTURE: STRUCTURES, SHARE: [0.0, 0.15], DEPS: [0.5, 4.0], RATE: [6.0, 7.5]}
+    return {STRUCTURE: STRUCTURES, SHARE: [0.0, 0.15], DEPS: [0.5, 2.0, 4.0], RATE: [6.0, 7.5]}
 
 
 def design(quick: bool) -> Design:
@@ -94,6 +94,7 @@ def policy_table(runs: pd.DataFrame) -> pd.DataFrame:
         finite = rows["p"].notna()
         table.loc[rows.index[finite], "p_adj"] = stats.false_discovery_control(rows.loc[finite, "p"])
     table["significant"] = table["p_adj"] < 0.05
+    table["verdict"] = [verdict(row) for row in table.to_dict("records")]
     return table
 
 
