@@ -62,6 +62,14 @@ def _quantile(values: pd.Series, q: float) -> float | None:
     return float(values.quantile(q)) if len(values) else None
 
 
+def _busy_days(o: Observed) -> float:
+    """Busy person-days over the window: every busy category plus improvement work."""
+    busy = o.series.filter(like="busy_").to_numpy().sum()
+    if "improvement_days" in o.series.columns:
+        busy = busy + float(o.series["improvement_days"].sum())
+    return busy
+
+
 # The stability test (``stable``): batch means of open work, a one-sided t test on their
 # slope at this level, and growth that matters against the window's arrivals.
 STABILITY_BATCHES = 10
@@ -195,7 +203,7 @@ def wip_mean(o: Observed) -> float:
 
 @metric
 def utilisation(o: Observed) -> float:
-    busy = o.series.filter(like="busy_").to_numpy().sum()
+    busy = _busy_days(o)
     return float(busy / o.series["capacity_days"].sum())
 
 
@@ -208,7 +216,7 @@ def rework_rate(o: Observed) -> float | None:
 @metric
 def rework_effort_share(o: Observed) -> float | None:
     """Share of busy person-days spent on rework (early fixes and escaped-defect incidents)."""
-    busy = o.series.filter(like="busy_").to_numpy().sum()
+    busy = _busy_days(o)
     return float(o.series["busy_rework_days"].sum() / busy) if busy > 0 else None
 
 
@@ -305,7 +313,7 @@ def provider_switches_per_tick(o: Observed) -> float:
 def bought_effort_share(o: Observed) -> float | None:
     """Share of the effort done (inside or bought) that external providers delivered."""
     bought = float(o.series["bought_days"].sum())
-    total = float(o.series.filter(like="busy_").to_numpy().sum()) + bought
+    total = float(_busy_days(o)) + bought
     return bought / total if total > 0 else None
 
 
@@ -354,6 +362,49 @@ def incidents_after_release_per_tick(o: Observed) -> float:
 def project_people_share(o: Observed) -> float:
     """Share of the people's days spent on project teams (0 unless features are funded as projects)."""
     return float(o.series["project_people"].sum() / o.series["capacity_days"].sum())
+
+
+@metric
+def improvement_effort_share(o: Observed) -> float | None:
+    """Share of busy person-days spent on improvement work (0 unless improvement is modelled)."""
+    busy = _busy_days(o)
+    return float(o.series["improvement_days"].sum() / busy) if busy > 0 else None
+
+
+@metric
+def improvements_done(o: Observed) -> int:
+    """Improvements that took effect in the window (copies not counted)."""
+    return int(o.series["improvements_done"].sum())
+
+
+@metric
+def improvements_failed(o: Observed) -> int:
+    """Improvements finished in the window that carried a defect and took no effect."""
+    return int(o.series["improvements_failed"].sum())
+
+
+@metric
+def improvements_copied(o: Observed) -> int:
+    """Improvements teams copied from their work partners in the window."""
+    return int(o.series["improvements_copied"].sum())
+
+
+@metric
+def effort_factor_final(o: Observed) -> float | None:
+    """Services' mean effort factor at the window's last tick (1: nothing improved)."""
+    return float(o.series["effort_factor"].iloc[-1]) if len(o.series) else None
+
+
+@metric
+def defect_factor_final(o: Observed) -> float | None:
+    """Services' mean defect factor at the window's last tick (1: nothing improved)."""
+    return float(o.series["defect_factor"].iloc[-1]) if len(o.series) else None
+
+
+@metric
+def ktlo_factor_final(o: Observed) -> float | None:
+    """Services' mean KTLO-need factor at the window's last tick (1: nothing improved)."""
+    return float(o.series["ktlo_factor"].iloc[-1]) if len(o.series) else None
 
 
 # Every metric in plain words (sim.scenario.vocabulary): name, unit, one-line meaning.
@@ -428,6 +479,25 @@ TERMS: dict[str, Term] = {
     ),
     "project_people_share": Term(
         "people on projects", "share", "Share of people's days spent on project teams (funded projects)."
+    ),
+    "improvement_effort_share": Term(
+        "improvement effort", "share", "Share of busy person-days spent improving services."
+    ),
+    "improvements_done": Term("improvements made", "count", "Improvements that took effect in the measured window."),
+    "improvements_failed": Term(
+        "improvements failed", "count", "Improvements finished with a defect, their gain lost, in the window."
+    ),
+    "improvements_copied": Term(
+        "improvements copied", "count", "Improvements teams copied from their work partners in the window."
+    ),
+    "effort_factor_final": Term(
+        "effort factor at the end", "ratio", "Services' mean effort multiplier at the end (1 = never improved)."
+    ),
+    "defect_factor_final": Term(
+        "defect factor at the end", "ratio", "Services' mean defect-chance multiplier at the end (1 = never improved)."
+    ),
+    "ktlo_factor_final": Term(
+        "upgrade work need at the end", "ratio", "Services' mean multiplier of upgrade work at the end (1 = none done)."
     ),
 }
 

@@ -137,6 +137,8 @@ def test_version_prints_the_installed_version() -> None:
 
 # --- one layout -----------------------------------------------------------------------------
 LAYOUT = ["positional arguments", "options", *(f"{name} options" for name in common.OPTION_GROUPS), "examples"]
+
+
 def reference_options() -> dict[str, tuple[str, str]]:
     """Each shared option, in the order every command lists it: (its group, its help)."""
     sub = argparse.ArgumentParser().add_subparsers()

@@ -86,6 +86,14 @@ SERIES = {
     "cost": [4.0, 4.0, 5.5, 4.0, 4.0, 7.0, 4.0, 4.0, 4.0, 5.5],  # sum 46
     "run_knowledge": [0.2] * 5 + [0.4] * 5,  # sum 3.0
     "project_people": [0, 0, 1, 1, 2, 2, 1, 1, 0, 0],  # sum 8 person-days
+    # Improvement work: person-days kept apart from the busy_ categories, but busy all the same.
+    "improvement_days": [0.0, 0.0, 0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 0.0, 1.0],  # sum 5 -> busy 30 + 5 = 35
+    "effort_factor": [1.0, 1.0, 0.95, 0.95, 0.9, 0.9, 0.9, 0.85, 0.85, 0.8],  # last 0.8
+    "defect_factor": [1.0] * 9 + [0.7],  # last 0.7
+    "ktlo_factor": [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],  # last 0.9
+    "improvements_done": [0, 0, 1, 0, 1, 0, 2, 0, 0, 1],  # sum 5
+    "improvements_failed": [0, 1, 0, 0, 0, 0, 0, 0, 1, 0],  # sum 2
+    "improvements_copied": [0, 0, 0, 3, 0, 1, 0, 2, 0, 0],  # sum 6
 }
 # Adoption share for every tick of the run (not just the window), 20 teams: k / 20.
 ADOPTION = [k / 20 for k in (0, 0, 2, 4, 8, 10, 12, 16, 17, 18, 18, 19)]
@@ -144,10 +152,10 @@ EXPECTED = {
     # time inside [2, 12) per demand item: A 3-2 = 1, B 11-2 = 9, C 1, D 2, E 12-6 = 6,
     # F 6, G (open) 12-8 = 4, H 0 (left before), J 2.5-2 = .5: sum 29.5 over 10 ticks
     "wip_mean": 2.95,
-    "utilisation": 30 / 40,  # busy 30 of capacity 10 x 4
+    "utilisation": 35 / 40,  # busy 30 + improvement 5 of capacity 10 x 4
     # reworked or escaped: A (rework), B (both), C (escaped), D (escaped); not F, J
     "rework_rate": 4 / 6,
-    "rework_effort_share": 5 / 30,  # rework 5 of busy 30
+    "rework_effort_share": 5 / 35,  # rework 5 of busy 30 + improvement 5
     "change_failure_rate": 2 / 5,  # non-incidents A B D F J; escaped B, D (C is an incident)
     "failure_demand_share": 2 / 8,  # done_all = 6 demand + K + L (M completes after the end)
     "time_to_restore_mean_ticks": 1.5,  # incidents done: C 1, K 3, L 0.5 -> 4.5 / 3
@@ -164,7 +172,7 @@ EXPECTED = {
     "backlog_wait_mean_ticks": 0.25,  # (B 1 + J .5) / 6
     "desk_resolved_share": 2 / 3,  # incidents done: C yes, K no, L yes
     "provider_switches_per_tick": 0.4,  # 4 switches / 10 ticks
-    "bought_effort_share": 4 / 34,  # bought 4 of (busy 30 + bought 4)
+    "bought_effort_share": 4 / 39,  # bought 4 of (busy 30 + improvement 5 + bought 4)
     "value_per_tick": 4.5,  # (10 + 20 + 2 + 4 + 8 + 1) / 10
     "cost_per_tick": 4.6,  # 46 / 10
     "value_for_money": 4.5 / 4.6,
@@ -172,6 +180,13 @@ EXPECTED = {
     "feature_lead_time_mean_ticks": 19 / 3,  # features done: A 3, B 10, F 6 (E ends at 12, H before)
     "incidents_after_release_per_tick": 0.1,  # escaped features done: B only (C is an incident, D KTLO) / 10
     "project_people_share": 8 / 40,  # 8 person-days on projects of capacity 10 x 4
+    "improvement_effort_share": 5 / 35,  # improvement 5 of busy 30 + improvement 5
+    "improvements_done": 5,  # 1 + 1 + 2 + 1
+    "improvements_failed": 2,
+    "improvements_copied": 6,  # 3 + 1 + 2
+    "effort_factor_final": 0.8,  # the window's last tick (11)
+    "defect_factor_final": 0.7,
+    "ktlo_factor_final": 0.9,
 }
 
 # Metrics another engineer is adding, with their own oracles.
@@ -239,11 +254,13 @@ def test_ratio_metrics_without_a_denominator_are_none() -> None:
     for column in series.filter(like="busy_").columns:
         series[column] = 0.0
     series["bought_days"] = 0.0
+    series["improvement_days"] = 0.0
     series["ktlo_skipped"] = 0
     no_ktlo = [r for r in ITEM_ROWS if r[1] != "ktlo"]
     observed = observe(item_table(no_ktlo), series, ADOPTION)
     assert value("rework_effort_share", observed) is None
     assert value("bought_effort_share", observed) is None
+    assert value("improvement_effort_share", observed) is None
     assert value("ktlo_skipped_share", observed) is None
     assert value("utilisation", observed) == 0.0
 

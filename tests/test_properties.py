@@ -28,6 +28,7 @@ SHARES = (
     "ktlo_skipped_share",
     "desk_resolved_share",
     "bought_effort_share",
+    "improvement_effort_share",
 )
 
 # Small organisations over short horizons: each example runs in well under a second.
@@ -152,6 +153,18 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "external_defect_prob": draw(grid(0.0, 0.5)),
             "switch_cost_days": draw(grid(0.0, 2.0)),
             "switch_margin": draw(grid(0.0, 1.0)),
+        },
+        "improvement": {
+            "enabled": draw(st.booleans()),
+            "start_tick": draw(st.none() | st.integers(0, ticks)),
+            "effort_share": draw(grid(0.0, 0.5)),
+            "effort_days": draw(grid(0.5, 5.0)),
+            "gain": draw(grid(0.0, 1.0)),
+            "floor": draw(grid(0.0, 1.0)),
+            "copy_prob": draw(grid(0.0, 1.0)),
+            "copy_window_ticks": draw(st.integers(1, 20)),
+            "copy_cost": draw(grid(0.0, 0.9)),
+            "copy_ticks": draw(st.integers(0, 10)),
         },
     }
     try:

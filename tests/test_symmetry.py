@@ -1,6 +1,6 @@
 """Every mechanism can act under both structures (DESIGN.md, the second rule).
 
-One row per mechanism of the table in docs/ODD.md §7.9: switching the mechanism from
+One row per mechanism of the table in docs/ODD.md §7.8: switching the mechanism from
 ``off`` to ``on`` must change a run's summary under central IT and under micro-providers
 alike (a mechanism that leaves one structure bit-identical cannot touch it). The keys that
 truly apply to one structure only are tested in tests/test_applicability.py. Then the load
@@ -15,6 +15,8 @@ from sim.model.org_model import OrgModel
 from sim.run import run_scenario
 
 STRUCTURES = ("central_it", "micro_provider")
+
+IMPROVING = {"enabled": True, "start_tick": 0, "effort_share": 0.2, "effort_days": 2.0, "copy_prob": 0.5}
 
 # mechanism: (sections with it off, sections with it on); laid over a loaded small scenario.
 MECHANISMS: dict[str, tuple[dict, dict]] = {
@@ -55,6 +57,15 @@ MECHANISMS: dict[str, tuple[dict, dict]] = {
     "funded projects (assembled, handed over, disbanded)": (
         {"operating_model": {"kind": "product"}},
         {"operating_model": {"kind": "funded_projects", "funding_ticks": 10, "project_ticks": 10}},
+    ),
+    "improvement work": (
+        {"improvement": {"enabled": False}},
+        {"improvement": {"enabled": True, "start_tick": 0, "effort_share": 0.2, "effort_days": 2.0, "copy_prob": 0.0}},
+    ),
+    # Eight teams: with one team per silo, every silo works on (and knows) every improvement.
+    "copying improvements (learning dip)": (
+        {"organisation": {"teams": 8}, "improvement": {**IMPROVING, "copy_cost": 0.0}},
+        {"organisation": {"teams": 8}, "improvement": {**IMPROVING, "copy_cost": 0.9}},
     ),
 }
 

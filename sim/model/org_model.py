@@ -17,6 +17,7 @@ import numpy as np
 from sim.model.debt import DebtLedger
 from sim.model.demand import DemandStream
 from sim.model.desk import DESK, ServiceDesk
+from sim.model.improvement import Improvements
 from sim.model.intake import WipLimit
 from sim.model.item_log import ItemLog
 from sim.model.organisation import build_services
@@ -57,9 +58,11 @@ class OrgModel(mesa.Model):
         self.debt = DebtLedger(config.tech_debt, org.services) if config.tech_debt.enabled else None
         project = config.operating_model.kind == "project"
         self.rotation = ProjectRotation(config.operating_model, org.teams) if project else None
+        self.improvement: Improvements | None = None  # plan_item reads it while the structure is built
         self.structure = STRUCTURES[config.structure](self)
         funded = config.operating_model.kind == "funded_projects"
         self.projects = FundedProjects(self) if funded else None
+        self.improvement = Improvements(self) if config.improvement.enabled else None
         self.desk = ServiceDesk(self) if config.service_desk.enabled else None
         self.relationship = Relationship(self) if config.relationship.mode != "none" else None
         wip_limited = config.intake.policy == "wip_limit"
@@ -83,7 +86,9 @@ class OrgModel(mesa.Model):
         self._penalty = config.knowledge.unfamiliarity_penalty
         self._learning_rate = config.knowledge.learning_rate
         self._coupled = config.spread.capacity_coupling
-        self._loses_capacity = self._coupled or self.rotation is not None or self.projects is not None
+        self._loses_capacity = (
+            self._coupled or self.rotation is not None or self.projects is not None or self.improvement is not None
+        )
         self._headcounts = np.array([t.headcount for t in self.teams], dtype=float)
         self._queues = [p.heap for p in self.structure.pools]
 
@@ -148,6 +153,8 @@ class OrgModel(mesa.Model):
         if self.config.spread.capacity_coupling:
             busy = np.array([t.busy for t in self.teams], dtype=float)
             self.loads += self._load_alpha * (busy / self._headcounts - self.loads)
+        if self.improvement is not None:
+            self.improvement.end_tick(tick)
         rec.wip[tick] = self.open_count
         rec.queued_tasks[tick] = sum(map(len, self._queues))
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
@@ -287,6 +294,8 @@ class OrgModel(mesa.Model):
                 duration * switch,
             ),
         )
+        if task.improving:
+            self.recorder.add_improvement(now, now + duration, effort * stretch)
         if not task.is_request:
             item.touch_time += duration
         self._schedule(now + duration, DONE, task)
@@ -310,6 +319,10 @@ class OrgModel(mesa.Model):
             loss = 1 - (1 - loss) * (1 - self.rotation.onboarding_loss(team.index, now))
         if self.projects is not None:
             loss = 1 - (1 - loss) * (1 - self.projects.forming_loss(team, now))
+        if self.improvement is not None:
+            dip = self.improvement.dip(team.home, now)
+            if dip:
+                loss = 1 - (1 - loss) * (1 - dip)
         return loss
 
     def _learning_loss(self, team: int, now: float) -> float:
@@ -327,6 +340,8 @@ class OrgModel(mesa.Model):
         if not leaving:
             task.pool.idle.append(team)
         self.learn(team, task.services, task.service_efforts)
+        if self.improvement is not None:
+            self.improvement.observe(team, task)
         self._inject_defect(task, team)
         (task.handler or self.structure).on_done(task, now)
         if leaving:
@@ -350,6 +365,9 @@ class OrgModel(mesa.Model):
         if item.planned <= 0 or cfg.quality.base_defect_prob == 0:
             return
         reduction = cfg.spread.defect_reduction if self.adopted.item(team.home) else 0.0
+        factor = self.debt.defect_factor(task.services) if self.debt is not None else 1.0
+        if self.improvement is not None:
+            factor *= self.improvement.defect_factor(task.services)
         p = defect_probability(
             cfg.quality,
             task.unfamiliarity,
@@ -357,7 +375,7 @@ class OrgModel(mesa.Model):
             task.switch_loss,
             reduction,
             task.effort / item.planned,
-            self.debt.defect_factor(task.services) if self.debt is not None else 1.0,
+            factor,
         )
         if p > 0 and self.rng.random() < p:
             item.defects += 1

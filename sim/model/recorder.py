@@ -33,11 +33,25 @@ class TickRecorder:
         self.bought_days = np.zeros(ticks)
         self.run_knowledge = np.zeros(ticks)
         self.project_people = np.zeros(ticks, dtype=np.int64)
+        # Improvement work (docs/ODD.md 7.10): its person-days, kept apart from the busy
+        # categories; the services' mean factors (1 where nothing was improved); counts.
+        self._improving = array("d")  # start, finish, person-days of each improvement task
+        self.effort_factor = np.ones(ticks)
+        self.defect_factor = np.ones(ticks)
+        self.ktlo_factor = np.ones(ticks)
+        self.improvements_done = np.zeros(ticks, dtype=np.int64)
+        self.improvements_failed = np.zeros(ticks, dtype=np.int64)
+        self.improvements_copied = np.zeros(ticks, dtype=np.int64)
 
     def add_busy(self, start: float, finish: float, parts: tuple[float, ...]) -> None:
         """Record ``parts`` (person-days by category, spent evenly over [start, finish))."""
         if finish > start and start < self.ticks:
             self._intervals.extend((start, finish, *parts))
+
+    def add_improvement(self, start: float, finish: float, days: float) -> None:
+        """Record ``days`` person-days of improvement work, spent evenly over [start, finish)."""
+        if finish > start and start < self.ticks:
+            self._improving.extend((start, finish, days))
 
     def buy(self, now: float, effort: float) -> None:
         """Book ``effort`` person-days bought from an external provider at ``now``."""
@@ -51,8 +65,18 @@ class TickRecorder:
         ticks are booked directly; the full ticks between get the interval's rate through
         a difference array, so idle ticks stay at zero. One category at a time, so the
         temporaries are a column of the intervals, not all of them."""
-        width = 2 + len(CATEGORIES)
-        rows = np.frombuffer(self._intervals, dtype=float).reshape(-1, width)
+        return self._per_tick(self._intervals, len(CATEGORIES))
+
+    @property
+    def improvement_days(self) -> np.ndarray:
+        """Person-days of improvement work per tick, spread like busy time."""
+        return self._per_tick(self._improving, 1)[:, 0]
+
+    def _per_tick(self, intervals: array, categories: int) -> np.ndarray:
+        """Ticks x categories: the person-days of ``intervals`` (start, finish and one value per
+        category each) spread over the ticks they overlap."""
+        width = 2 + categories
+        rows = np.frombuffer(intervals, dtype=float).reshape(-1, width)
         start, finish = rows[:, 0], rows[:, 1]
         first = np.floor(start).astype(np.int64)
         last = np.floor(finish).astype(np.int64)
@@ -64,8 +88,8 @@ class TickRecorder:
         full_to = np.minimum(np.maximum(last, full_from), self.ticks)
         np.minimum(last, self.ticks, out=last)  # slot ``ticks`` collects what falls past the horizon
         length = finish - start
-        busy = np.empty((self.ticks, len(CATEGORIES)))
-        for c in range(len(CATEGORIES)):
+        busy = np.empty((self.ticks, categories))
+        for c in range(categories):
             rate = rows[:, 2 + c] / length
             column = self._binned(first, rate * head) + self._binned(last, rate * tail)
             steps = self._binned(full_from, rate) - self._binned(full_to, rate)
@@ -80,7 +104,8 @@ class TickRecorder:
         matrix = self.busy
         busy = pd.DataFrame(matrix, columns=[f"busy_{c}_days" for c in CATEGORIES])
         capacity = float(self.people)
-        total = matrix.sum(axis=1)
+        improving = self.improvement_days
+        total = matrix.sum(axis=1) + improving
         frame = pd.DataFrame(
             {
                 "tick": np.arange(self.ticks),
@@ -102,4 +127,15 @@ class TickRecorder:
                 "project_people": self.project_people,
             }
         )
-        return pd.concat([frame, busy], axis=1)
+        improvement = pd.DataFrame(
+            {
+                "improvement_days": improving,
+                "effort_factor": self.effort_factor,
+                "defect_factor": self.defect_factor,
+                "ktlo_factor": self.ktlo_factor,
+                "improvements_done": self.improvements_done,
+                "improvements_failed": self.improvements_failed,
+                "improvements_copied": self.improvements_copied,
+            }
+        )
+        return pd.concat([frame, busy, improvement], axis=1)

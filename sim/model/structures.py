@@ -34,6 +34,8 @@ def plan_item(model: OrgModel, item: WorkItem) -> None:
     item.plan_services = (item.service, *item.deps)
     if model.debt is not None:
         efforts = [e * model.debt.effort_factor(s) for s, e in zip(item.plan_services, efforts, strict=True)]
+    if model.improvement is not None:
+        efforts = model.improvement.scale(item.kind, item.plan_services, efforts)
     item.plan_efforts = tuple(efforts)
     item.planned = sum(efforts)
 
@@ -101,6 +103,20 @@ class CentralIT:
 
     def end_tick(self, tick: int) -> None:
         """Nothing to do at the end of a tick."""
+
+    def improvement_units(self) -> list[tuple[int, list[int], list[int]]]:
+        """Who decides on improvement: one centre, with everyone's capacity, every team's
+        figures and every service (people, observing teams, services it may change)."""
+        teams = self.model.teams
+        return [(sum(t.headcount for t in teams), [t.index for t in teams], list(range(len(self.model.self_service))))]
+
+    def improvement_legs(self, service: int) -> list[tuple[Pool, float]]:
+        """An improvement passes the silo pipeline like any item: each stage's pool and share."""
+        return [(pool, float(share)) for pool, share in zip(self.pools, self.shares, strict=True)]
+
+    def improvable(self, team: int) -> np.ndarray:
+        """Services a team may change when it copies an improvement: nobody owns one, so any."""
+        return np.arange(len(self.model.self_service))
 
     def on_start(self, task: Task, now: float) -> None:
         """Nothing to do when a silo starts a stage."""
@@ -220,6 +236,19 @@ class MicroProvider:
             return self.pools[0]
         other = int(rng.integers(n - 1))
         return self.pools[other + (other >= owner)]
+
+    def improvement_units(self) -> list[tuple[int, list[int], list[int]]]:
+        """Who decides on improvement: every owner, with its own capacity, its own figures and
+        its own services (people, observing teams, services it may change)."""
+        return [(t.headcount, [t.index], self.improvable(t.index).tolist()) for t in self.model.teams]
+
+    def improvement_legs(self, service: int) -> list[tuple[Pool, float]]:
+        """An improvement is the owner's own work, in its queue."""
+        return [(self.owner(service).pool, 1.0)]
+
+    def improvable(self, team: int) -> np.ndarray:
+        """Services a team may change: those it owns."""
+        return np.flatnonzero(self.owners == team)
 
     def on_start(self, task: Task, now: float) -> None:
         """When the owner starts an item, it sends its requests to the providers (or buys them)."""

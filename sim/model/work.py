@@ -75,3 +75,4 @@ class Task:
     defective: bool = False
     bought: bool = False
     handler: object = None
+    improving: bool = False  # improvement work: its productive time is booked as improvement

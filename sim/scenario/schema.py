@@ -376,6 +376,31 @@ class Value(Strict):
     cost_per_person_day: float = Field(1.0, gt=0, description="Cost of one person-day of capacity, busy or idle.")
 
 
+class Improvement(Strict):
+    enabled: bool = Field(False, description="Teams spend capacity improving services; improvements are copied.")
+    start_tick: int | None = Field(
+        None, ge=0, le=MAX_TICKS, description="Tick improvement work begins (default: end of warm-up)."
+    )
+    effort_share: float = Field(
+        0.05, ge=0, le=0.9, description="Share of the deciders' capacity set aside for improvement work (the policy)."
+    )
+    effort_days: float = Field(10.0, gt=0, le=10_000, description="Effort of one improvement in person-days.")
+    gain: float = Field(
+        0.1, ge=0, le=1, description="Share of the gap to the floor an improvement removes from the factor it targets."
+    )
+    floor: float = Field(
+        0.5, ge=0, le=1, description="Lowest value an effort, defect or KTLO-need factor can be improved to."
+    )
+    copy_prob: float = Field(
+        0.05, ge=0, le=1, description="Per-tick chance x share of work partners that made an improvement of copying it."
+    )
+    copy_window_ticks: int = Field(
+        30, ge=1, le=MAX_TICKS, description="Ticks after an improvement is made during which it can be copied."
+    )
+    copy_cost: float = Field(0.2, ge=0, lt=1, description="Capacity a team loses while learning a copied improvement.")
+    copy_ticks: int = Field(5, ge=0, le=MAX_TICKS, description="Duration of the learning dip of a copy.")
+
+
 class Scenario(Strict):
     name: str = Field("", description="Short name shown in output.")
     description: str = Field("", description="Free text.")
@@ -399,6 +424,7 @@ class Scenario(Strict):
     sourcing: Sourcing = Sourcing()
     relationship: Relationship = Relationship()
     value: Value = Value()
+    improvement: Improvement = Improvement()
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -452,6 +478,12 @@ class Scenario(Strict):
             * quality.rework_effort_fraction
         )
         return worst >= 1
+
+    @property
+    def improvement_start_tick(self) -> int:
+        """Tick at which improvement work begins."""
+        start = self.improvement.start_tick
+        return self.simulation.warmup_ticks if start is None else start
 
     @property
     def spread_start_tick(self) -> int:
