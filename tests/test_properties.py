@@ -150,6 +150,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "switch_cost_days": draw(grid(0.0, 2.0)),
             "switch_margin": draw(grid(0.0, 1.0)),
         },
+        "market": {
+            "enabled": draw(st.booleans()),
+            "internal_providers": draw(st.integers(0, 3)),
+            "explore_prob": draw(grid(0.0, 1.0)),
+            "review_ticks": draw(st.integers(1, 10)),
+            "switch_cost_days": draw(grid(0.0, 2.0)),
+            "switch_margin": draw(grid(0.0, 1.0)),
+        },
     }
     try:
         return Scenario.model_validate(data)

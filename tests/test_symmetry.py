@@ -47,6 +47,7 @@ MECHANISMS: dict[str, tuple[dict, dict]] = {
         {"operating_model": {"kind": "project", "project_ticks": 10}},
     ),
     "service desk": ({"service_desk": {"enabled": False}}, {"service_desk": {"enabled": True}}),
+    "internal market": ({"market": {"enabled": False}}, {"market": {"enabled": True}}),
 }
 
 # Loaded enough that items wait on each other, defects and adoption happen within the run.

@@ -31,6 +31,8 @@ class TickRecorder:
         self.backlog = np.zeros(ticks, dtype=np.int64)
         self.switches = np.zeros(ticks, dtype=np.int64)
         self.bought_days = np.zeros(ticks)
+        # Series a mechanism adds only while it is on (the internal market's), by column name.
+        self.extra: dict[str, np.ndarray] = {}
 
     def add_busy(self, start: float, finish: float, parts: tuple[float, ...]) -> None:
         """Record ``parts`` (person-days by category, spent evenly over [start, finish))."""
@@ -96,6 +98,7 @@ class TickRecorder:
                 "intake_backlog": self.backlog,
                 "provider_switches": self.switches,
                 "bought_days": self.bought_days,
+                **self.extra,
             }
         )
         return pd.concat([frame, busy], axis=1)

@@ -75,3 +75,8 @@ class Task:
     defective: bool = False
     bought: bool = False
     handler: object = None
+    # Internal market (sim/model/market.py): who sent the piece, of which unit, to which provider, when.
+    consumer: int = -1
+    unit: int = -1
+    provider: int = -1
+    sent: float = 0.0
