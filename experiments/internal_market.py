@@ -9,7 +9,7 @@ internal team or silo, or an external vendor (4 person-days a day, 2 days' turna
 defects, price 1.5). Consumers judge providers only by the work they got back and re-try
 another now and then (5% of pieces). Three variants of the organisation, each a sweep of its
 own over structure x demand skew (0.5, the shipped spread; 1.5, demand concentrated on a few
-services) at the shipped load of 7 items a day:
+services) x load (7 items a day, the shipped load; 9, beyond what central IT sustains):
 
 - ``off``: no market (the reference);
 - ``switch_cost_0``: the market, switching free;
@@ -20,7 +20,7 @@ seed in all three (a run's seed depends on the point and replicate, not on the b
 every comparison between variants is paired by seed. Besides each sweep's tables (in
 ``off/``, ``switch_cost_0/``, ``switch_cost_8/``: runs, summary, comparison between the
 structures), the script writes ``market_effect`` to the output folder: per structure and
-skew, switch_cost_0 against off, switch_cost_8 against off and switch_cost_8 against
+load and skew, switch_cost_0 against off, switch_cost_8 against off and switch_cost_8 against
 switch_cost_0, each metric's paired difference with its 95% interval and paired t p-value,
 ``p_adj`` Benjamini-Hochberg over all the table's tests of the same metric, the unstable
 shares and the verdict (lead times not compared where either side is mostly unstable)."""
@@ -39,7 +39,7 @@ from sim.experiment.tables import alpha, comparison_table, table_provenance, ver
 from sim.scenario.files import load_scenario
 
 SCENARIO = OPERATING / "internal_market.toml"
-SKEW = "organisation.demand_skew"
+SKEW, RATE = "organisation.demand_skew", "demand.arrival_rate"
 VARIANT = "variant"
 VARIANTS = {
     "off": ["market.enabled=false"],
@@ -69,17 +69,22 @@ MULTIPLICITY = (
 
 
 def design(variant: str, quick: bool) -> Design:
-    skews = [1.5] if quick else [0.5, 1.5]
-    points = [{STRUCTURE: s, SKEW: skew} | (QUICK_POINT if quick else {}) for skew in skews for s in STRUCTURES]
+    skews, rates = ([1.5], [7.0]) if quick else ([0.5, 1.5], [7.0, 9.0])
+    points = [
+        {STRUCTURE: s, SKEW: skew, RATE: rate} | (QUICK_POINT if quick else {})
+        for rate in rates
+        for skew in skews
+        for s in STRUCTURES
+    ]
     base = load_scenario(SCENARIO, VARIANTS[variant])
     return Design.from_points(base, points, reps=QUICK_REPS if quick else REPS, seed=SEED)
 
 
 def effect_table(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Each contrast between variants per structure and skew, paired by seed, adjusted together."""
+    """Each contrast between variants per structure, load and skew, paired by seed, adjusted together."""
     frame = pd.concat([r.assign(**{VARIANT: name}) for name, r in runs.items()], ignore_index=True)
     parts = [
-        comparison_table(frame, [STRUCTURE, SKEW], group=VARIANT, a=a, b=b, pair_on="seed", metrics=METRICS)
+        comparison_table(frame, [STRUCTURE, RATE, SKEW], group=VARIANT, a=a, b=b, pair_on="seed", metrics=METRICS)
         for a, b in CONTRASTS
     ]
     table = pd.concat(parts, ignore_index=True)
@@ -90,7 +95,7 @@ def effect_table(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             table.loc[tested.index, "p_adj"] = stats.false_discovery_control(tested.to_numpy(float), method="bh")
     table["significant"] = table["p_adj"] < alpha(0.95)
     table["verdict"] = [verdict(row) for row in table.to_dict("records")]
-    return table.sort_values(["metric", STRUCTURE, SKEW, "a", "b"], kind="stable", ignore_index=True)
+    return table.sort_values(["metric", STRUCTURE, RATE, SKEW, "a", "b"], kind="stable", ignore_index=True)
 
 
 def main(args: argparse.Namespace) -> None:
@@ -102,7 +107,7 @@ def main(args: argparse.Namespace) -> None:
         sub = argparse.Namespace(**{**vars(args), "out": out / variant})
         designs[variant] = design(variant, args.quick)
         runs[variant] = run(sub, designs[variant], bar_plots(METRICS[:6])).runs
-    seeds = [r.set_index([STRUCTURE, SKEW, "replicate"])["seed"].sort_index() for r in runs.values()]
+    seeds = [r.set_index([STRUCTURE, RATE, SKEW, "replicate"])["seed"].sort_index() for r in runs.values()]
     assert all(s.equals(seeds[0]) for s in seeds), "the variants must run on the same seeds"
     table = effect_table(runs)
     provenance = table_provenance(designs["off"], table="market_effect", multiplicity=MULTIPLICITY, variants=VARIANTS)
