@@ -9,7 +9,8 @@ internal team or silo, or an external vendor (4 person-days a day, 2 days' turna
 defects, price 1.5). Consumers judge providers only by the work they got back and re-try
 another now and then (5% of pieces). Three variants of the organisation, each a sweep of its
 own over structure x demand skew (0.5, the shipped spread; 1.5, demand concentrated on a few
-services) x load (7 items a day, the shipped load; 9, beyond what central IT sustains):
+services) x load (7 items a day, just under where central IT tips over without a market, 7.5 in
+results/load; 9, beyond it; the shipped load is 6):
 
 - ``off``: no market (the reference);
 - ``switch_cost_0``: the market, switching free;
