@@ -117,7 +117,7 @@ class Migration:
     def __init__(self, cost_days: float) -> None:
         self.cost_days = cost_days
 
-    def start(self, model: OrgModel, pool: Pool, service: int, now: float) -> None:
+    def start(self, model: OrgModel, pool: Pool | None, service: int, now: float) -> None:
         cost = self.cost_days
         if cost == 0:
             return

@@ -83,6 +83,7 @@ class CentralIT:
     def _send(self, task: Task, from_team: Team | None, now: float, crossing: bool) -> None:
         """To the task's pool, across a silo boundary or straight in; through the market when on."""
         if task.provider >= 0:
+            assert self.exchange is not None
             self.exchange.send(task, from_team, now, crossing)
         elif crossing:
             self.model.handoff(task, from_team, now)
@@ -123,11 +124,13 @@ class CentralIT:
         team = task.team
         assert team is not None
         if task.provider >= 0:
+            assert self.exchange is not None
             self.exchange.returned(task, now)
         self._next(task, team, now)
 
     def on_bought(self, task: Task, now: float) -> None:
         """An external provider delivered a stage; the item goes on from there."""
+        assert self.exchange is not None
         self.exchange.delivered(task, now)
         self._next(task, None, now)
 
@@ -152,8 +155,8 @@ class CentralIT:
         share = float(self.shares[stage]) * scale
         efforts = tuple([e * share for e in item.plan_efforts])
         exchange = self.exchange
-        provider = -1
-        pool = self.pools[stage]
+        provider, unit = -1, -1
+        pool: Pool | None = self.pools[stage]
         if exchange is not None and not rework:
             unit = stage * exchange.services + item.service
             provider = exchange.choose(0, unit)
@@ -168,7 +171,10 @@ class CentralIT:
             rework=rework,
             scale=scale,
         )
-        return task if provider < 0 else exchange.label(task, 0, unit, provider)
+        if provider < 0:
+            return task
+        assert exchange is not None
+        return exchange.label(task, 0, unit, provider)
 
 
 class MicroProvider:
