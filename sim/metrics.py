@@ -317,6 +317,44 @@ def bought_effort_share(o: Observed) -> float | None:
     return bought / total if total > 0 else None
 
 
+def _market_sum(o: Observed, column: str) -> float:
+    """The window's sum of an internal-market series (0 where the market is off: no column)."""
+    return float(o.series[column].sum()) if column in o.series else 0.0
+
+
+@metric
+def market_switches_per_tick(o: Observed) -> float:
+    """Internal market: times a consumer moved a piece of work to another provider, per tick."""
+    return _market_sum(o, "market_switches") / o.span
+
+
+@metric
+def market_flipback_share(o: Observed) -> float | None:
+    """Internal market: share of switches that went back to the provider left at the previous
+    switch of the same piece of work (churn); None without switches."""
+    switches = _market_sum(o, "market_switches")
+    return _market_sum(o, "market_flipbacks") / switches if switches else None
+
+
+def _market_share(o: Observed, column: str) -> float | None:
+    sent = sum(_market_sum(o, c) for c in ("market_default_days", "market_alternate_days", "market_external_days"))
+    return _market_sum(o, column) / sent if sent > 0 else None
+
+
+@metric
+def market_alternate_share(o: Observed) -> float | None:
+    """Internal market: share of the effort sent through the market that went to another
+    internal team or silo than the usual provider; None where nothing was sent."""
+    return _market_share(o, "market_alternate_days")
+
+
+@metric
+def market_external_share(o: Observed) -> float | None:
+    """Internal market: share of the effort sent through the market that went to external
+    providers; None where nothing was sent."""
+    return _market_share(o, "market_external_days")
+
+
 @metric
 def value_per_tick(o: Observed) -> float:
     """Business value of the demand completed in the window, per tick."""
@@ -463,6 +501,16 @@ TERMS: dict[str, Term] = {
     ),
     "provider_switches_per_tick": Term("provider switches", "per day", "Times consumers switched provider per day."),
     "bought_effort_share": Term("bought effort", "share", "Share of the effort delivered by external providers."),
+    "market_switches_per_tick": Term(
+        "market switches", "per day", "Times a consumer moved a piece of work to another provider, per day."
+    ),
+    "market_flipback_share": Term(
+        "market churn", "share", "Share of provider switches back to the provider left at the previous switch."
+    ),
+    "market_alternate_share": Term(
+        "sent to other teams", "share", "Share of market work done by another internal team or silo than the usual one."
+    ),
+    "market_external_share": Term("sent outside", "share", "Share of market work done by external providers."),
     "value_per_tick": Term("value delivered", "value per day", "Business value of the demand finished per day."),
     "cost_per_tick": Term("cost", "cost per day", "Cost of capacity and bought effort per day."),
     "value_for_money": Term("value for money", "ratio", "Value delivered per unit of cost."),

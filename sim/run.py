@@ -85,7 +85,10 @@ def item_value(items: pd.DataFrame, scenario: Scenario) -> pd.Series:
 
 def tick_cost(series: pd.DataFrame, scenario: Scenario) -> pd.Series:
     """Cost per tick: every person's day, busy or idle, plus bought person-days at their price."""
-    bought = series["bought_days"] * scenario.sourcing.external_price_factor
+    if "market_cost_days" in series:  # the internal market's external providers, each at its own price
+        bought = series["market_cost_days"]
+    else:
+        bought = series["bought_days"] * scenario.sourcing.external_price_factor
     return (series["capacity_days"] + bought) * scenario.value.cost_per_person_day
 
 

@@ -10,13 +10,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.stem for p in (ROOT / "experiments").glob("*.py") if p.stem != "common")
 # Scripts that run several sweeps, each into its own folder of --out, and the files each adds.
-FOLDERS = {"sensitivity": ("morris", "sobol"), "assumptions": ("weinberg", "flat17")}
+FOLDERS = {
+    "sensitivity": ("morris", "sobol"),
+    "assumptions": ("weinberg", "flat17"),
+    "internal_market": ("off", "switch_cost_0", "switch_cost_8"),
+}
 SENSITIVITY_FILES = ("indices.csv", "indices.provenance.json", "indices.png", "rules.md")
 # Kaplan-Meier times and log-rank tests the mandate experiment adds beside the sweep's tables.
 SURVIVAL_FILES = tuple(
     f"{name}.{ext}" for name in ("adoption_times", "logrank") for ext in ("csv", "md", "provenance.json")
 )
 EXTRA_FILES = {"sensitivity": SENSITIVITY_FILES, "assumptions": SENSITIVITY_FILES, "mandate_contagion": SURVIVAL_FILES}
+# Tables a script writes beside its sweeps' folders: the internal market's paired variant contrasts.
+TOP_FILES = {"internal_market": tuple(f"market_effect.{ext}" for ext in ("csv", "md", "provenance.json"))}
 
 
 @pytest.mark.slow
@@ -41,3 +47,4 @@ def test_experiment_quick_mode(name: str, tmp_path: Path) -> None:
         assert runs["seed"].notna().all()
         assert list(folder.glob("*.png")), "no plots written"
         assert all((folder / extra).is_file() for extra in EXTRA_FILES.get(name, ()))
+    assert all((out / top).is_file() for top in TOP_FILES.get(name, ()))

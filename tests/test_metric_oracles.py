@@ -94,6 +94,13 @@ SERIES = {
     "improvements_done": [0, 0, 1, 0, 1, 0, 2, 0, 0, 1],  # sum 5
     "improvements_failed": [0, 1, 0, 0, 0, 0, 0, 0, 1, 0],  # sum 2
     "improvements_copied": [0, 0, 0, 3, 0, 1, 0, 2, 0, 0],  # sum 6
+    # internal market: switches sum 4, of which 2 flip-backs; effort sent: 10 to the usual
+    # providers, 4 to other internal ones, 6 outside (20 in all)
+    "market_switches": [0, 2, 0, 0, 1, 0, 0, 1, 0, 0],
+    "market_flipbacks": [0, 1, 0, 0, 0, 0, 0, 1, 0, 0],
+    "market_default_days": [1.0] * 10,
+    "market_alternate_days": [0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0],
+    "market_external_days": [0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0],
 }
 # Adoption share for every tick of the run (not just the window), 20 teams: k / 20.
 ADOPTION = [k / 20 for k in (0, 0, 2, 4, 8, 10, 12, 16, 17, 18, 18, 19)]
@@ -173,6 +180,10 @@ EXPECTED = {
     "desk_resolved_share": 2 / 3,  # incidents done: C yes, K no, L yes
     "provider_switches_per_tick": 0.4,  # 4 switches / 10 ticks
     "bought_effort_share": 4 / 39,  # bought 4 of (busy 30 + improvement 5 + bought 4)
+    "market_switches_per_tick": 0.4,  # 4 switches / 10 ticks
+    "market_flipback_share": 0.5,  # 2 of the 4 switches went back
+    "market_alternate_share": 0.2,  # 4 of 10 + 4 + 6
+    "market_external_share": 0.3,  # 6 of 20
     "value_per_tick": 4.5,  # (10 + 20 + 2 + 4 + 8 + 1) / 10
     "cost_per_tick": 4.6,  # 46 / 10
     "value_for_money": 4.5 / 4.6,
@@ -247,6 +258,18 @@ def test_metrics_on_a_window_where_nothing_is_done() -> None:
     assert value("delivery_frequency_per_tick", observed) == 0.0
     assert value("value_per_tick", observed) == 0.0
     assert value("wip_mean", observed) == pytest.approx(0.4)  # G: 12 - 8 = 4 over 10 ticks
+
+
+def test_market_metrics_without_the_market_or_without_switches() -> None:
+    # Market off: no market columns; nothing switched, nothing sent.
+    series = pd.DataFrame(SERIES).drop(columns=[c for c in SERIES if c.startswith("market_")])
+    observed = observe(item_table(ITEM_ROWS), series, ADOPTION)
+    assert value("market_switches_per_tick", observed) == 0.0
+    for name in ("market_flipback_share", "market_alternate_share", "market_external_share"):
+        assert value(name, observed) is None, name
+    # Market on, never a switch: no churn share to speak of.
+    quiet = pd.DataFrame(SERIES).assign(market_switches=0, market_flipbacks=0)
+    assert value("market_flipback_share", observe(item_table(ITEM_ROWS), quiet, ADOPTION)) is None
 
 
 def test_ratio_metrics_without_a_denominator_are_none() -> None:

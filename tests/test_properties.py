@@ -166,6 +166,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "copy_cost": draw(grid(0.0, 0.9)),
             "copy_ticks": draw(st.integers(0, 10)),
         },
+        "market": {
+            "enabled": draw(st.booleans()),
+            "internal_providers": draw(st.integers(0, 3)),
+            "explore_prob": draw(grid(0.0, 1.0)),
+            "review_ticks": draw(st.integers(1, 10)),
+            "switch_cost_days": draw(grid(0.0, 2.0)),
+            "switch_margin": draw(grid(0.0, 1.0)),
+        },
     }
     try:
         return Scenario.model_validate(data)

@@ -67,6 +67,7 @@ MECHANISMS: dict[str, tuple[dict, dict]] = {
         {"organisation": {"teams": 8}, "improvement": {**IMPROVING, "copy_cost": 0.0}},
         {"organisation": {"teams": 8}, "improvement": {**IMPROVING, "copy_cost": 0.9}},
     ),
+    "internal market": ({"market": {"enabled": False}}, {"market": {"enabled": True}}),
 }
 
 # Loaded enough that items wait on each other, defects and adoption happen within the run.

@@ -70,6 +70,8 @@ class OrgModel(mesa.Model):
         self._accept_all = config.intake.policy == "accept_all"
         people = org.teams * org.team_size + (self.desk.team.headcount if self.desk else 0)
         self.recorder = TickRecorder(config.simulation.ticks, people)
+        if self.structure.exchange is not None:
+            self.recorder.extra.update(self.structure.exchange.series)
         self.items = ItemLog()
         self.open_count = 0
         self._events: list[tuple[float, int, int, object]] = []
@@ -234,15 +236,20 @@ class OrgModel(mesa.Model):
         from one of the teams, what the relationship between them costs (relationship.py).
         A rework pass travels with the report of the defect it fixes, so it loses none: what
         a handoff lost is found and mended once, not lost again on every pass."""
+        self.cross(task, from_team, now)
+        if self.relationship is not None and from_team is not None:
+            self.relationship.transfer(task, from_team)
+        self._schedule(task.ready, READY, task)
+
+    def cross(self, task: Task, from_team: Team | None, now: float) -> None:
+        """What crossing a team boundary does to ``task`` (a handoff's count, its chance of
+        losing information, its delay), wherever the task goes next (a pool, or outside)."""
         handoff = self.config.handoff
         task.item.handoffs += 1
         if not task.rework and self.rng.random() < handoff.loss_prob:
             task.item.defects += 1
         task.from_team = from_team
         task.ready = now + handoff.delay_ticks
-        if self.relationship is not None and from_team is not None:
-            self.relationship.transfer(task, from_team)
-        self._schedule(task.ready, READY, task)
 
     def _dispatch(self, pool: Pool, now: float) -> None:
         while pool.idle and pool.heap:

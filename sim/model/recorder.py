@@ -42,6 +42,8 @@ class TickRecorder:
         self.improvements_done = np.zeros(ticks, dtype=np.int64)
         self.improvements_failed = np.zeros(ticks, dtype=np.int64)
         self.improvements_copied = np.zeros(ticks, dtype=np.int64)
+        # Series a mechanism adds only while it is on (the internal market's), by column name.
+        self.extra: dict[str, np.ndarray] = {}
 
     def add_busy(self, start: float, finish: float, parts: tuple[float, ...]) -> None:
         """Record ``parts`` (person-days by category, spent evenly over [start, finish))."""
@@ -125,6 +127,7 @@ class TickRecorder:
                 "bought_days": self.bought_days,
                 "run_knowledge": self.run_knowledge,
                 "project_people": self.project_people,
+                **self.extra,
             }
         )
         improvement = pd.DataFrame(

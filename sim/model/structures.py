@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.market import Exchange
 from sim.model.organisation import assign_owners, assign_silos
 from sim.model.relationship import negotiation_delay
-from sim.model.sourcing import Market
+from sim.model.sourcing import Market, Migration
 from sim.model.team import Pool, Team, pressure
-from sim.model.work import FROM_DEMAND, FROM_ESCAPED_DEFECT, KTLO, Task, WorkItem
+from sim.model.work import FROM_ESCAPED_DEFECT, Task, WorkItem
 
 if TYPE_CHECKING:
     from sim.model.org_model import OrgModel
@@ -66,15 +67,32 @@ class CentralIT:
         self.last = len(stages) - 1
         self.rework_stage = int(np.argmax(self.shares))
         self._runners = [t.index for t in self.pools[self.last].teams]
+        self.exchange = None
+        if model.config.market.enabled:
+            # The central organisation is the one consumer; a unit is a stage of the items on
+            # one primary service, and its usual provider is the stage's silo.
+            services = model.config.organisation.services
+            defaults = np.repeat(np.arange(len(stages)), services)
+            self.exchange = Exchange(model, self.pools, defaults, consumer_pool=[-1], services=services)
 
     def route(self, item: WorkItem, now: float) -> None:
         """Into the first silo. An incident the service desk escalates goes to operations
         first (diagnosis, its usual share); the fix then passes the whole pipeline."""
         plan_item(self.model, item)
         if item.escalated:
-            self.model.handoff(self._stage_task(item, self.last, 1.0, rework=False), None, now)
+            self._send(self._stage_task(item, self.last, 1.0, rework=False), None, now, crossing=True)
         else:
-            self.model.enqueue(self._stage_task(item, 0, 1.0, rework=False), now)
+            self._send(self._stage_task(item, 0, 1.0, rework=False), None, now, crossing=False)
+
+    def _send(self, task: Task, from_team: Team | None, now: float, crossing: bool) -> None:
+        """To the task's pool, across a silo boundary or straight in; through the market when on."""
+        if task.provider >= 0:
+            assert self.exchange is not None
+            self.exchange.send(task, from_team, now, crossing)
+        elif crossing:
+            self.model.handoff(task, from_team, now)
+        else:
+            self.model.enqueue(task, now)
 
     def intake_pressure(self, item: WorkItem, horizon_ticks: float) -> float:
         """Work queued anywhere in the organisation, as the central intake sees it."""
@@ -102,7 +120,12 @@ class CentralIT:
         return self.pools[int(rng.integers(self.last))] if self.last else self.pools[0]
 
     def end_tick(self, tick: int) -> None:
-        """Nothing to do at the end of a tick."""
+        """With the market on, the central organisation reviews its choices; its intake (the
+        first silo) does the migration work of each switch."""
+        if self.exchange is None:
+            return
+        for _, unit in self.exchange.review(tick):
+            self.exchange.migration.start(self.model, self.pools[0], self.exchange.service_of(unit), float(tick + 1))
 
     def improvement_units(self) -> list[tuple[int, list[int], list[int]]]:
         """Who decides on improvement: one centre, with everyone's capacity, every team's
@@ -124,28 +147,52 @@ class CentralIT:
     def on_done(self, task: Task, now: float) -> None:
         team = task.team
         assert team is not None
+        if task.provider >= 0:
+            assert self.exchange is not None
+            self.exchange.returned(task, now)
+        self._next(task, team, now)
+
+    def on_bought(self, task: Task, now: float) -> None:
+        """An external provider delivered a stage; the item goes on from there."""
+        assert self.exchange is not None
+        self.exchange.delivered(task, now)
+        self._next(task, None, now)
+
+    def _next(self, task: Task, team: Team | None, now: float) -> None:
+        """After a stage: hand the item to the next stage, or back to the first after an
+        escalated diagnosis, or verify it (the stage's team, else the operations silo)."""
         item = task.item
         if task.stage < self.last:
-            self.model.handoff(self._stage_task(item, task.stage + 1, task.scale, task.rework), team, now)
+            self._send(self._stage_task(item, task.stage + 1, task.scale, task.rework), team, now, crossing=True)
         elif item.escalated:
             item.escalated = False
-            self.model.handoff(self._stage_task(item, 0, 1.0, rework=False), team, now)
-        elif self.model.verify(item, team, now):
+            self._send(self._stage_task(item, 0, 1.0, rework=False), team, now, crossing=True)
+        elif self.model.verify(item, team if team is not None else self.pools[self.last].teams[0], now):
             self.rework(item, team, now)
 
-    def rework(self, item: WorkItem, team: Team, now: float) -> None:
-        """A defect ``team`` caught at the end of a pass: a rework pass from the largest stage
-        onward, handed off from ``team``."""
+    def rework(self, item: WorkItem, team: Team | None, now: float) -> None:
+        """A defect caught at the end of a pass: a rework pass from the largest stage onward,
+        handed off from ``team`` (none where an external provider did the last stage)."""
         rest = float(self.shares[self.rework_stage :].sum())
         scale = self.model.config.quality.rework_effort_fraction / rest
         self.model.handoff(self._stage_task(item, self.rework_stage, scale, rework=True), team, now)
 
     def _stage_task(self, item: WorkItem, stage: int, scale: float, rework: bool) -> Task:
+        """A stage of ``item`` for the stage's silo; with the market on, a first pass goes to
+        the provider the central organisation chose for this stage of the item's service
+        (rework stays with the silos, as an owner reworks its own item)."""
         share = float(self.shares[stage]) * scale
         efforts = tuple([e * share for e in item.plan_efforts])
-        return self.model.new_task(
+        exchange = self.exchange
+        provider, unit = -1, -1
+        pool: Pool | None = self.pools[stage]
+        if exchange is not None and not rework:
+            unit = stage * exchange.services + item.service
+            provider = exchange.choose(0, unit)
+            pool = exchange.pool_of(provider)
+        task = self.model.new_task(
             item,
-            self.pools[stage],
+            pool,
             item.plan_services,
             efforts,
             categorise(item, efforts, rework),
@@ -153,6 +200,10 @@ class CentralIT:
             rework=rework,
             scale=scale,
         )
+        if provider < 0:
+            return task
+        assert exchange is not None
+        return exchange.label(task, 0, unit, provider)
 
 
 class MicroProvider:
@@ -171,7 +222,15 @@ class MicroProvider:
         self._services = np.arange(len(self.owners))
         sourcing = model.config.sourcing
         self.market = Market(sourcing, len(model.teams), len(self.owners)) if sourcing.enabled else None
-        self.migration = Migration()
+        self.migration = Migration(sourcing.switch_cost_days)
+        # The internal market: each consumer team chooses, per service it requests, among the
+        # owner, other teams and external providers (a team's pool index is its index).
+        self.exchange = None
+        if model.config.market.enabled:
+            teams = list(range(len(model.teams)))
+            self.exchange = Exchange(
+                model, self.pools, self.owners.copy(), consumer_pool=teams, services=len(self.owners)
+            )
 
     def owner(self, service: int) -> Team:
         return self.model.teams[self._owner_of[service]]
@@ -202,6 +261,12 @@ class MicroProvider:
             model.enqueue(task, now)
 
     def _request(self, item: WorkItem, consumer: int, service: int, effort: float) -> Task:
+        if self.exchange is not None:
+            provider = self.exchange.choose(consumer, service)
+            pool = self.exchange.pool_of(provider)
+            categories = categorise(item, (0.0, effort), False)
+            task = self.model.new_task(item, pool, (service,), (effort,), categories, is_request=True)
+            return self.exchange.label(task, consumer, service, provider)
         bought = self.market is not None and self.market.buys(consumer, service)
         pool = None if bought else self.owner(service).pool
         categories = categorise(item, (0.0, effort), False)
@@ -255,7 +320,9 @@ class MicroProvider:
         item = task.item
         if not task.is_request and item.requests:
             for request in item.requests:
-                if request.bought:
+                if self.exchange is not None:
+                    self.exchange.send(request, task.team, now, crossing=True)
+                elif request.bought:
                     self._buy(request, now)
                 else:
                     self.model.handoff(request, task.team, now)
@@ -270,6 +337,10 @@ class MicroProvider:
         model.deliver_bought(request, now + turnaround)
 
     def on_bought(self, request: Task, now: float) -> None:
+        if self.exchange is not None:
+            self.exchange.delivered(request, now)
+            self._part_done(request.item, now)
+            return
         if self.model.rng.random() < self.model.config.sourcing.external_defect_prob:
             request.item.defects += 1
         self._part_done(request.item, now)
@@ -277,7 +348,9 @@ class MicroProvider:
     def on_done(self, task: Task, now: float) -> None:
         item = task.item
         if task.is_request:
-            if self.market is not None:
+            if self.exchange is not None:
+                self.exchange.returned(task, now)
+            elif self.market is not None:
                 config = self.model.config
                 sent = task.ready - config.handoff.delay_ticks - negotiation_delay(config.relationship)
                 self.market.observe(task.team.index, now - sent, task.defective)
@@ -308,31 +381,17 @@ class MicroProvider:
 
     def end_tick(self, tick: int) -> None:
         """Consumers due for review switch providers; each switch costs them a migration."""
+        model = self.model
+        if self.exchange is not None:
+            for consumer, unit in self.exchange.review(tick):
+                pool = model.teams[consumer].pool
+                self.exchange.migration.start(model, pool, self.exchange.service_of(unit), float(tick + 1))
         if self.market is None:
             return
-        model = self.model
         for consumer, service in self.market.review(tick, self.owners):
             team = model.teams[consumer]
-            self.migration.start(model, team, service, float(tick + 1))
+            self.migration.start(model, team.pool, service, float(tick + 1))
             model.recorder.switches[tick] += 1
-
-
-class Migration:
-    """Switching provider: the consumer's effort to move (booked as dependency work)."""
-
-    def start(self, model: OrgModel, team: Team, service: int, now: float) -> None:
-        cost = model.config.sourcing.switch_cost_days
-        if cost == 0:
-            return
-        item = WorkItem(0, KTLO, FROM_DEMAND, service, (), cost, now)
-        task = model.new_task(item, team.pool, (service,), (cost,), (0.0, cost, 0.0), opens=False, handler=self)
-        model.enqueue(task, now)
-
-    def on_start(self, task: Task, now: float) -> None:
-        """Nothing to do when a migration starts."""
-
-    def on_done(self, task: Task, now: float) -> None:
-        """Nothing to do when a migration is done: the consumer learnt the service on the way."""
 
 
 STRUCTURES: dict[str, type[CentralIT | MicroProvider]] = {"central_it": CentralIT, "micro_provider": MicroProvider}

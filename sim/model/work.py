@@ -76,3 +76,8 @@ class Task:
     bought: bool = False
     handler: object = None
     improving: bool = False  # improvement work: its productive time is booked as improvement
+    # Internal market (sim/model/market.py): who sent the piece, of which unit, to which provider, when.
+    consumer: int = -1
+    unit: int = -1
+    provider: int = -1
+    sent: float = 0.0

@@ -366,6 +366,72 @@ class Relationship(Strict):
     )
 
 
+class ExternalProvider(Strict):
+    name: str = Field(min_length=1, description="Name of the external provider.")
+    capacity_days_per_tick: float = Field(
+        gt=0, le=1_000_000, description="Person-days of work it delivers per tick; work beyond that queues (FIFO)."
+    )
+    lead_ticks: float = Field(
+        ge=0,
+        le=10_000,
+        description="Mean turnaround (exponential) of a piece of work once served, on top of its queue.",
+    )
+    defect_prob: float = Field(ge=0, le=1, description="Chance a piece of work it delivers brings a defect.")
+    price_factor: float = Field(ge=0, le=100, description="Price of its person-day relative to an internal one.")
+
+
+class Market(Strict):
+    enabled: bool = Field(
+        False, description="Consumers choose among several internal and external providers of each piece of work."
+    )
+    internal_providers: int = Field(
+        1,
+        ge=0,
+        le=100_000,
+        description=(
+            "Other internal teams (micro-providers) or silos (central IT) able to do each service's (each stage's) "
+            "work besides its usual provider, drawn at random."
+        ),
+    )
+    externals: tuple[ExternalProvider, ...] = Field(
+        (
+            ExternalProvider(
+                name="vendor", capacity_days_per_tick=4.0, lead_ticks=2.0, defect_prob=0.05, price_factor=1.5
+            ),
+        ),
+        strict=False,
+        description="External providers, each with a finite capacity, a turnaround, a defect chance and a price.",
+    )
+    review_ticks: int = Field(20, ge=1, le=MAX_TICKS, description="Ticks between a consumer's reviews of its choices.")
+    explore_prob: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Chance a piece of work goes to another candidate provider than the chosen one (a re-try).",
+    )
+    switch_margin: float = Field(
+        0.2, ge=0, le=10, description="How much better (relative) another provider must score before a switch."
+    )
+    switch_cost_days: float = Field(
+        2.0, ge=0, le=10_000, description="Consumer effort to move a piece of work to another provider."
+    )
+    failure_weight: float = Field(
+        5.0, ge=0, le=1_000, description="Ticks of turnaround a provider's defect rate of 1 is worth in its score."
+    )
+    price_weight: float = Field(
+        2.0, ge=0, le=1_000, description="Ticks of turnaround one unit of price per person-day is worth in a score."
+    )
+    smoothing: float = Field(0.2, gt=0, le=1, description="Weight of the newest piece of work in a provider's score.")
+
+    @field_validator("externals")
+    @classmethod
+    def _unique_names(cls, value: tuple[ExternalProvider, ...]) -> tuple[ExternalProvider, ...]:
+        names = [e.name for e in value]
+        if len(set(names)) < len(names):
+            raise ValueError("external provider names must be unique")
+        return value
+
+
 class Value(Strict):
     feature_per_day: float = Field(4.0, ge=0, description="Business value per person-day of a completed feature.")
     incident_per_day: float = Field(2.0, ge=0, description="Value per person-day of a restored incident.")
@@ -423,6 +489,7 @@ class Scenario(Strict):
     service_desk: ServiceDesk = ServiceDesk()
     sourcing: Sourcing = Sourcing()
     relationship: Relationship = Relationship()
+    market: Market = Market()
     value: Value = Value()
     improvement: Improvement = Improvement()
 
@@ -450,6 +517,10 @@ class Scenario(Strict):
             )
         if self.spread.initial_adopters > self.organisation.teams:
             raise ValueError("spread.initial_adopters must not exceed organisation.teams")
+        if self.market.enabled and self.sourcing.enabled:
+            raise ValueError("market.enabled and sourcing.enabled exclude each other: the market replaces make-or-buy")
+        if self.market.enabled and not (self.market.internal_providers or self.market.externals):
+            raise ValueError("market.enabled needs another provider: market.internal_providers > 0 or market.externals")
         if self._rework_never_ends():
             raise ValueError(
                 "quality: a rework pass can carry a defect with certainty (base_defect_prob x its raising effects "
