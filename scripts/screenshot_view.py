@@ -12,6 +12,7 @@ temporary folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shutil
 import socket
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,52 +36,65 @@ def main(argv: list[str] | None = None) -> int:
     if browser is None:
         print("screenshot_view: no chromium binary (Debian: apt-get install chromium)", file=sys.stderr)
         return 1
-    # A port from the OS, held (bound, never listening, SO_REUSEADDR like the server) until the
-    # server is done, so no other process takes it in between.
-    with socket.socket() as holder:
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.bind(("127.0.0.1", 0))
-        port = holder.getsockname()[1]
-        command = [
-            sys.executable,
-            "-m",
-            "sim",
-            "view",
-            str(args.scenario),
-            "--ticks",
-            "300",
-            "--set",
-            "simulation.warmup_ticks=100",
-            "--port",
-            str(port),
-        ]
-        server = subprocess.Popen(command, cwd=ROOT)
+    with reserved_port() as port:
+        server = serve_view(args.scenario, port)
         try:
             url = f"http://127.0.0.1:{port}/"
             wait_for_server(url, server)
             shoot(url, browser, args.out)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
     return 0
 
 
-def wait_for_server(url: str, server: subprocess.Popen, timeout: float = 300) -> None:
+@contextlib.contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port the OS hands out (bind to port 0), held until the block ends, so no other process
+    can take it between this choice and the server's bind. The holding socket never listens
+    and sets SO_REUSEADDR, as the server does (orgsim's address check and asyncio's server), so
+    the server can bind and listen on it while it is held. (orgsim view --port 0 is refused.)"""
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+
+
+def serve_view(scenario: Path, port: int, log: Path | None = None, *options: str) -> subprocess.Popen:
+    """``orgsim view SCENARIO`` (300 days, 100 of warm-up) on ``port``, its output to ``log``
+    (else to this process's)."""
+    command = [sys.executable, "-m", "sim", "view", str(scenario), "--ticks", "300"]
+    command += ["--set", "simulation.warmup_ticks=100", "--port", str(port), *options]
+    if log is None:
+        return subprocess.Popen(command, cwd=ROOT)
+    with log.open("w") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for_server(url: str, server: subprocess.Popen, log: Path | None = None, timeout: float = 300) -> None:
+    """Poll ``url`` until the server answers; RuntimeError (with ``log``) if it exits first or
+    ``timeout`` passes."""
+    shown = f":\n{log.read_text()}" if log is not None else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"screenshot_view: orgsim view exited with {server.returncode}")
+            raise RuntimeError(f"orgsim view exited with {server.returncode}{shown}")
         try:
             with urllib.request.urlopen(url, timeout=10):
                 return
         except OSError:
             time.sleep(0.5)
-    raise SystemExit(f"screenshot_view: orgsim view did not answer at {url} within {timeout} s")
+    raise RuntimeError(f"orgsim view did not answer at {url} within {timeout} s{shown}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """End the server (SIGTERM, then SIGKILL after a minute)."""
+    server.terminate()
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def shoot(url: str, executable: str, out: Path) -> None:

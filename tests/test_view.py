@@ -6,17 +6,14 @@ README's results/view/orgsim_view.png is made by scripts/screenshot_view.py)."""
 
 from __future__ import annotations
 
-import contextlib
+import importlib.util
 import os
 import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import ipyvuetify as v
@@ -333,64 +330,34 @@ def test_view_on_an_address_it_cannot_serve_exits_2_before_serving(capsys: pytes
 
 
 # --- the served page in headless Chromium -------------------------------------------------
-@contextlib.contextmanager
-def reserved_port() -> Iterator[int]:
-    """A port the OS hands out (bind to port 0), held until the block ends, so no other process
-    can take it between this choice and the server's bind. The holding socket never listens
-    and sets SO_REUSEADDR, as the server does (orgsim's address check and asyncio's server), so
-    the server can bind and listen on it while it is held. (orgsim view --port 0 is refused.)"""
-    with socket.socket() as holder:
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.bind(("127.0.0.1", 0))
-        yield holder.getsockname()[1]
+def load_screenshot_script():
+    """scripts/screenshot_view.py, which serves the page, waits for it and stops it (a script,
+    not a package: loaded from its path)."""
+    spec = importlib.util.spec_from_file_location("screenshot_view", ROOT / "scripts" / "screenshot_view.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def wait_for_server(url: str, server: subprocess.Popen, log: Path, timeout: float = 300) -> None:
-    """Poll ``url`` until the server answers; fail if it exits first or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"orgsim view exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=10):
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"orgsim view did not answer at {url} within {timeout} s:\n{log.read_text()}")
-
-
-def serve_view(port: int, log: Path, *options: str) -> subprocess.Popen:
-    """``orgsim view`` of central IT (300 days, 100 of warm-up) on ``port``, its output to ``log``."""
-    command = [sys.executable, "-m", "sim", "view", str(CENTRAL_IT), "--ticks", "300"]
-    command += ["--set", "simulation.warmup_ticks=100", "--port", str(port), *options]
-    with log.open("w") as out:
-        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+served = load_screenshot_script()
 
 
 @pytest.mark.slow
 def test_ctrl_c_ends_the_served_view_with_status_130_in_one_line(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
-    with reserved_port() as port:
+    with served.reserved_port() as port:
         url = f"http://127.0.0.1:{port}/"
-        server = serve_view(port, log, "--against", str(MICRO_PROVIDER))
+        server = served.serve_view(CENTRAL_IT, port, log, "--against", str(MICRO_PROVIDER))
         try:
-            wait_for_server(url, server, log)
+            served.wait_for_server(url, server, log)
             for _ in range(3):  # three page loads: no warning for each
                 with urllib.request.urlopen(url, timeout=60) as response:
                     page = response.read().decode()
             server.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
             code = server.wait(timeout=60)
         finally:
-            stop(server)
+            served.stop(server)
     output = log.read_text()
     assert "<title>OrgSim</title>" in page
     assert code == 130, output
@@ -415,11 +382,11 @@ def test_served_page_steps_switches_and_plays_in_chromium(tmp_path: Path) -> Non
     executable = chromium()
     log = tmp_path / "server.log"
     screenshot = tmp_path / "orgsim_view.png"
-    with reserved_port() as port:
+    with served.reserved_port() as port:
         url = f"http://127.0.0.1:{port}/"
-        server = serve_view(port, log)
+        server = served.serve_view(CENTRAL_IT, port, log)
         try:
-            wait_for_server(url, server, log)
+            served.wait_for_server(url, server, log)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=executable,
@@ -475,5 +442,5 @@ def test_served_page_steps_switches_and_plays_in_chromium(tmp_path: Path) -> Non
                 day_text(r"^A: central_it \(micro_provider\) · Day 25 of 300").wait_for()
                 browser.close()
         finally:
-            stop(server)
+            served.stop(server)
     assert screenshot.stat().st_size > 50_000
