@@ -334,3 +334,14 @@ def test_an_unwritable_output_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as error:
         output_directory(locked)
     assert str(error.value) == f"--out {locked}: cannot use it (Permission denied); give a writable directory path"
+
+
+def test_a_directory_this_user_may_not_write_is_refused_as_permission_denied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # root may write anywhere, so the permission check is made to answer as for another user:
+    # no write-and-search access (W_OK | X_OK) to the directory, any other question answered yes
+    monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK | os.X_OK)
+    with pytest.raises(ScenarioError) as error:
+        output_directory(tmp_path)
+    assert str(error.value) == f"--out {tmp_path}: cannot use it (Permission denied); give a writable directory path"
