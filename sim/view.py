@@ -260,7 +260,7 @@ def network_figure(model: OrgModel) -> Figure:
             ax.annotate(pool.name, (1.3 * np.cos(angle), 1.2 * np.sin(angle)), ha="center", fontsize=9, style="italic")
     fig.colorbar(dots, ax=ax, label="share of people busy", shrink=0.8)
     ax.scatter([], [], s=60, c="white", edgecolors="tab:green", linewidths=2.5, label="adopted the practice")
-    ax.legend(loc="lower left", fontsize=8, frameon=False, bbox_to_anchor=(-0.05, -0.08))
+    ax.legend(loc="lower left", fontsize=8, frameon=False)  # inside: the circle leaves the corner free
     ax.set_title(f"Work ties between {len(model.teams)} teams ({model.ties.edges()} pairs)", fontsize=10)
     ax.set_xlim(-1.45, 1.45)
     ax.set_ylim(-1.3, 1.3)
