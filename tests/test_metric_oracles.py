@@ -487,8 +487,8 @@ def test_each_provider_switch_is_recorded_and_costs_its_migration() -> None:
     assert sorted(owners.tolist()) == [0, 1]
     for consumer in (0, 1):
         market.used[consumer, int(np.flatnonzero(owners != consumer)[0])] = True
-    market.seen[:] = True
-    market.turnaround[:] = 100.0
+    market.scores.seen[:] = True
+    market.scores.turnaround[:] = 100.0
     model.run()
     series = model.recorder.frame()
     assert series["provider_switches"].tolist() == [2] + [0] * 59

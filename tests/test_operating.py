@@ -107,7 +107,7 @@ def test_consumers_switch_on_score_with_a_margin_and_in_turn() -> None:
     assert market.review(1, owners) == []  # consumer 0 reviews on even ticks only
     assert market.review(2, owners) == [(0, 0)]
     assert market.buys(0, 0)
-    market.turnaround[1] = 2.0  # 4 > 2 x 1.5: back inside
+    market.scores.turnaround[1] = 2.0  # 4 > 2 x 1.5: back inside
     assert market.review(4, owners) == [(0, 0)]
     assert not market.buys(0, 0)
 

@@ -156,8 +156,8 @@ def test_a_provider_s_turnaround_counts_from_the_request_including_negotiation()
     m = OrgModel(small_scenario("micro_provider", **overrides), seed=2)
     m.run()
     market = m.structure.market
-    assert market.seen.any()
-    assert (market.turnaround[market.seen] >= 4.0 + m.config.handoff.delay_ticks).all()
+    assert market.scores.seen.any()
+    assert (market.scores.turnaround[market.scores.seen] >= 4.0 + m.config.handoff.delay_ticks).all()
 
 
 # --- effects --------------------------------------------------------------------------

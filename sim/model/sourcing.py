@@ -76,9 +76,6 @@ class Market:
         self.external = np.zeros((teams, services), dtype=bool)
         self.used = np.zeros((teams, services), dtype=bool)
         self.scores = Scores(teams, config.smoothing, config.failure_weight)
-        self.turnaround = self.scores.turnaround
-        self.failure = self.scores.failure
-        self.seen = self.scores.seen
         self.external_score = config.external_lead_ticks + config.failure_weight * config.external_defect_prob
 
     def buys(self, consumer: int, service: int) -> bool:
@@ -98,7 +95,7 @@ class Market:
         """The (consumer, service) pairs that switch at ``tick``; consumers review in turn."""
         cfg = self.config
         consumers = np.arange(self.used.shape[0]) % cfg.review_ticks == tick % cfg.review_ticks
-        due = self.used & consumers[:, None] & self.seen[owners][None, :]
+        due = self.used & consumers[:, None] & self.scores.seen[owners][None, :]
         if not due.any():
             return []
         internal = self.score(owners)[None, :]

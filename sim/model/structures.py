@@ -261,15 +261,16 @@ class MicroProvider:
             model.enqueue(task, now)
 
     def _request(self, item: WorkItem, consumer: int, service: int, effort: float) -> Task:
+        """A request of ``consumer`` for ``service``: to the provider the market chose, or to
+        the owner (None, bought outside, under make-or-buy)."""
+        categories = categorise(item, (0.0, effort), False)
         if self.exchange is not None:
             provider = self.exchange.choose(consumer, service)
             pool = self.exchange.pool_of(provider)
-            categories = categorise(item, (0.0, effort), False)
             task = self.model.new_task(item, pool, (service,), (effort,), categories, is_request=True)
             return self.exchange.label(task, consumer, service, provider)
         bought = self.market is not None and self.market.buys(consumer, service)
         pool = None if bought else self.owner(service).pool
-        categories = categorise(item, (0.0, effort), False)
         return self.model.new_task(item, pool, (service,), (effort,), categories, is_request=True, bought=bought)
 
     def intake_pressure(self, item: WorkItem, horizon_ticks: float) -> float:
@@ -337,11 +338,10 @@ class MicroProvider:
         model.deliver_bought(request, now + turnaround)
 
     def on_bought(self, request: Task, now: float) -> None:
+        """An external provider delivered a request, perhaps with a defect."""
         if self.exchange is not None:
             self.exchange.delivered(request, now)
-            self._part_done(request.item, now)
-            return
-        if self.model.rng.random() < self.model.config.sourcing.external_defect_prob:
+        elif self.model.rng.random() < self.model.config.sourcing.external_defect_prob:
             request.item.defects += 1
         self._part_done(request.item, now)
 
