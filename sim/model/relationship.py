@@ -37,12 +37,16 @@ def negotiation_delay(config: RelationshipConfig) -> float:
     return config.negotiation_ticks if config.mode == "provider_customer" else 0.0
 
 
+def scaled(task: Task, factor: float) -> tuple[tuple[float, ...], tuple[float, float, float], float]:
+    """``task``'s effort per service, per category and in all, each times ``factor``."""
+    new, dependency, rework = task.category_efforts
+    efforts = tuple(e * factor for e in task.service_efforts)
+    return efforts, (new * factor, dependency * factor, rework * factor), task.effort * factor
+
+
 def scale(task: Task, factor: float) -> None:
     """Multiply ``task``'s effort, its effort per service and per category by ``factor``."""
-    task.effort *= factor
-    task.service_efforts = tuple(e * factor for e in task.service_efforts)
-    new, dependency, rework = task.category_efforts
-    task.category_efforts = (new * factor, dependency * factor, rework * factor)
+    task.service_efforts, task.category_efforts, task.effort = scaled(task, factor)
 
 
 class Relationship:
@@ -84,11 +88,9 @@ class Swarm:
             return  # the helper starting changes nothing
         model = self.model
         (self.inner or model.structure).on_start(task, now)
-        lent = self.share / (1 + self.share)
-        efforts = tuple(e * lent for e in task.service_efforts)
-        categories = (task.category_efforts[0] * lent, task.category_efforts[1] * lent, task.category_efforts[2] * lent)
+        efforts, categories, effort = scaled(task, self.share / (1 + self.share))
         helper = model.new_task(
-            task.item, self.sender.pool, task.services, efforts, categories, task.effort * lent,
+            task.item, self.sender.pool, task.services, efforts, categories, effort,
             is_request=True, rework=task.rework, handler=self,
         )  # fmt: skip
         helper.priority = HELPER_PRIORITY
