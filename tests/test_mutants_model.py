@@ -58,7 +58,7 @@ TWO_SILOS: dict[str, Any] = {
 
 def model_of(structure: str = "micro_provider", seed: int = 0, **sections: Any) -> OrgModel:
     data = deep_merge(deep_merge(BASE, {"structure": structure}), sections)
-    return OrgModel(Scenario.model_validate(data), seed)
+    return OrgModel(Scenario.model_validate(data), seed, compiled=False)
 
 
 def arrive(

@@ -100,7 +100,7 @@ def test_every_mechanism_acts_under_both_structures(mechanism: str, structure: s
 def test_a_team_carries_what_it_worked_on_until_the_item_is_released(structure: str) -> None:
     # At every tick, each team's open count equals the open items it appears among the
     # holders of, never less than those in its hands; once released, an item leaves them all.
-    model = OrgModel(_scenario(structure, {}), seed=5)
+    model = OrgModel(_scenario(structure, {}), seed=5, compiled=False)
     most_waiting = 0.0
     for _ in range(model.config.simulation.ticks):
         model.step()
@@ -116,7 +116,7 @@ def test_a_team_carries_what_it_worked_on_until_the_item_is_released(structure: 
 
 def test_a_silo_holds_the_items_it_handed_down_the_pipeline() -> None:
     scenario = _scenario("central_it", {"handoff": {"delay_ticks": 3.0}, "demand": {"arrival_rate": 0.5}})
-    model = OrgModel(scenario, seed=2)
+    model = OrgModel(scenario, seed=2, compiled=False)
     first_silo = set(model.structure.pools[0].teams)
     for _ in range(30):
         model.step()

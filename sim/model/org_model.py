@@ -20,6 +20,7 @@ from sim.model.desk import DESK, ServiceDesk
 from sim.model.improvement import Improvements
 from sim.model.intake import WipLimit
 from sim.model.item_log import ItemLog
+from sim.model.kernel.engine import Kernel, supports
 from sim.model.organisation import build_services
 from sim.model.projects import FundedProjects, ProjectRotation
 from sim.model.quality import defect_probability, detection_probability, switching_loss
@@ -37,7 +38,10 @@ ARRIVE, READY, DONE, BOUGHT = 0, 1, 2, 3
 class OrgModel(mesa.Model):
     """One organisation under one structure, driven by one seed."""
 
-    def __init__(self, config: Scenario, seed: int) -> None:
+    def __init__(self, config: Scenario, seed: int, compiled: bool | None = None) -> None:
+        """``compiled``: run the work flow in the compiled kernel (``sim.model.kernel``); by
+        default wherever the kernel has every mechanism ``config`` switches on, which is
+        required. The object engine remains for the mechanisms not yet ported."""
         super().__init__(rng=seed)
         org_rng, demand_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.config = config
@@ -93,16 +97,31 @@ class OrgModel(mesa.Model):
         )
         self._headcounts = np.array([t.headcount for t in self.teams], dtype=float)
         self._queues = [p.heap for p in self.structure.pools]
+        # The compiled kernel runs the work flow where it has every mechanism switched on.
+        if compiled is None:
+            compiled = supports(config)
+        elif compiled and not supports(config):
+            raise ValueError("the compiled kernel does not have every mechanism this scenario switches on")
+        self.kernel = Kernel(self) if compiled else None
+        if self.kernel is not None:
+            self.items = self.kernel
 
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:
         tick = self.steps - 1  # Mesa counts steps from 1
-        for item in self.demand.arrivals(tick):
-            self._schedule(item.arrival, ARRIVE, item)
+        kernel = self.kernel
+        if kernel is not None:
+            kernel.schedule_arrivals(tick)
+        else:
+            for item in self.demand.arrivals(tick):
+                self._schedule(item.arrival, ARRIVE, item)
         start = self.config.spread_start_tick
         if tick >= start:
             self._spread(tick, seed=tick == start)
-        self._process(until=tick + 1)
+        if kernel is not None:
+            kernel.process(until=tick + 1)
+        else:
+            self._process(until=tick + 1)
         self._end_tick(tick)
 
     def run(self) -> None:
@@ -118,6 +137,8 @@ class OrgModel(mesa.Model):
         finally:
             if collecting:
                 gc.enable()
+        if self.kernel is not None:
+            self.recorder.set_busy(self.kernel.intervals())
 
     def _process(self, until: float) -> None:
         events = self._events
@@ -152,13 +173,17 @@ class OrgModel(mesa.Model):
         if self.projects is not None:
             self.projects.end_tick(tick)
             rec.project_people[tick] = self.projects.people_on_projects()
+        if self.kernel is not None:
+            self.open_count = self.kernel.open_count
+            for team, busy in zip(self.teams, self.kernel.team_busy.tolist(), strict=True):
+                team.busy = busy
         if self.config.spread.capacity_coupling:
             busy = np.array([t.busy for t in self.teams], dtype=float)
             self.loads += self._load_alpha * (busy / self._headcounts - self.loads)
         if self.improvement is not None:
             self.improvement.end_tick(tick)
         rec.wip[tick] = self.open_count
-        rec.queued_tasks[tick] = sum(map(len, self._queues))
+        rec.queued_tasks[tick] = self.kernel.queued_tasks() if self.kernel else sum(map(len, self._queues))
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
         held = self.knowledge.max(axis=0)
         rec.run_knowledge[tick] = self.structure.run_knowledge()

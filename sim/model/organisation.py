@@ -4,6 +4,7 @@ weights; and the two ways of grouping the same people (service ownership, functi
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 
 import networkx as nx
@@ -38,6 +39,8 @@ def build_services(config: Scenario, rng: np.random.Generator) -> Services:
     service depends on ``dependencies_per_service`` others on average (seeded from ``rng``)."""
     org = config.organisation
     density = min(1.0, org.dependencies_per_service / (org.services - 1)) if org.services > 1 else 0.0
+    if 0.0 < density < 1.0 and math.log(1.0 - density) == 0.0:
+        density = 0.0  # too small to draw a single edge (networkx would divide by log(1 - p) = 0)
     graph = nx.fast_gnp_random_graph(org.services, density, seed=int(rng.integers(2**31)), directed=True)
     dependencies = tuple(tuple(sorted(graph.successors(s))) for s in range(org.services))
     ranks = np.arange(1, org.services + 1, dtype=float)

@@ -50,6 +50,10 @@ class TickRecorder:
         if finish > start and start < self.ticks:
             self._intervals.extend((start, finish, *parts))
 
+    def set_busy(self, intervals: np.ndarray) -> None:
+        """Take the busy intervals as rows (start, finish, person-days per category) at once."""
+        self._intervals = np.ascontiguousarray(intervals, dtype=float).ravel()
+
     def add_improvement(self, start: float, finish: float, days: float) -> None:
         """Record ``days`` person-days of improvement work, spent evenly over [start, finish)."""
         if finish > start and start < self.ticks:

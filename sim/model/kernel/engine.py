@@ -1,0 +1,196 @@
+"""The model's side of the compiled kernel: builds its state from the model, feeds it each
+tick's demand, runs its events, grows its arrays, and reads the results back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.model.item_log import COLUMNS
+from sim.model.kernel import flow
+from sim.model.kernel.state import ITEM, PARAMS, TASK, State, grown
+from sim.model.work import KIND_NAMES
+from sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from sim.model.org_model import OrgModel
+
+
+def supports(config: Scenario) -> bool:
+    """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
+    the object engine until they are ported)."""
+    return not (
+        config.tech_debt.enabled
+        or config.operating_model.kind != "product"
+        or config.improvement.enabled
+        or config.service_desk.enabled
+        or config.relationship.mode != "none"
+        or config.intake.policy == "wip_limit"
+        or config.sourcing.enabled
+        or config.market.enabled
+    )
+
+
+class Kernel:
+    """The work flow of one run in flat arrays (``sim.model.kernel.state.State``)."""
+
+    def __init__(self, model: OrgModel) -> None:
+        config = model.config
+        structure = model.structure
+        pools = structure.pools
+        teams = model.teams
+        deps = model.services.dependencies
+        width = max(1, max(map(len, deps)))
+        headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
+        margin = (int(headcounts.max()) + 2) * (width + 3)
+        self.state = State(
+            params=self._params(model, margin),
+            ctr=np.zeros(16, dtype=np.int64),
+            kind_rank=np.array(model._kind_rank, dtype=np.int64),
+            request_rank=np.array(model._request_rank, dtype=np.int64),
+            switch_table=np.array(config.context_switching.loss_by_concurrency, dtype=float),
+            shares=np.asarray(getattr(structure, "shares", [1.0]), dtype=float),
+            owner_of=np.asarray(getattr(structure, "owners", [0]), dtype=np.int64),
+            self_service=np.asarray(model.services.self_service, dtype=np.bool_),
+            service_deps=np.array([list(d) + [-1] * (width - len(d)) for d in deps], dtype=np.int64),
+            service_ndeps=np.array([len(d) for d in deps], dtype=np.int64),
+            items=np.zeros(0, dtype=ITEM),
+            item_deps=np.zeros((0, width), dtype=np.int64),
+            item_plan_services=np.zeros((0, width + 1), dtype=np.int64),
+            item_plan_efforts=np.zeros((0, width + 1)),
+            item_requests=np.zeros((0, width), dtype=np.int64),
+            tasks=np.zeros(0, dtype=TASK),
+            task_services=np.zeros((0, width + 1), dtype=np.int64),
+            task_efforts=np.zeros((0, width + 1)),
+            ev_time=np.zeros(0),
+            ev_keys=np.zeros((0, 3), dtype=np.int64),
+            pool_heap=np.zeros(0, dtype=np.int64),
+            pool_start=np.zeros(len(pools), dtype=np.int64),
+            pool_cap=np.zeros(len(pools), dtype=np.int64),
+            pool_len=np.zeros(len(pools), dtype=np.int64),
+            pool_effort=np.zeros(len(pools)),
+            pool_headcount=headcounts,
+            idle_buf=np.array([t.index for p in pools for t in p.teams for _ in range(t.headcount)], dtype=np.int64),
+            idle_start=np.concatenate([[0], np.cumsum(headcounts)[:-1]]).astype(np.int64),
+            idle_head=np.zeros(len(pools), dtype=np.int64),
+            idle_len=headcounts.copy(),
+            team_busy=np.zeros(len(teams), dtype=np.int64),
+            team_open=np.zeros(len(teams), dtype=np.int64),
+            team_hold=np.zeros(len(teams), dtype=np.int64),
+            team_headcount=np.array([t.headcount for t in teams], dtype=np.int64),
+            knowledge=model.knowledge,
+            adopted=model.adopted,
+            adopted_at=model.adopted_at,
+            hold_team=np.zeros(0, dtype=np.int64),
+            hold_next=np.zeros(0, dtype=np.int64),
+            tie_pairs=np.zeros((0, 2), dtype=np.int64),
+            intervals=np.zeros((0, 7)),
+            arrivals=model.recorder.arrivals,
+            completions=model.recorder.completions,
+        )
+        self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
+        self.state = grown(self.state)
+        self.model = model
+
+    @staticmethod
+    def _params(model: OrgModel, margin: int) -> np.ndarray:
+        config = model.config
+        quality, spread, knowledge = config.quality, config.spread, config.knowledge
+        structure = model.structure
+        central = config.structure == "central_it"
+        values = {
+            "structure": flow.CENTRAL_IT if central else flow.MICRO_PROVIDER,
+            "ticks": config.simulation.ticks,
+            "margin": margin,
+            "last": structure.last if central else 0,
+            "rework_stage": structure.rework_stage if central else 0,
+            "rework_rest": float(structure.shares[structure.rework_stage :].sum()) if central else 1.0,
+            "delay": config.handoff.delay_ticks,
+            "loss_prob": config.handoff.loss_prob,
+            "dependency_effort_share": config.demand.dependency_effort_share,
+            "self_service_effort_factor": config.organisation.self_service_effort_factor,
+            "penalty": knowledge.unfamiliarity_penalty,
+            "learning_rate": knowledge.learning_rate,
+            "waiting_weight": config.context_switching.waiting_weight,
+            "accept_all": config.intake.policy == "accept_all",
+            "coupled": spread.capacity_coupling,
+            "learning_ticks": spread.learning_ticks,
+            "learning_cost": spread.learning_cost,
+            "defect_reduction": spread.defect_reduction,
+            "detection_gain": spread.detection_gain,
+            "base_defect_prob": quality.base_defect_prob,
+            "familiarity_effect": quality.familiarity_effect,
+            "pressure_effect": quality.pressure_effect,
+            "horizon": quality.pressure_horizon_ticks,
+            "switching_effect": quality.switching_effect,
+            "early_detection_prob": quality.early_detection_prob,
+            "rework_effort_fraction": quality.rework_effort_fraction,
+            "escaped_effort_factor": quality.escaped_effort_factor,
+        }
+        params = np.zeros(1, dtype=PARAMS)
+        for name, value in values.items():
+            params[name] = value
+        return params
+
+    # --- a tick ------------------------------------------------------------------------
+    def schedule_arrivals(self, tick: int) -> None:
+        """This tick's demand into the kernel, in arrival order."""
+        demand = self.model.demand
+        s = self.state
+        demand.next_id = int(s.ctr[flow.NEXT_ID])
+        ids, kinds, services, efforts, times, touched = demand.columns(tick)
+        s.ctr[flow.NEXT_ID] = demand.next_id
+        self.state = grown(s, len(ids))
+        flow.schedule_arrivals(self.state, ids, kinds, services, efforts, times, touched)
+
+    def process(self, until: float) -> None:
+        """Every event before ``until``, growing arrays as the kernel asks."""
+        while flow.process(self.state, self.model.rng, until):
+            self._fold_ties()
+            self.state = grown(self.state)
+        self._fold_ties()
+
+    def _fold_ties(self) -> None:
+        s = self.state
+        n = int(s.ctr[flow.TIES])
+        if n:
+            self.model.ties.add_pairs(s.tie_pairs[:n, 0], s.tie_pairs[:n, 1])
+            s.ctr[flow.TIES] = 0
+
+    # --- what the model reads ---------------------------------------------------------------
+    @property
+    def open_count(self) -> int:
+        return int(self.state.ctr[flow.OPEN])
+
+    @property
+    def team_busy(self) -> np.ndarray:
+        return self.state.team_busy
+
+    def queued_tasks(self) -> int:
+        return int(self.state.pool_len.sum())
+
+    def intervals(self) -> np.ndarray:
+        return self.state.intervals[: self.state.ctr[flow.INTERVALS]]
+
+    def __len__(self) -> int:
+        """Items that arrived (``ItemLog``'s length)."""
+        return int(self.state.ctr[flow.ORDER])
+
+    def table(self) -> pd.DataFrame:
+        """One row per item that arrived, in arrival order (``ItemLog.table``'s columns)."""
+        items = self.state.items[: self.state.ctr[flow.ITEMS]]
+        items = items[items["order"] >= 0]
+        items = items[np.argsort(items["order"], kind="stable")]
+        frame = pd.DataFrame({name: _column(items, name).astype(dtype) for name, dtype in COLUMNS})
+        frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
+        frame["lead_time"] = frame["completion"] - frame["arrival"]
+        return frame
+
+
+def _column(items: np.ndarray, name: str) -> np.ndarray:
+    """An item-table column from the kernel's items (desk and backlog columns are not kernel fields)."""
+    if name in items.dtype.names:
+        return items[name]
+    return np.zeros(len(items))

@@ -1,0 +1,618 @@
+"""The work-flow rules of docs/ODD.md 7.1-7.5, compiled: arrivals, routing under either
+structure, queueing by priority, starting and finishing tasks, handoffs, requests between
+teams, defects, detection, rework, release and learning.
+
+Every function takes the run's state ``s`` (``sim.model.kernel.state.State``: flat arrays,
+one row per item, task, event, pool and team) and ``rng``, the model's seeded generator.
+Each rule is the function of the same name in the object engine it replaces (``_start``
+is ``start``, ``CentralIT._next`` is ``central_next`` ...), with the same draws in the same
+order, so a seed gives the same run."""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim.model.kernel.heaps import event_pop, event_push, queue_pop, queue_push
+
+ARRIVE, READY, DONE = 0, 1, 2
+INCIDENT = 1
+FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
+CENTRAL_IT, MICRO_PROVIDER = 0, 1
+# Slots of the counters array ``s.ctr``.
+EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, TIES, GROW, TASKS_FREE, HOLDS_FREE = range(
+    13
+)
+
+
+@njit(cache=True)
+def py_sum(values, lo, hi):
+    """``sum(values[lo:hi])`` exactly as Python computes it for floats (Neumaier's
+    compensated summation, since Python 3.12), so the kernel's sums equal the model's."""
+    total = 0.0
+    compensation = 0.0
+    for k in range(lo, hi):
+        x = values[k]
+        t = total + x
+        if abs(total) >= abs(x):
+            compensation += (total - t) + x
+        else:
+            compensation += (x - t) + total
+        total = t
+    if compensation != 0.0 and math.isfinite(compensation):
+        total += compensation
+    return total
+
+
+# --- allocation ---------------------------------------------------------------------
+@njit(cache=True)
+def next_seq(s):
+    seq = s.ctr[SEQ]
+    s.ctr[SEQ] = seq + 1
+    return seq
+
+
+@njit(cache=True)
+def schedule(s, time, code, obj):
+    s.ctr[EVENTS] = event_push(s.ev_time, s.ev_keys, s.ctr[EVENTS], time, next_seq(s), code, obj)
+    if s.ctr[EVENTS] + s.params[0].margin > len(s.ev_time):
+        s.ctr[GROW] = 1
+
+
+@njit(cache=True)
+def new_item(s, id_, kind, origin, service, effort, time):
+    """A new item (not yet arrived); returns its row."""
+    i = s.ctr[ITEMS]
+    s.ctr[ITEMS] = i + 1
+    if s.ctr[ITEMS] + 4 > len(s.items):
+        s.ctr[GROW] = 1
+    it = s.items[i]
+    it.id = id_
+    it.kind = kind
+    it.origin = origin
+    it.service = service
+    it.ndeps = 0
+    it.effort = effort
+    it.arrival = time
+    it.nplan = 0
+    it.planned = 0.0
+    it.completion = math.nan
+    it.defects = 0
+    it.reworks = 0
+    it.escaped = False
+    it.handoffs = 0
+    it.queue_wait = 0.0
+    it.touch_time = 0.0
+    it.dependency_wait = 0.0
+    it.open_parts = 0
+    it.own_done = 0.0
+    it.nreq = 0
+    it.order = -1
+    it.holders = -1
+    return i
+
+
+@njit(cache=True)
+def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_rework, is_request, stage, rework, scale):
+    """A task for ``item`` at ``pool`` whose services and efforts are already in its row of
+    ``s.task_services`` / ``s.task_efforts`` (filled by the caller through ``task_slot``)."""
+    t = s.ctr[TASK_FREE]
+    tk = s.tasks[t]
+    s.ctr[TASK_FREE] = tk.next_free
+    s.ctr[TASKS_FREE] -= 1
+    if s.ctr[TASKS_FREE] < s.params[0].margin:
+        s.ctr[GROW] = 1
+    tk.item = item
+    tk.pool = pool
+    tk.nserv = nserv
+    tk.cat_new = categories_new
+    tk.cat_dependency = categories_dep
+    tk.cat_rework = categories_rework
+    tk.priority = s.kind_rank[s.items[item].kind] * 3 + s.request_rank[1 if is_request else 0]
+    tk.effort = py_sum(s.task_efforts[t], 0, nserv)
+    tk.stage = stage
+    tk.is_request = is_request
+    tk.opens = True
+    tk.holds = False
+    tk.rework = rework
+    tk.scale = scale
+    tk.ready = 0.0
+    tk.seq = next_seq(s)
+    tk.from_team = -1
+    tk.team = -1
+    tk.switch_loss = 0.0
+    tk.unfamiliarity = 0.0
+    tk.defective = False
+    tk.next_free = -1
+    return t
+
+
+@njit(cache=True)
+def task_slot(s):
+    """The row the next ``new_task`` will use (to fill its services and efforts first)."""
+    return s.ctr[TASK_FREE]
+
+
+@njit(cache=True)
+def free_task(s, t):
+    s.tasks[t].next_free = s.ctr[TASK_FREE]
+    s.ctr[TASK_FREE] = t
+    s.ctr[TASKS_FREE] += 1
+
+
+@njit(cache=True)
+def categorise(s, item, efforts_row, n, rework):
+    """(new, dependency, rework) person-days of a task whose efforts are ``efforts_row[:n]``."""
+    rest = py_sum(efforts_row, 1, n)
+    if rework:
+        return 0.0, 0.0, efforts_row[0] + rest
+    if s.items[item].origin == FROM_ESCAPED_DEFECT:
+        return 0.0, rest, efforts_row[0]
+    return efforts_row[0], rest, 0.0
+
+
+# --- pools ----------------------------------------------------------------------------
+@njit(cache=True)
+def push(s, pool, t):
+    n = s.pool_len[pool]
+    queue_push(s.pool_heap, s.pool_start[pool], n, s.tasks, t)
+    s.pool_len[pool] = n + 1
+    s.pool_effort[pool] += s.tasks[t].effort
+    if n + 1 + 4 > s.pool_cap[pool]:
+        s.ctr[GROW] = 1
+
+
+@njit(cache=True)
+def pop(s, pool):
+    n = s.pool_len[pool]
+    t = queue_pop(s.pool_heap, s.pool_start[pool], n, s.tasks)
+    s.pool_len[pool] = n - 1
+    s.pool_effort[pool] -= s.tasks[t].effort
+    return t
+
+
+@njit(cache=True)
+def pool_pressure(s, pool, horizon):
+    return min(1.0, max(0.0, s.pool_effort[pool]) / (s.pool_headcount[pool] * horizon))
+
+
+@njit(cache=True)
+def idle_take(s, pool):
+    head = s.idle_head[pool]
+    team = s.idle_buf[s.idle_start[pool] + head]
+    s.idle_head[pool] = (head + 1) % s.pool_headcount[pool]
+    s.idle_len[pool] -= 1
+    return team
+
+
+@njit(cache=True)
+def idle_return(s, pool, team):
+    cap = s.pool_headcount[pool]
+    s.idle_buf[s.idle_start[pool] + (s.idle_head[pool] + s.idle_len[pool]) % cap] = team
+    s.idle_len[pool] += 1
+
+
+@njit(cache=True)
+def dispatch(s, rng, pool, now):
+    while s.idle_len[pool] > 0 and s.pool_len[pool] > 0:
+        t = pop(s, pool)
+        start(s, rng, t, idle_take(s, pool), now)
+
+
+@njit(cache=True)
+def enqueue(s, rng, t, now):
+    """Queue a task at its pool now, within the same team or silo (no handoff)."""
+    s.tasks[t].ready = now
+    pool = s.tasks[t].pool
+    push(s, pool, t)
+    dispatch(s, rng, pool, now)
+
+
+@njit(cache=True)
+def handoff(s, rng, t, from_team, now):
+    """Pass a task across a team boundary: a delay and a chance of losing information."""
+    p = s.params[0]
+    tk = s.tasks[t]
+    it = s.items[tk.item]
+    it.handoffs += 1
+    if not tk.rework and rng.random() < p.loss_prob:
+        it.defects += 1
+    tk.from_team = from_team
+    tk.ready = now + p.delay
+    schedule(s, tk.ready, READY, t)
+
+
+# --- holders of an item ----------------------------------------------------------------
+@njit(cache=True)
+def holds(s, item, team):
+    node = s.items[item].holders
+    while node >= 0:
+        if s.hold_team[node] == team:
+            return True
+        node = s.hold_next[node]
+    return False
+
+
+@njit(cache=True)
+def hold(s, item, team):
+    """``team`` takes on ``item`` (once) and carries it until it is released."""
+    if holds(s, item, team):
+        return
+    node = s.ctr[HOLD_FREE]
+    s.ctr[HOLD_FREE] = s.hold_next[node]
+    s.ctr[HOLDS_FREE] -= 1
+    if s.ctr[HOLDS_FREE] < s.params[0].margin:
+        s.ctr[GROW] = 1
+    s.hold_team[node] = team
+    s.hold_next[node] = s.items[item].holders
+    s.items[item].holders = node
+    s.team_open[team] += 1
+
+
+# --- the rules ----------------------------------------------------------------------------
+@njit(cache=True)
+def switching_loss(per_person, table):
+    if per_person <= 1.0:
+        return table[0]
+    last = len(table)
+    if per_person >= last:
+        return table[last - 1]
+    low = int(per_person)
+    frac = per_person - low
+    return table[low - 1] * (1 - frac) + table[low] * frac
+
+
+@njit(cache=True)
+def capacity_loss(s, team, now):
+    """Capacity share lost to learning the practice."""
+    p = s.params[0]
+    if not p.coupled:
+        return 0.0
+    if now - s.adopted_at[team] < p.learning_ticks:
+        return p.learning_cost
+    return 0.0
+
+
+@njit(cache=True)
+def start(s, rng, t, team, now):
+    p = s.params[0]
+    tk = s.tasks[t]
+    item = tk.item
+    it = s.items[item]
+    tk.team = team
+    s.team_busy[team] += 1
+    if tk.opens:
+        hold(s, item, team)
+    tk.holds = holds(s, item, team)
+    s.team_hold[team] += 1 if tk.holds else 0
+    if tk.from_team >= 0 and tk.from_team != team:
+        n = s.ctr[TIES]
+        s.tie_pairs[n, 0] = tk.from_team
+        s.tie_pairs[n, 1] = team
+        s.ctr[TIES] = n + 1
+        if n + 1 + s.params[0].margin > len(s.tie_pairs):
+            s.ctr[GROW] = 1
+    if not tk.is_request:
+        it.queue_wait += now - tk.ready
+    if p.structure == MICRO_PROVIDER:
+        micro_on_start(s, rng, t, now)
+    effort = tk.effort
+    if effort > 0 and tk.nserv > 0:
+        unknown = 0.0
+        for k in range(tk.nserv):
+            unknown += (1.0 - s.knowledge[team, s.task_services[t, k]]) * s.task_efforts[t, k]
+        tk.unfamiliarity = unknown / effort
+    pool = tk.pool
+    per_person = (s.team_busy[team] + p.waiting_weight * (s.team_open[team] - s.team_hold[team])) / s.team_headcount[
+        team
+    ]
+    if p.accept_all:
+        per_person += p.waiting_weight * s.pool_len[pool] / s.pool_headcount[pool]
+    switch = s.switch_table[0] if per_person <= 1.0 else switching_loss(per_person, s.switch_table)
+    tk.switch_loss = switch
+    learning = capacity_loss(s, team, now)
+    stretch = 1 + p.penalty * tk.unfamiliarity
+    duration = effort * stretch / ((1 - switch) * (1 - learning))
+    finish_at = now + duration
+    if finish_at > now and now < p.ticks:
+        n = s.ctr[INTERVALS]
+        row = s.intervals[n]
+        row[0] = now
+        row[1] = finish_at
+        row[2] = tk.cat_new * stretch
+        row[3] = tk.cat_dependency * stretch
+        row[4] = tk.cat_rework * stretch
+        row[5] = duration * (1 - switch) * learning
+        row[6] = duration * switch
+        s.ctr[INTERVALS] = n + 1
+        if n + 1 + p.margin > len(s.intervals):
+            s.ctr[GROW] = 1
+    if not tk.is_request:
+        it.touch_time += duration
+    schedule(s, finish_at, DONE, t)
+
+
+@njit(cache=True)
+def finish(s, rng, t, now):
+    tk = s.tasks[t]
+    team = tk.team
+    pool = tk.pool
+    s.team_busy[team] -= 1
+    s.team_hold[team] -= 1 if tk.holds else 0
+    idle_return(s, pool, team)
+    learn(s, team, t)
+    inject_defect(s, rng, t, team)
+    if s.params[0].structure == CENTRAL_IT:
+        central_next(s, rng, t, team, now)
+    else:
+        micro_on_done(s, rng, t, now)
+    free_task(s, t)
+    dispatch(s, rng, pool, now)
+
+
+@njit(cache=True)
+def learn(s, team, t):
+    """``team`` learns from the task's person-days on its services (shared by its people)."""
+    rate = s.params[0].learning_rate / s.team_headcount[team]
+    nserv = s.tasks[t].nserv
+    if rate == 0 or nserv == 0:
+        return
+    for k in range(nserv):
+        service = s.task_services[t, k]
+        known = s.knowledge[team, service]
+        s.knowledge[team, service] = known + (1 - known) * -math.expm1(-rate * s.task_efforts[t, k])
+
+
+@njit(cache=True)
+def inject_defect(s, rng, t, team):
+    p = s.params[0]
+    tk = s.tasks[t]
+    it = s.items[tk.item]
+    if it.planned <= 0 or p.base_defect_prob == 0:
+        return
+    reduction = p.defect_reduction if s.adopted[team] else 0.0
+    prob = (
+        p.base_defect_prob
+        * (1 + p.familiarity_effect * tk.unfamiliarity)
+        * (1 + p.pressure_effect * pool_pressure(s, tk.pool, p.horizon))
+        * (1 + p.switching_effect * tk.switch_loss)
+        * (1 - reduction)
+        * (tk.effort / it.planned)
+        * 1.0
+    )
+    prob = min(1.0, prob)
+    if prob > 0 and rng.random() < prob:
+        it.defects += 1
+        tk.defective = True
+
+
+@njit(cache=True)
+def verify(s, rng, item, team, now):
+    """At the end of a pass: True if a defect is caught and the item needs rework,
+    otherwise release the item (a hidden defect escapes as a failed change)."""
+    p = s.params[0]
+    it = s.items[item]
+    if it.defects:
+        gain = p.detection_gain if s.adopted[team] else 0.0
+        if rng.random() < p.early_detection_prob + (1 - p.early_detection_prob) * gain:
+            it.reworks += 1
+            it.defects = 0
+            return True
+    release(s, item, now)
+    return False
+
+
+@njit(cache=True)
+def release(s, item, now):
+    """``item`` is done: its holders let go, and a hidden defect becomes an incident
+    reported at the next tick."""
+    p = s.params[0]
+    it = s.items[item]
+    it.completion = now
+    it.escaped = it.defects > 0
+    node = it.holders
+    while node >= 0:
+        s.team_open[s.hold_team[node]] -= 1
+        following = s.hold_next[node]
+        s.hold_next[node] = s.ctr[HOLD_FREE]
+        s.ctr[HOLD_FREE] = node
+        s.ctr[HOLDS_FREE] += 1
+        node = following
+    it.holders = -1
+    s.ctr[OPEN] -= 1
+    s.completions[min(int(now), p.ticks - 1)] += 1
+    if it.escaped:
+        factor = 1.0 if it.origin == FROM_ESCAPED_DEFECT else p.escaped_effort_factor
+        noticed = math.floor(now) + 1
+        s.ctr[NEXT_ID] += 1
+        incident = new_item(s, s.ctr[NEXT_ID], INCIDENT, FROM_ESCAPED_DEFECT, it.service, factor * it.effort, noticed)
+        schedule(s, noticed, ARRIVE, incident)
+
+
+@njit(cache=True)
+def arrive(s, rng, item, now):
+    p = s.params[0]
+    it = s.items[item]
+    it.order = s.ctr[ORDER]
+    s.ctr[ORDER] += 1
+    s.ctr[OPEN] += 1
+    s.arrivals[min(int(now), p.ticks - 1)] += 1
+    plan_item(s, item)
+    if p.structure == CENTRAL_IT:
+        central_send(s, rng, central_stage_task(s, item, 0, 1.0, False), -1, now, False)
+    else:
+        micro_route(s, rng, item, now)
+
+
+@njit(cache=True)
+def plan_item(s, item):
+    """The services and efforts of a full pass: the primary service plus dependency work on
+    each touched dependency (cheaper where the dependency is self-service)."""
+    p = s.params[0]
+    it = s.items[item]
+    s.item_plan_services[item, 0] = it.service
+    s.item_plan_efforts[item, 0] = it.effort
+    for k in range(it.ndeps):
+        dep = s.item_deps[item, k]
+        factor = p.self_service_effort_factor if s.self_service[dep] else 1.0
+        effort = it.effort * p.dependency_effort_share * factor
+        s.item_plan_services[item, k + 1] = dep
+        s.item_plan_efforts[item, k + 1] = effort
+    it.nplan = it.ndeps + 1
+    it.planned = py_sum(s.item_plan_efforts[item], 0, it.nplan)
+
+
+# --- central IT ------------------------------------------------------------------------------
+@njit(cache=True)
+def central_stage_task(s, item, stage, scale, rework):
+    """A stage of ``item`` for the stage's silo."""
+    share = s.shares[stage] * scale
+    t = task_slot(s)
+    n = s.items[item].nplan
+    for k in range(n):
+        s.task_services[t, k] = s.item_plan_services[item, k]
+        s.task_efforts[t, k] = s.item_plan_efforts[item, k] * share
+    new, dep, rw = categorise(s, item, s.task_efforts[t], n, rework)
+    return new_task(s, item, stage, n, new, dep, rw, False, stage, rework, scale)
+
+
+@njit(cache=True)
+def central_send(s, rng, t, from_team, now, crossing):
+    if crossing:
+        handoff(s, rng, t, from_team, now)
+    else:
+        enqueue(s, rng, t, now)
+
+
+@njit(cache=True)
+def central_next(s, rng, t, team, now):
+    """After a stage: hand the item to the next stage, or verify it."""
+    p = s.params[0]
+    tk = s.tasks[t]
+    item = tk.item
+    if tk.stage < p.last:
+        central_send(s, rng, central_stage_task(s, item, tk.stage + 1, tk.scale, tk.rework), team, now, True)
+    elif verify(s, rng, item, team, now):
+        scale = p.rework_effort_fraction / p.rework_rest
+        handoff(s, rng, central_stage_task(s, item, p.rework_stage, scale, True), team, now)
+
+
+# --- micro-providers -------------------------------------------------------------------------
+@njit(cache=True)
+def micro_route(s, rng, item, now):
+    """To the owner of the item's service; the owner does its own and self-service
+    dependency work, and requests the rest from their owners."""
+    it = s.items[item]
+    owner = s.owner_of[it.service]
+    nreq = 0
+    # The requests take their rows (and sequence numbers) before the owner's task.
+    for k in range(1, it.nplan):
+        service = s.item_plan_services[item, k]
+        if s.owner_of[service] == owner or s.self_service[service]:
+            continue
+        effort = s.item_plan_efforts[item, k]
+        r = task_slot(s)
+        s.task_services[r, 0] = service
+        s.task_efforts[r, 0] = effort
+        # categorise(item, (0, effort)): a request's effort is dependency work, whatever the item
+        request = new_task(s, item, s.owner_of[service], 1, 0.0, effort, 0.0, True, 0, False, 1.0)
+        s.item_requests[item, nreq] = request
+        nreq += 1
+    own = task_slot(s)
+    n = 1
+    s.task_services[own, 0] = s.item_plan_services[item, 0]
+    s.task_efforts[own, 0] = s.item_plan_efforts[item, 0]
+    for k in range(1, it.nplan):
+        service = s.item_plan_services[item, k]
+        if s.owner_of[service] == owner or s.self_service[service]:
+            s.task_services[own, n] = service
+            s.task_efforts[own, n] = s.item_plan_efforts[item, k]
+            n += 1
+    it.nreq = nreq
+    it.open_parts = 1 + nreq
+    new, dep, rw = categorise(s, item, s.task_efforts[own], n, False)
+    enqueue(s, rng, new_task(s, item, owner, n, new, dep, rw, False, 0, False, 1.0), now)
+
+
+@njit(cache=True)
+def micro_on_start(s, rng, t, now):
+    """When the owner starts an item, it sends its requests to the providers."""
+    tk = s.tasks[t]
+    it = s.items[tk.item]
+    if not tk.is_request and it.nreq:
+        for k in range(it.nreq):
+            handoff(s, rng, s.item_requests[tk.item, k], tk.team, now)
+        it.nreq = 0
+
+
+@njit(cache=True)
+def micro_on_done(s, rng, t, now):
+    tk = s.tasks[t]
+    item = tk.item
+    if not tk.is_request:
+        s.items[item].own_done = now
+    micro_part_done(s, rng, item, now)
+
+
+@njit(cache=True)
+def micro_part_done(s, rng, item, now):
+    """One part of ``item`` is done; when all are, the owner verifies it."""
+    it = s.items[item]
+    it.open_parts -= 1
+    if it.open_parts:
+        return
+    it.dependency_wait += now - it.own_done
+    owner = s.owner_of[it.service]
+    if verify(s, rng, item, owner, now):
+        scale = s.params[0].rework_effort_fraction
+        t = task_slot(s)
+        n = it.nplan
+        for k in range(n):
+            s.task_services[t, k] = s.item_plan_services[item, k]
+            s.task_efforts[t, k] = s.item_plan_efforts[item, k] * scale
+        new, dep, rw = categorise(s, item, s.task_efforts[t], n, True)
+        rework = new_task(s, item, owner, n, new, dep, rw, False, 0, True, 1.0)
+        s.tasks[rework].opens = False
+        it.open_parts = 1
+        enqueue(s, rng, rework, now)
+
+
+# --- the tick -----------------------------------------------------------------------------------
+@njit(cache=True)
+def schedule_arrivals(s, ids, kinds, services, efforts, times, touched):
+    """This tick's demand: an item per row, its touched dependencies, an arrival event each."""
+    for j in range(len(ids)):
+        item = new_item(s, ids[j], kinds[j], FROM_DEMAND, services[j], efforts[j], times[j])
+        service = services[j]
+        n = 0
+        for k in range(s.service_ndeps[service]):
+            if touched[j, k]:
+                s.item_deps[item, n] = s.service_deps[service, k]
+                n += 1
+        s.items[item].ndeps = n
+        schedule(s, times[j], ARRIVE, item)
+
+
+@njit(cache=True)
+def process(s, rng, until):
+    """Every event before ``until`` in time order; returns early (True) when an array is
+    nearly full, to be grown and called again."""
+    s.ctr[GROW] = 0
+    while s.ctr[EVENTS] > 0 and s.ev_time[0] < until:
+        slot = event_pop(s.ev_time, s.ev_keys, s.ctr[EVENTS])
+        s.ctr[EVENTS] = slot
+        now = s.ev_time[slot]
+        code = s.ev_keys[slot, 1]
+        obj = s.ev_keys[slot, 2]
+        if code == DONE:
+            finish(s, rng, obj, now)
+        elif code == READY:
+            pool = s.tasks[obj].pool
+            push(s, pool, obj)
+            dispatch(s, rng, pool, now)
+        else:
+            arrive(s, rng, obj, now)
+        if s.ctr[GROW]:
+            return True
+    return False

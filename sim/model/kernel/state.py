@@ -1,0 +1,206 @@
+"""The kernel's state: flat arrays (one row per item, task, event, pool and team) bundled in
+a named tuple, the constants it reads, and how the arrays grow between calls."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.model.kernel.flow import EVENTS, HOLD_FREE, HOLDS_FREE, INTERVALS, ITEMS, TASK_FREE, TASKS_FREE, TIES
+
+ITEM = np.dtype(
+    [
+        ("id", np.int64),
+        ("kind", np.int64),
+        ("origin", np.int64),
+        ("service", np.int64),
+        ("ndeps", np.int64),
+        ("effort", np.float64),
+        ("arrival", np.float64),
+        ("nplan", np.int64),
+        ("planned", np.float64),
+        ("completion", np.float64),
+        ("defects", np.int64),
+        ("reworks", np.int64),
+        ("escaped", np.bool_),
+        ("handoffs", np.int64),
+        ("queue_wait", np.float64),
+        ("touch_time", np.float64),
+        ("dependency_wait", np.float64),
+        ("open_parts", np.int64),
+        ("own_done", np.float64),
+        ("nreq", np.int64),
+        ("order", np.int64),
+        ("holders", np.int64),  # first node of the list of teams that hold it (-1: none)
+    ]
+)
+
+TASK = np.dtype(
+    [
+        ("item", np.int64),
+        ("pool", np.int64),
+        ("nserv", np.int64),
+        ("cat_new", np.float64),
+        ("cat_dependency", np.float64),
+        ("cat_rework", np.float64),
+        ("priority", np.int64),
+        ("effort", np.float64),
+        ("stage", np.int64),
+        ("is_request", np.bool_),
+        ("opens", np.bool_),
+        ("holds", np.bool_),
+        ("rework", np.bool_),
+        ("scale", np.float64),
+        ("ready", np.float64),
+        ("seq", np.int64),
+        ("from_team", np.int64),
+        ("team", np.int64),
+        ("switch_loss", np.float64),
+        ("unfamiliarity", np.float64),
+        ("defective", np.bool_),
+        ("next_free", np.int64),
+    ]
+)
+
+PARAMS = np.dtype(
+    [
+        ("structure", np.int64),
+        ("ticks", np.int64),
+        ("margin", np.int64),
+        ("last", np.int64),
+        ("rework_stage", np.int64),
+        ("rework_rest", np.float64),
+        ("delay", np.float64),
+        ("loss_prob", np.float64),
+        ("dependency_effort_share", np.float64),
+        ("self_service_effort_factor", np.float64),
+        ("penalty", np.float64),
+        ("learning_rate", np.float64),
+        ("waiting_weight", np.float64),
+        ("accept_all", np.bool_),
+        ("coupled", np.bool_),
+        ("learning_ticks", np.float64),
+        ("learning_cost", np.float64),
+        ("defect_reduction", np.float64),
+        ("detection_gain", np.float64),
+        ("base_defect_prob", np.float64),
+        ("familiarity_effect", np.float64),
+        ("pressure_effect", np.float64),
+        ("horizon", np.float64),
+        ("switching_effect", np.float64),
+        ("early_detection_prob", np.float64),
+        ("rework_effort_fraction", np.float64),
+        ("escaped_effort_factor", np.float64),
+    ]
+)
+
+
+class State(NamedTuple):
+    """Everything the kernel reads and writes (see ``sim.model.kernel.flow``)."""
+
+    params: np.ndarray  # one PARAMS row
+    ctr: np.ndarray  # counters (flow.EVENTS, flow.SEQ, ...)
+    kind_rank: np.ndarray
+    request_rank: np.ndarray
+    switch_table: np.ndarray
+    shares: np.ndarray  # central IT: each stage's effort share
+    owner_of: np.ndarray  # micro-providers: each service's owner
+    self_service: np.ndarray
+    service_deps: np.ndarray  # services x most dependencies, padded with -1
+    service_ndeps: np.ndarray
+    items: np.ndarray
+    item_deps: np.ndarray
+    item_plan_services: np.ndarray
+    item_plan_efforts: np.ndarray
+    item_requests: np.ndarray
+    tasks: np.ndarray
+    task_services: np.ndarray
+    task_efforts: np.ndarray
+    ev_time: np.ndarray
+    ev_keys: np.ndarray  # seq, code, object
+    pool_heap: np.ndarray  # every pool's queue, pool p in [pool_start[p], pool_start[p] + pool_cap[p])
+    pool_start: np.ndarray
+    pool_cap: np.ndarray
+    pool_len: np.ndarray
+    pool_effort: np.ndarray
+    pool_headcount: np.ndarray
+    idle_buf: np.ndarray  # each pool's idle people (a ring of its headcount), naming their team
+    idle_start: np.ndarray
+    idle_head: np.ndarray
+    idle_len: np.ndarray
+    team_busy: np.ndarray
+    team_open: np.ndarray
+    team_hold: np.ndarray
+    team_headcount: np.ndarray
+    knowledge: np.ndarray
+    adopted: np.ndarray
+    adopted_at: np.ndarray
+    hold_team: np.ndarray  # nodes of the items' holder lists
+    hold_next: np.ndarray
+    tie_pairs: np.ndarray  # work exchanges since the work ties last read them
+    intervals: np.ndarray  # busy intervals: start, finish, person-days per category
+    arrivals: np.ndarray
+    completions: np.ndarray
+
+
+def grown(s: State, arriving: int = 0) -> State:
+    """``s`` with every array that has less than four margins free (the most one event can
+    take; ``params.margin``) grown, by doubling, and room for ``arriving`` more items."""
+    margin = 4 * int(s.params[0]["margin"])
+    c = s.ctr
+    changes: dict[str, np.ndarray] = {}
+    size = _size(len(s.items), c[ITEMS] + arriving + margin)
+    if size > len(s.items):
+        for name in ("items", "item_deps", "item_plan_services", "item_plan_efforts", "item_requests"):
+            changes[name] = _rows(getattr(s, name), size)
+    old = len(s.tasks)
+    size = _size(old, old - c[TASKS_FREE] + margin)
+    if size > old:
+        for name in ("tasks", "task_services", "task_efforts"):
+            changes[name] = _rows(getattr(s, name), size)
+        changes["tasks"]["next_free"][old:] = _chain(old, size, c[TASK_FREE])
+        c[TASK_FREE], c[TASKS_FREE] = old, c[TASKS_FREE] + size - old
+    old = len(s.hold_team)
+    size = _size(old, old - c[HOLDS_FREE] + margin)
+    if size > old:
+        changes["hold_team"] = _rows(s.hold_team, size)
+        changes["hold_next"] = np.append(s.hold_next, _chain(old, size, c[HOLD_FREE]))
+        c[HOLD_FREE], c[HOLDS_FREE] = old, c[HOLDS_FREE] + size - old
+    for used, names in (
+        (c[EVENTS] + arriving, ("ev_time", "ev_keys")),
+        (c[TIES], ("tie_pairs",)),
+        (c[INTERVALS], ("intervals",)),
+    ):
+        size = _size(len(getattr(s, names[0])), used + margin)
+        if size > len(getattr(s, names[0])):
+            for name in names:
+                changes[name] = _rows(getattr(s, name), size)
+    full = s.pool_len + 8 > s.pool_cap
+    if full.any():
+        cap = np.where(full, np.maximum(2 * s.pool_cap, 16), s.pool_cap)
+        start = np.concatenate([[0], np.cumsum(cap)[:-1]]).astype(np.int64)
+        heap = np.zeros(int(cap.sum()), dtype=np.int64)
+        for p in np.flatnonzero(s.pool_len):
+            heap[start[p] : start[p] + s.pool_len[p]] = s.pool_heap[s.pool_start[p] : s.pool_start[p] + s.pool_len[p]]
+        changes.update(pool_heap=heap, pool_start=start, pool_cap=cap)
+    return s._replace(**changes)
+
+
+def _size(current: int, needed: int) -> int:
+    """``current`` doubled (from 64) until it holds ``needed``."""
+    size = max(current, 64)
+    while size < needed:
+        size *= 2
+    return size
+
+
+def _chain(first: int, end: int, then: int) -> np.ndarray:
+    """Free-list links for new rows ``first .. end - 1``, the last linking to ``then``."""
+    return np.append(np.arange(first + 1, end, dtype=np.int64), then)
+
+
+def _rows(array: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros((size, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
