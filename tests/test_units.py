@@ -409,7 +409,7 @@ def test_a_run_pauses_the_garbage_collector_and_restores_it(monkeypatch: pytest.
     for enabled in (True, False):
         (gc.enable if enabled else gc.disable)()
         try:
-            OrgModel(small_scenario(simulation={"ticks": 12, "warmup_ticks": 2}), seed=1).run()
+            OrgModel(small_scenario(simulation={"ticks": 12, "warmup_ticks": 2}), seed=1, compiled=False).run()
             assert gc.isenabled() == enabled
         finally:
             gc.enable()

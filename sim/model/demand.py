@@ -35,14 +35,13 @@ class Block:
     def __len__(self) -> int:
         return len(self.starts) - 1
 
-    def columns_of(self, offset: int) -> tuple[np.ndarray, ...]:
-        """The ids, kinds, services, efforts, times and touched dependencies of the block's
-        ``offset``-th tick, in time order."""
-        lo, hi = self.starts[offset], self.starts[offset + 1]
-        ids = np.arange(self.first_id + lo, self.first_id + hi, dtype=np.int64)
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The block as the kernel takes it: where each tick's rows start, then the columns."""
+        starts = np.asarray(self.starts, dtype=np.int64)
         if not self.columns:
-            return ids, ids, ids, np.zeros(0), np.zeros(0), np.zeros((0, 1), dtype=bool)
-        return ids, *(c[lo:hi] for c in self.columns)
+            empty = np.zeros(0, dtype=np.int64)
+            return starts, empty, empty, np.zeros(0), np.zeros(0), np.zeros((0, 1), dtype=bool)
+        return starts, *self.columns
 
     def items(self, offset: int, dependencies: tuple[tuple[int, ...], ...]) -> list[WorkItem]:
         """The items of the block's ``offset``-th tick, with their ids in time order."""
@@ -78,15 +77,11 @@ class DemandStream:
 
     def arrivals(self, tick: int) -> list[WorkItem]:
         """The items arriving during ``tick`` (ticks must be asked for in order)."""
-        block = self._block_of(tick)
+        block = self.block_of(tick)
         return block.items(tick - block.first_tick, self.services.dependencies)
 
-    def columns(self, tick: int) -> tuple[np.ndarray, ...]:
-        """``arrivals(tick)`` as columns: ids, kinds, services, efforts, times, touched dependencies."""
-        block = self._block_of(tick)
-        return block.columns_of(tick - block.first_tick)
-
-    def _block_of(self, tick: int) -> Block:
+    def block_of(self, tick: int) -> Block:
+        """The block holding ``tick``'s arrivals, drawn when ``tick`` is past the last one."""
         block = self._block
         if block is None or tick - block.first_tick >= len(block):
             block = self._block = self._draw_block(tick, self.BLOCK_TICKS)

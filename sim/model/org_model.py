@@ -109,19 +109,15 @@ class OrgModel(mesa.Model):
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:
         tick = self.steps - 1  # Mesa counts steps from 1
-        kernel = self.kernel
-        if kernel is not None:
-            kernel.schedule_arrivals(tick)
-        else:
-            for item in self.demand.arrivals(tick):
-                self._schedule(item.arrival, ARRIVE, item)
+        if self.kernel is not None:
+            self.kernel.run_until(tick + 1)
+            return
+        for item in self.demand.arrivals(tick):
+            self._schedule(item.arrival, ARRIVE, item)
         start = self.config.spread_start_tick
         if tick >= start:
             self._spread(tick, seed=tick == start)
-        if kernel is not None:
-            kernel.process(until=tick + 1)
-        else:
-            self._process(until=tick + 1)
+        self._process(until=tick + 1)
         self._end_tick(tick)
 
     def run(self) -> None:
@@ -129,16 +125,20 @@ class OrgModel(mesa.Model):
         itself by reference counting, and the collector's passes over a large heap cost
         more the larger the organisation (a sixth of a 400-team run). The few cycles left
         are collected once the run is over."""
+        ticks = self.config.simulation.ticks
+        if self.kernel is not None:
+            self.kernel.run_until(ticks)
+            self.steps = ticks
+            self.recorder.set_busy(self.kernel.intervals())
+            return
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for _ in range(self.config.simulation.ticks):
+            for _ in range(ticks):
                 self.step()
         finally:
             if collecting:
                 gc.enable()
-        if self.kernel is not None:
-            self.recorder.set_busy(self.kernel.intervals())
 
     def _process(self, until: float) -> None:
         events = self._events
@@ -173,17 +173,13 @@ class OrgModel(mesa.Model):
         if self.projects is not None:
             self.projects.end_tick(tick)
             rec.project_people[tick] = self.projects.people_on_projects()
-        if self.kernel is not None:
-            self.open_count = self.kernel.open_count
-            for team, busy in zip(self.teams, self.kernel.team_busy.tolist(), strict=True):
-                team.busy = busy
         if self.config.spread.capacity_coupling:
             busy = np.array([t.busy for t in self.teams], dtype=float)
             self.loads += self._load_alpha * (busy / self._headcounts - self.loads)
         if self.improvement is not None:
             self.improvement.end_tick(tick)
         rec.wip[tick] = self.open_count
-        rec.queued_tasks[tick] = self.kernel.queued_tasks() if self.kernel else sum(map(len, self._queues))
+        rec.queued_tasks[tick] = sum(map(len, self._queues))
         rec.adoption_share[tick] = self.adopted_count / len(self.teams)
         held = self.knowledge.max(axis=0)
         rec.run_knowledge[tick] = self.structure.run_knowledge()
@@ -465,9 +461,8 @@ class OrgModel(mesa.Model):
     def _spread(self, tick: int, seed: bool) -> None:
         spread = self.config.spread
         n = len(self.teams)
-        if seed and spread.initial_adopters:
-            first = self.rng.choice(n, size=spread.initial_adopters, replace=False)
-            self._adopt(first, tick)
+        if seed:
+            self.seed_adopters(tick)
         if self.adopted_count == n or not self._can_spread():
             return
         if spread.network == "complete":
@@ -479,6 +474,12 @@ class OrgModel(mesa.Model):
         prob = adoption_probability(spread, influence, self.loads, mandated)
         new = ~self.adopted & (self.rng.random(n) < prob)
         self._adopt(np.flatnonzero(new), tick)
+
+    def seed_adopters(self, tick: int) -> None:
+        """The spread's first tick: ``spread.initial_adopters`` teams drawn to adopt."""
+        adopters = self.config.spread.initial_adopters
+        if adopters:
+            self._adopt(self.rng.choice(len(self.teams), size=adopters, replace=False), tick)
 
     def _can_spread(self) -> bool:
         """False while no rule can make a team adopt (saves the draws, changes nothing)."""

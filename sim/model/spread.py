@@ -38,18 +38,14 @@ class WorkTies:
             self._fold()
         return self._counts
 
-    def add_pairs(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Add the exchanges between ``a[i]`` and ``b[i]`` (distinct teams) at once."""
-        if self._pending:
-            self._fold()
-        self._fold_pairs(a.astype(np.intp), b.astype(np.intp))
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Counts, exchanges per team, exchanges with adopters and the adopters they were
+        counted for, for the compiled kernel, which keeps them up to date in place."""
+        return self.counts, self._weight, self._reached, self._adopted
 
     def _fold(self) -> None:
         a, b = np.array(self._pending, dtype=np.intp).T
         self._pending.clear()
-        self._fold_pairs(a, b)
-
-    def _fold_pairs(self, a: np.ndarray, b: np.ndarray) -> None:
         x, y = np.concatenate([a, b]), np.concatenate([b, a])  # both directions
         np.add.at(self._counts, (x, y), 1)
         n = len(self._weight)

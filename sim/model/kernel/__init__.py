@@ -1,5 +1,33 @@
 """The compiled kernel: the work flow of a run in flat arrays, compiled with Numba.
 
-``flow`` holds the rules, ``heaps`` the event heap and the pools' queues, ``state`` the
-arrays and how they grow, ``engine`` the model's side (building the state, each tick's
-calls, reading the results back)."""
+``flow`` holds the rules of the work flow, ``ticks`` the tick (arrivals, spread, its end)
+and stretches of ticks, ``heaps`` the event heap and the pools' queues, ``state`` the arrays
+and how they grow, ``engine`` the model's side (building the state, running it, reading the
+results back).
+
+Numba's cache is checked against each function's own file only, so a function compiled
+with an older copy of a rule it calls from another file would be loaded as it was. The
+compiled functions are therefore cached under a folder named by a digest of every source
+file of the kernel: any change to any of them compiles afresh. ``NUMBA_CACHE_DIR``, when
+set, is used as it is."""
+
+import hashlib
+import os
+from pathlib import Path
+
+from numba.core import config
+
+_HERE = Path(__file__).parent
+
+
+def _cache_dir() -> str:
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_HERE.glob("*.py")))).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return str(base / "orgsim" / f"kernel-{digest}")
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    _previous, config.CACHE_DIR = config.CACHE_DIR, _cache_dir()
+    from sim.model.kernel import flow, heaps, state, ticks  # noqa: F401  (compiled functions find their cache here)
+
+    config.CACHE_DIR = _previous

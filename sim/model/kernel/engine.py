@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.item_log import COLUMNS
-from sim.model.kernel import flow
+from sim.model.kernel import flow, ticks
 from sim.model.kernel.state import ITEM, PARAMS, TASK, State, grown
 from sim.model.work import KIND_NAMES
 from sim.scenario.schema import Scenario
@@ -42,6 +42,8 @@ class Kernel:
         pools = structure.pools
         teams = model.teams
         deps = model.services.dependencies
+        ties_counts, ties_weight, ties_reached, ties_adopted = model.ties.arrays()
+        recorder = model.recorder
         width = max(1, max(map(len, deps)))
         headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
         margin = (int(headcounts.max()) + 2) * (width + 3)
@@ -85,13 +87,27 @@ class Kernel:
             adopted_at=model.adopted_at,
             hold_team=np.zeros(0, dtype=np.int64),
             hold_next=np.zeros(0, dtype=np.int64),
-            tie_pairs=np.zeros((0, 2), dtype=np.int64),
             intervals=np.zeros((0, 7)),
-            arrivals=model.recorder.arrivals,
-            completions=model.recorder.completions,
+            ties_counts=ties_counts,
+            ties_weight=ties_weight,
+            ties_reached=ties_reached,
+            ties_adopted=ties_adopted,
+            loads=model.loads,
+            influence=np.zeros(len(teams)),
+            arrivals=recorder.arrivals,
+            completions=recorder.completions,
+            wip=recorder.wip,
+            queued_tasks=recorder.queued_tasks,
+            adoption_share=recorder.adoption_share,
+            knowledge_held=recorder.knowledge_held,
+            run_knowledge=recorder.run_knowledge,
+            runners=np.asarray(getattr(structure, "_runners", [0]), dtype=np.int64),
+            held=np.zeros(len(deps)),
+            scratch=np.zeros(len(teams) * len(deps)),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
-        self.state = grown(self.state)
+        self.ref = None
+        self._grow(0)
         self.model = model
 
     @staticmethod
@@ -128,49 +144,54 @@ class Kernel:
             "early_detection_prob": quality.early_detection_prob,
             "rework_effort_fraction": quality.rework_effort_fraction,
             "escaped_effort_factor": quality.escaped_effort_factor,
+            "forgetting_rate": knowledge.forgetting_rate,
+            "load_alpha": model._load_alpha,
+            "spread_start": config.spread_start_tick,
+            "mandate_lag": -1 if spread.mandate_lag_ticks is None else spread.mandate_lag_ticks,
+            "external_prob": spread.external_prob,
+            "imitation_prob": spread.imitation_prob,
+            "mandate_compliance_prob": spread.mandate_compliance_prob,
+            "complete_network": spread.network == "complete",
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
             params[name] = value
         return params
 
-    # --- a tick ------------------------------------------------------------------------
-    def schedule_arrivals(self, tick: int) -> None:
-        """This tick's demand into the kernel, in arrival order."""
-        demand = self.model.demand
-        s = self.state
-        demand.next_id = int(s.ctr[flow.NEXT_ID])
-        ids, kinds, services, efforts, times, touched = demand.columns(tick)
-        s.ctr[flow.NEXT_ID] = demand.next_id
-        self.state = grown(s, len(ids))
-        flow.schedule_arrivals(self.state, ids, kinds, services, efforts, times, touched)
+    # --- running ------------------------------------------------------------------------
+    def run_until(self, last: int) -> None:
+        """Run ticks up to ``last`` (exclusive), in stretches of one demand block: the seed
+        adopters are drawn here at the spread's first tick, everything else in the kernel."""
+        model = self.model
+        demand = model.demand
+        start = model.config.spread_start_tick
+        while self.state.ctr[ticks.TICK] < last:
+            s = self.state
+            tick = int(s.ctr[ticks.TICK])
+            demand.next_id = int(s.ctr[flow.NEXT_ID])  # ids go on from the kernel's incidents
+            block = demand.block_of(tick)
+            s.ctr[flow.NEXT_ID] = demand.next_id
+            end = min(last, block.first_tick + len(block))
+            if s.ctr[ticks.PHASE] == ticks.STARTING and tick == start:
+                model.seed_adopters(tick)
+                s.ctr[ticks.ADOPTED] = model.adopted_count
+            if tick < start < end:
+                end = start
+            starts = block.starts
+            self._grow(starts[end - block.first_tick] - starts[tick - block.first_tick])
+            ticks.run_ticks(self.ref, model.rng, end, block.first_id, *block.arrays(), block.first_tick)
+        model.adopted_count = int(self.state.ctr[ticks.ADOPTED])
+        model.open_count = int(self.state.ctr[flow.OPEN])
+        for team, busy in zip(model.teams, self.state.team_busy.tolist(), strict=True):
+            team.busy = busy
 
-    def process(self, until: float) -> None:
-        """Every event before ``until``, growing arrays as the kernel asks."""
-        while flow.process(self.state, self.model.rng, until):
-            self._fold_ties()
-            self.state = grown(self.state)
-        self._fold_ties()
-
-    def _fold_ties(self) -> None:
-        s = self.state
-        n = int(s.ctr[flow.TIES])
-        if n:
-            self.model.ties.add_pairs(s.tie_pairs[:n, 0], s.tie_pairs[:n, 1])
-            s.ctr[flow.TIES] = 0
+    def _grow(self, arriving: int) -> None:
+        """Make room (``grown``), and a new handle for the kernel when an array was replaced."""
+        state = grown(self.state, arriving)
+        if self.ref is None or state is not self.state:
+            self.state, self.ref = state, ticks.new_ref(state)
 
     # --- what the model reads ---------------------------------------------------------------
-    @property
-    def open_count(self) -> int:
-        return int(self.state.ctr[flow.OPEN])
-
-    @property
-    def team_busy(self) -> np.ndarray:
-        return self.state.team_busy
-
-    def queued_tasks(self) -> int:
-        return int(self.state.pool_len.sum())
-
     def intervals(self) -> np.ndarray:
         return self.state.intervals[: self.state.ctr[flow.INTERVALS]]
 

@@ -21,9 +21,7 @@ INCIDENT = 1
 FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
 CENTRAL_IT, MICRO_PROVIDER = 0, 1
 # Slots of the counters array ``s.ctr``.
-EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, TIES, GROW, TASKS_FREE, HOLDS_FREE = range(
-    13
-)
+EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, GROW, TASKS_FREE, HOLDS_FREE = range(12)
 
 
 @njit(cache=True)
@@ -250,6 +248,18 @@ def hold(s, item, team):
     s.team_open[team] += 1
 
 
+@njit(cache=True)
+def exchange(s, a, b):
+    """Teams ``a`` and ``b`` exchanged work: a work tie, counted both ways, and each one's
+    count of exchanges with adopters (as of the last time the spread read them)."""
+    s.ties_counts[a, b] += 1
+    s.ties_counts[b, a] += 1
+    s.ties_weight[a] += 1.0
+    s.ties_weight[b] += 1.0
+    s.ties_reached[a] += s.ties_adopted[b]
+    s.ties_reached[b] += s.ties_adopted[a]
+
+
 # --- the rules ----------------------------------------------------------------------------
 @njit(cache=True)
 def switching_loss(per_person, table):
@@ -287,12 +297,7 @@ def start(s, rng, t, team, now):
     tk.holds = holds(s, item, team)
     s.team_hold[team] += 1 if tk.holds else 0
     if tk.from_team >= 0 and tk.from_team != team:
-        n = s.ctr[TIES]
-        s.tie_pairs[n, 0] = tk.from_team
-        s.tie_pairs[n, 1] = team
-        s.ctr[TIES] = n + 1
-        if n + 1 + s.params[0].margin > len(s.tie_pairs):
-            s.ctr[GROW] = 1
+        exchange(s, tk.from_team, team)
     if not tk.is_request:
         it.queue_wait += now - tk.ready
     if p.structure == MICRO_PROVIDER:
@@ -579,21 +584,6 @@ def micro_part_done(s, rng, item, now):
 
 
 # --- the tick -----------------------------------------------------------------------------------
-@njit(cache=True)
-def schedule_arrivals(s, ids, kinds, services, efforts, times, touched):
-    """This tick's demand: an item per row, its touched dependencies, an arrival event each."""
-    for j in range(len(ids)):
-        item = new_item(s, ids[j], kinds[j], FROM_DEMAND, services[j], efforts[j], times[j])
-        service = services[j]
-        n = 0
-        for k in range(s.service_ndeps[service]):
-            if touched[j, k]:
-                s.item_deps[item, n] = s.service_deps[service, k]
-                n += 1
-        s.items[item].ndeps = n
-        schedule(s, times[j], ARRIVE, item)
-
-
 @njit(cache=True)
 def process(s, rng, until):
     """Every event before ``until`` in time order; returns early (True) when an array is

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import from_dtype, types
+from numba.experimental import structref
 
-from sim.model.kernel.flow import EVENTS, HOLD_FREE, HOLDS_FREE, INTERVALS, ITEMS, TASK_FREE, TASKS_FREE, TIES
+from sim.model.kernel.flow import EVENTS, HOLD_FREE, HOLDS_FREE, INTERVALS, ITEMS, TASK_FREE, TASKS_FREE
 
 ITEM = np.dtype(
     [
@@ -33,7 +35,8 @@ ITEM = np.dtype(
         ("nreq", np.int64),
         ("order", np.int64),
         ("holders", np.int64),  # first node of the list of teams that hold it (-1: none)
-    ]
+    ],
+    align=True,
 )
 
 TASK = np.dtype(
@@ -60,7 +63,8 @@ TASK = np.dtype(
         ("unfamiliarity", np.float64),
         ("defective", np.bool_),
         ("next_free", np.int64),
-    ]
+    ],
+    align=True,
 )
 
 PARAMS = np.dtype(
@@ -92,7 +96,16 @@ PARAMS = np.dtype(
         ("early_detection_prob", np.float64),
         ("rework_effort_fraction", np.float64),
         ("escaped_effort_factor", np.float64),
-    ]
+        ("forgetting_rate", np.float64),
+        ("load_alpha", np.float64),
+        ("spread_start", np.int64),
+        ("mandate_lag", np.int64),  # -1: no mandate
+        ("external_prob", np.float64),
+        ("imitation_prob", np.float64),
+        ("mandate_compliance_prob", np.float64),
+        ("complete_network", np.bool_),
+    ],
+    align=True,
 )
 
 
@@ -138,10 +151,77 @@ class State(NamedTuple):
     adopted_at: np.ndarray
     hold_team: np.ndarray  # nodes of the items' holder lists
     hold_next: np.ndarray
-    tie_pairs: np.ndarray  # work exchanges since the work ties last read them
     intervals: np.ndarray  # busy intervals: start, finish, person-days per category
+    # The work ties (``sim.model.spread.WorkTies``'s arrays) and the spread.
+    ties_counts: np.ndarray
+    ties_weight: np.ndarray
+    ties_reached: np.ndarray
+    ties_adopted: np.ndarray
+    loads: np.ndarray
+    influence: np.ndarray
+    # The tick records (``sim.model.recorder.TickRecorder``'s arrays).
     arrivals: np.ndarray
     completions: np.ndarray
+    wip: np.ndarray
+    queued_tasks: np.ndarray
+    adoption_share: np.ndarray
+    knowledge_held: np.ndarray
+    run_knowledge: np.ndarray
+    runners: np.ndarray  # central IT: the operations silo's teams
+    held: np.ndarray  # scratch: the most any team knows of each service
+    scratch: np.ndarray  # scratch: the knowledge values run_knowledge sums
+
+
+I64, F64, BOOL = np.int64, np.float64, np.bool_
+# Each field's dtype and number of dimensions (every array is C-contiguous).
+SPEC: dict[str, tuple[np.dtype | type, int]] = {
+    **dict.fromkeys(State._fields, (I64, 1)),
+    "params": (PARAMS, 1),
+    "items": (ITEM, 1),
+    "tasks": (TASK, 1),
+    "ties_counts": (np.int32, 2),
+    **dict.fromkeys(
+        ("service_deps", "item_deps", "item_plan_services", "item_requests", "task_services", "ev_keys"), (I64, 2)
+    ),
+    **dict.fromkeys(("item_plan_efforts", "task_efforts", "knowledge", "intervals"), (F64, 2)),
+    **dict.fromkeys(("self_service", "adopted", "ties_adopted"), (BOOL, 1)),
+    **dict.fromkeys(
+        (
+            "ev_time",
+            "switch_table",
+            "shares",
+            "pool_effort",
+            "adopted_at",
+            "ties_weight",
+            "ties_reached",
+            "loads",
+            "influence",
+            "adoption_share",
+            "knowledge_held",
+            "run_knowledge",
+            "held",
+            "scratch",
+        ),
+        (F64, 1),
+    ),
+}
+
+
+@structref.register
+class StateRefType(types.StructRef):
+    """The kernel's handle on a ``State``: one pointer, however many arrays it holds (a named
+    tuple passed between compiled functions costs a reference count per array per call)."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class StateRef(structref.StructRefProxy):
+    """A ``State`` as the kernel holds it (made by ``sim.model.kernel.ticks.new_ref``)."""
+
+
+structref.define_boxing(StateRefType, StateRef)
+STATE_REF = StateRefType([(name, types.Array(from_dtype(np.dtype(d)), n, "C")) for name, (d, n) in SPEC.items()])
 
 
 def grown(s: State, arriving: int = 0) -> State:
@@ -169,7 +249,6 @@ def grown(s: State, arriving: int = 0) -> State:
         c[HOLD_FREE], c[HOLDS_FREE] = old, c[HOLDS_FREE] + size - old
     for used, names in (
         (c[EVENTS] + arriving, ("ev_time", "ev_keys")),
-        (c[TIES], ("tie_pairs",)),
         (c[INTERVALS], ("intervals",)),
     ):
         size = _size(len(getattr(s, names[0])), used + margin)
@@ -184,7 +263,7 @@ def grown(s: State, arriving: int = 0) -> State:
         for p in np.flatnonzero(s.pool_len):
             heap[start[p] : start[p] + s.pool_len[p]] = s.pool_heap[s.pool_start[p] : s.pool_start[p] + s.pool_len[p]]
         changes.update(pool_heap=heap, pool_start=start, pool_cap=cap)
-    return s._replace(**changes)
+    return s._replace(**changes) if changes else s
 
 
 def _size(current: int, needed: int) -> int:

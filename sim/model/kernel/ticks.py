@@ -1,0 +1,294 @@
+"""The tick, compiled: each tick's arrivals, the spread of the practice (docs/ODD.md 7.6),
+the events of the tick (``flow.process``), and what the tick ends with (forgetting, load,
+recording). ``run_ticks`` runs a stretch of ticks in one call, so a run crosses from Python
+into the kernel once per block of demand rather than several times per tick.
+
+Sums are computed as numpy computes them (``pairwise_sum``), so the records equal the
+object engine's."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.experimental import structref
+
+from sim.model.kernel.flow import ARRIVE, EVENTS, FROM_DEMAND, GROW, ITEMS, OPEN, new_item, process, schedule
+from sim.model.kernel.state import STATE_REF
+
+# Slots of ``s.ctr`` beyond flow's: the tick being run and how far it got.
+TICK, PHASE, ADOPTED = 12, 13, 14
+STARTING, PROCESSING = 0, 1
+CENTRAL_IT = 0
+
+
+@njit(cache=True)
+def pairwise_sum(values, lo, hi):
+    """``values[lo:hi].sum()`` exactly as numpy sums float64: blocks of at most 128 summed
+    by ``block_sum``, halves (cut at a multiple of 8) added pairwise. Written as a loop
+    over an explicit stack, as Numba does not cache recursive functions reliably."""
+    if hi - lo <= 128:
+        return block_sum(values, lo, hi)
+    starts = np.empty(64, dtype=np.int64)
+    ends = np.empty(64, dtype=np.int64)
+    stage = np.zeros(64, dtype=np.int64)  # 0: left half next, 1: right half next, 2: add them
+    left = np.empty(64)
+    depth, total = 0, 0.0
+    starts[0], ends[0] = lo, hi
+    while depth >= 0:
+        a, b = starts[depth], ends[depth]
+        if b - a <= 128 or stage[depth] == 2:
+            total = block_sum(values, a, b) if b - a <= 128 else left[depth] + total
+            depth -= 1
+            continue
+        half = (b - a) // 2
+        half -= half % 8
+        if stage[depth] == 0:
+            child_start, child_end = a, a + half
+        else:
+            left[depth] = total
+            child_start, child_end = a + half, b
+        stage[depth] += 1
+        depth += 1
+        starts[depth], ends[depth], stage[depth] = child_start, child_end, 0
+    return total
+
+
+@njit(cache=True)
+def block_sum(values, lo, hi):
+    """numpy's sum of at most 128 float64: sequential below 8, else eight running sums."""
+    n = hi - lo
+    if n < 8:
+        total = 0.0
+        for i in range(lo, hi):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[lo], values[lo + 1], values[lo + 2], values[lo + 3]
+    r4, r5, r6, r7 = values[lo + 4], values[lo + 5], values[lo + 6], values[lo + 7]
+    i = lo + 8
+    end = hi - n % 8
+    while i < end:
+        r0 += values[i]
+        r1 += values[i + 1]
+        r2 += values[i + 2]
+        r3 += values[i + 3]
+        r4 += values[i + 4]
+        r5 += values[i + 5]
+        r6 += values[i + 6]
+        r7 += values[i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < hi:
+        total += values[i]
+        i += 1
+    return total
+
+
+# --- spread of a practice ---------------------------------------------------------------
+@njit(cache=True)
+def influence(s):
+    """Share of each team's work partners (weighted by exchanges) that adopted; on the
+    complete network, the share of all other teams."""
+    n = len(s.adopted)
+    out = s.influence
+    if s.params[0].complete_network:
+        adopters = s.ctr[ADOPTED]
+        for t in range(n):
+            out[t] = (adopters - s.adopted[t]) / (n - 1) if n >= 2 else 0.0
+        return out
+    for t in range(n):
+        if s.adopted[t] != s.ties_adopted[t]:
+            sign = 1.0 if s.adopted[t] else -1.0
+            for u in range(n):
+                s.ties_reached[u] += s.ties_counts[u, t] * sign
+            s.ties_adopted[t] = s.adopted[t]
+    for t in range(n):
+        out[t] = s.ties_reached[t] / max(s.ties_weight[t], 1.0)
+    return out
+
+
+@njit(cache=True)
+def spread(s, rng, tick):
+    """Bass on the network: each non-adopter adopts with ``p + q F`` (with the mandate's
+    compliance after its lag), scaled by ``1 - load`` when capacity is coupled."""
+    p = s.params[0]
+    n = len(s.adopted)
+    if s.ctr[ADOPTED] == n or not can_spread(s):
+        return
+    share = influence(s)
+    mandated = p.mandate_lag >= 0 and tick >= p.spread_start + p.mandate_lag
+    draws = rng.random(n)
+    for t in range(n):
+        prob = min(1.0, p.external_prob + p.imitation_prob * share[t])
+        if mandated:
+            prob = 1 - (1 - prob) * (1 - p.mandate_compliance_prob)
+        if p.coupled:
+            prob = prob * (1 - min(max(s.loads[t], 0.0), 1.0))
+        if not s.adopted[t] and draws[t] < prob:
+            s.adopted[t] = True
+            s.adopted_at[t] = tick
+            s.ctr[ADOPTED] += 1
+
+
+@njit(cache=True)
+def can_spread(s):
+    """False while no rule can make a team adopt (saves the draws, changes nothing)."""
+    p = s.params[0]
+    return (
+        p.external_prob > 0
+        or (p.imitation_prob > 0 and s.ctr[ADOPTED] > 0)
+        or (p.mandate_lag >= 0 and p.mandate_compliance_prob > 0)
+    )
+
+
+# --- the end of a tick ---------------------------------------------------------------------------
+@njit(cache=True)
+def end_tick(s, tick):
+    """Forgetting, the teams' load, and the tick's records."""
+    p = s.params[0]
+    knowledge = s.knowledge
+    teams, services = knowledge.shape
+    if p.forgetting_rate:
+        keep = 1 - p.forgetting_rate
+        for t in range(teams):
+            for v in range(services):
+                knowledge[t, v] *= keep
+    if p.coupled:
+        for t in range(teams):
+            s.loads[t] += p.load_alpha * (s.team_busy[t] / s.team_headcount[t] - s.loads[t])
+    s.wip[tick] = s.ctr[OPEN]
+    s.queued_tasks[tick] = s.pool_len.sum()
+    s.adoption_share[tick] = s.ctr[ADOPTED] / teams
+    held = s.held
+    for v in range(services):
+        most = knowledge[0, v]
+        for t in range(1, teams):
+            most = max(most, knowledge[t, v])
+        held[v] = most
+    s.run_knowledge[tick] = run_knowledge(s)
+    s.knowledge_held[tick] = pairwise_sum(held, 0, services) / services
+
+
+@njit(cache=True)
+def run_knowledge(s):
+    """What the teams that run the services know of them: central IT's operations silo's
+    mean knowledge of every service; each service's owner's knowledge of it."""
+    knowledge = s.knowledge
+    services = knowledge.shape[1]
+    values = s.scratch
+    n = 0
+    if s.params[0].structure == CENTRAL_IT:
+        for t in s.runners:
+            for v in range(services):
+                values[n] = knowledge[t, v]
+                n += 1
+    else:
+        for v in range(services):
+            values[n] = knowledge[s.owner_of[v], v]
+            n += 1
+    return pairwise_sum(values, 0, n) / n
+
+
+@njit(cache=True)
+def new_ref(s):
+    """The kernel's handle on the arrays of ``s`` (a ``State``; they are shared, not copied)."""
+    ref = structref.new(STATE_REF)
+    ref.params = s.params
+    ref.ctr = s.ctr
+    ref.kind_rank = s.kind_rank
+    ref.request_rank = s.request_rank
+    ref.switch_table = s.switch_table
+    ref.shares = s.shares
+    ref.owner_of = s.owner_of
+    ref.self_service = s.self_service
+    ref.service_deps = s.service_deps
+    ref.service_ndeps = s.service_ndeps
+    ref.items = s.items
+    ref.item_deps = s.item_deps
+    ref.item_plan_services = s.item_plan_services
+    ref.item_plan_efforts = s.item_plan_efforts
+    ref.item_requests = s.item_requests
+    ref.tasks = s.tasks
+    ref.task_services = s.task_services
+    ref.task_efforts = s.task_efforts
+    ref.ev_time = s.ev_time
+    ref.ev_keys = s.ev_keys
+    ref.pool_heap = s.pool_heap
+    ref.pool_start = s.pool_start
+    ref.pool_cap = s.pool_cap
+    ref.pool_len = s.pool_len
+    ref.pool_effort = s.pool_effort
+    ref.pool_headcount = s.pool_headcount
+    ref.idle_buf = s.idle_buf
+    ref.idle_start = s.idle_start
+    ref.idle_head = s.idle_head
+    ref.idle_len = s.idle_len
+    ref.team_busy = s.team_busy
+    ref.team_open = s.team_open
+    ref.team_hold = s.team_hold
+    ref.team_headcount = s.team_headcount
+    ref.knowledge = s.knowledge
+    ref.adopted = s.adopted
+    ref.adopted_at = s.adopted_at
+    ref.hold_team = s.hold_team
+    ref.hold_next = s.hold_next
+    ref.intervals = s.intervals
+    ref.ties_counts = s.ties_counts
+    ref.ties_weight = s.ties_weight
+    ref.ties_reached = s.ties_reached
+    ref.ties_adopted = s.ties_adopted
+    ref.loads = s.loads
+    ref.influence = s.influence
+    ref.arrivals = s.arrivals
+    ref.completions = s.completions
+    ref.wip = s.wip
+    ref.queued_tasks = s.queued_tasks
+    ref.adoption_share = s.adoption_share
+    ref.knowledge_held = s.knowledge_held
+    ref.run_knowledge = s.run_knowledge
+    ref.runners = s.runners
+    ref.held = s.held
+    ref.scratch = s.scratch
+    return ref
+
+
+# --- a stretch of ticks ----------------------------------------------------------------------------
+@njit(cache=True)
+def run_ticks(s, rng, last, first_id, starts, kinds, services, efforts, times, touched, block_first):
+    """Ticks from ``s.ctr[TICK]`` up to ``last`` with the demand block drawn from tick
+    ``block_first`` (rows ``starts[k]:starts[k + 1]`` arrive in its ``k``-th tick, ids from
+    ``first_id``). Returns True if it stopped early for arrays to grow (call it again)."""
+    p = s.params[0]
+    while s.ctr[TICK] < last:
+        tick = s.ctr[TICK]
+        if s.ctr[PHASE] == STARTING:
+            k = tick - block_first
+            count = starts[k + 1] - starts[k]
+            if s.ctr[ITEMS] + count + p.margin > len(s.items) or s.ctr[EVENTS] + count + p.margin > len(s.ev_time):
+                s.ctr[GROW] = 1  # no room for the tick's arrivals: grow first
+                return True
+            for j in range(starts[k], starts[k + 1]):
+                arrive_at(s, first_id + j, kinds[j], services[j], efforts[j], times[j], touched[j])
+            if tick >= p.spread_start:
+                spread(s, rng, tick)
+            s.ctr[PHASE] = PROCESSING
+        if process(s, rng, tick + 1.0):
+            return True
+        end_tick(s, tick)
+        s.ctr[TICK] = tick + 1
+        s.ctr[PHASE] = STARTING
+        if s.ctr[GROW]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def arrive_at(s, id_, kind, service, effort, time, touched):
+    """A demand item with its touched dependencies, and its arrival event."""
+    item = new_item(s, id_, kind, FROM_DEMAND, service, effort, time)
+    n = 0
+    for k in range(s.service_ndeps[service]):
+        if touched[k]:
+            s.item_deps[item, n] = s.service_deps[service, k]
+            n += 1
+    s.items[item].ndeps = n
+    schedule(s, time, ARRIVE, item)
