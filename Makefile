@@ -29,6 +29,8 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
+	# The compiled kernel's code run as plain Python (bounds checked by numpy), against the object engine.
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernel.py
 
 # The whole suite under coverage.py, branch coverage of sim/ ([tool.coverage] in pyproject.toml),
 # the commands tests run as subprocesses and the pool workers included; prints the table and

@@ -252,8 +252,9 @@ def summarise_run(
 
 
 def orgsim_dock_run(seed: int) -> dict[str, object]:
-    """One OrgSim run; each stage's queue wait is read where the structure starts a task."""
-    model = OrgModel(docking_scenario(), seed)
+    """One OrgSim run; each stage's queue wait is read where the structure starts a task (in
+    the object engine, which the compiled kernel reproduces exactly: tests/test_kernel.py)."""
+    model = OrgModel(docking_scenario(), seed, compiled=False)
     started: list[tuple[int, int, float]] = []
     on_start = model.structure.on_start
 

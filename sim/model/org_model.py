@@ -129,7 +129,6 @@ class OrgModel(mesa.Model):
         if self.kernel is not None:
             self.kernel.run_until(ticks)
             self.steps = ticks
-            self.recorder.set_busy(self.kernel.intervals())
             return
         collecting = gc.isenabled()
         gc.disable()

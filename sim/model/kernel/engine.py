@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numba.core import config
 
 from sim.model.item_log import COLUMNS
 from sim.model.kernel import flow, ticks
@@ -16,6 +17,8 @@ from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from sim.model.org_model import OrgModel
+
+RECORDS = ("params", "items", "tasks")  # the tables with a row type
 
 
 def supports(config: Scenario) -> bool:
@@ -180,21 +183,26 @@ class Kernel:
             starts = block.starts
             self._grow(starts[end - block.first_tick] - starts[tick - block.first_tick])
             ticks.run_ticks(self.ref, model.rng, end, block.first_id, *block.arrays(), block.first_tick)
+        model.recorder.set_busy(self.state.intervals[: self.state.ctr[flow.INTERVALS]])
         model.adopted_count = int(self.state.ctr[ticks.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
         for team, busy in zip(model.teams, self.state.team_busy.tolist(), strict=True):
             team.busy = busy
 
     def _grow(self, arriving: int) -> None:
-        """Make room (``grown``), and a new handle for the kernel when an array was replaced."""
+        """Make room (``grown``), and a new handle for the kernel when an array was replaced.
+        Under ``NUMBA_DISABLE_JIT=1`` the kernel runs as Python on the named tuple itself,
+        its tables as record arrays (whose rows take attribute access as the compiled code's do)."""
         state = grown(self.state, arriving)
-        if self.ref is None or state is not self.state:
+        if self.ref is not None and state is self.state:
+            return
+        if config.DISABLE_JIT:
+            state = state._replace(**{name: getattr(state, name).view(np.recarray) for name in RECORDS})
+            self.state = self.ref = state
+        else:
             self.state, self.ref = state, ticks.new_ref(state)
 
     # --- what the model reads ---------------------------------------------------------------
-    def intervals(self) -> np.ndarray:
-        return self.state.intervals[: self.state.ctr[flow.INTERVALS]]
-
     def __len__(self) -> int:
         """Items that arrived (``ItemLog``'s length)."""
         return int(self.state.ctr[flow.ORDER])

@@ -101,7 +101,7 @@ def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_re
     s.ctr[TASKS_FREE] -= 1
     if s.ctr[TASKS_FREE] < s.params[0].margin:
         s.ctr[GROW] = 1
-    tk.item = item
+    tk.of_item = item
     tk.pool = pool
     tk.nserv = nserv
     tk.cat_new = categories_new
@@ -212,7 +212,7 @@ def handoff(s, rng, t, from_team, now):
     """Pass a task across a team boundary: a delay and a chance of losing information."""
     p = s.params[0]
     tk = s.tasks[t]
-    it = s.items[tk.item]
+    it = s.items[tk.of_item]
     it.handoffs += 1
     if not tk.rework and rng.random() < p.loss_prob:
         it.defects += 1
@@ -288,7 +288,7 @@ def capacity_loss(s, team, now):
 def start(s, rng, t, team, now):
     p = s.params[0]
     tk = s.tasks[t]
-    item = tk.item
+    item = tk.of_item
     it = s.items[item]
     tk.team = team
     s.team_busy[team] += 1
@@ -373,7 +373,7 @@ def learn(s, team, t):
 def inject_defect(s, rng, t, team):
     p = s.params[0]
     tk = s.tasks[t]
-    it = s.items[tk.item]
+    it = s.items[tk.of_item]
     if it.planned <= 0 or p.base_defect_prob == 0:
         return
     reduction = p.defect_reduction if s.adopted[team] else 0.0
@@ -495,7 +495,7 @@ def central_next(s, rng, t, team, now):
     """After a stage: hand the item to the next stage, or verify it."""
     p = s.params[0]
     tk = s.tasks[t]
-    item = tk.item
+    item = tk.of_item
     if tk.stage < p.last:
         central_send(s, rng, central_stage_task(s, item, tk.stage + 1, tk.scale, tk.rework), team, now, True)
     elif verify(s, rng, item, team, now):
@@ -544,17 +544,17 @@ def micro_route(s, rng, item, now):
 def micro_on_start(s, rng, t, now):
     """When the owner starts an item, it sends its requests to the providers."""
     tk = s.tasks[t]
-    it = s.items[tk.item]
+    it = s.items[tk.of_item]
     if not tk.is_request and it.nreq:
         for k in range(it.nreq):
-            handoff(s, rng, s.item_requests[tk.item, k], tk.team, now)
+            handoff(s, rng, s.item_requests[tk.of_item, k], tk.team, now)
         it.nreq = 0
 
 
 @njit(cache=True)
 def micro_on_done(s, rng, t, now):
     tk = s.tasks[t]
-    item = tk.item
+    item = tk.of_item
     if not tk.is_request:
         s.items[item].own_done = now
     micro_part_done(s, rng, item, now)

@@ -41,7 +41,7 @@ ITEM = np.dtype(
 
 TASK = np.dtype(
     [
-        ("item", np.int64),
+        ("of_item", np.int64),  # not "item": numpy records have an item() method
         ("pool", np.int64),
         ("nserv", np.int64),
         ("cat_new", np.float64),
