@@ -3,6 +3,8 @@ seed gives the same run, bit for bit, over the mechanisms it has; and its own in
 
 from __future__ import annotations
 
+import inspect
+import re
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,9 @@ from conftest import small_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model.kernel import flow
+from sim.model.kernel import flow, ticks
+from sim.model.kernel.state import State
+from sim.model.kernel.sums import pairwise_sum, py_sum
 from sim.model.org_model import OrgModel
 
 
@@ -59,7 +63,23 @@ core_scenarios = st.fixed_dictionaries(
         "knowledge": st.fixed_dictionaries(
             {"learning_rate": st.floats(0.0, 0.3), "forgetting_rate": st.floats(0.0, 0.05)}
         ),
-        "intake": st.fixed_dictionaries({"policy": st.sampled_from(["queue", "accept_all"])}),
+        "intake": st.fixed_dictionaries(
+            {
+                "policy": st.sampled_from(["queue", "accept_all", "wip_limit"]),
+                "wip_limit_per_person": st.floats(0.3, 3.0),
+            }
+        ),
+        "tech_debt": st.fixed_dictionaries(
+            {
+                "enabled": st.booleans(),
+                "aging_per_tick": st.floats(0.0, 0.05),
+                "effort_effect": st.floats(0.0, 2.0),
+                "defect_effect": st.floats(0.0, 2.0),
+                "upgrade_paydown": st.floats(0.0, 1.0),
+                "skip_pressure": st.floats(0.0, 1.0),
+                "protected_share": st.floats(0.0, 1.0),
+            }
+        ),
         "micro_provider": st.fixed_dictionaries(
             {"request_priority": st.sampled_from(["fifo", "own_first", "requests_first"])}
         ),
@@ -117,7 +137,18 @@ def test_the_kernel_is_refused_where_a_mechanism_is_not_ported() -> None:
         OrgModel(small_scenario("central_it", service_desk={"enabled": True}), 0, compiled=True)
 
 
+def test_the_handle_carries_every_array_of_the_state() -> None:
+    assigned = re.findall(r"ref\.(\w+) = s\.\1", inspect.getsource(ticks.new_ref.py_func))
+    assert assigned == list(State._fields)
+
+
 def test_python_sums_are_reproduced_exactly() -> None:
     values = np.array([1e16, 1.0, -1e16, 3.0, 0.1, 0.2])
     for lo in range(len(values)):
-        assert flow.py_sum(values, lo, len(values)) == sum(values[lo:].tolist())
+        assert py_sum(values, lo, len(values)) == sum(values[lo:].tolist())
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 300, 1000, 4097, 20_000])
+def test_numpy_sums_are_reproduced_exactly(n: int) -> None:
+    values = np.random.default_rng(n).random(n) * 10.0 ** np.random.default_rng(n + 1).integers(-8, 8, n)
+    assert pairwise_sum(values, 0, n) == values.sum()

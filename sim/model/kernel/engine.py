@@ -25,12 +25,10 @@ def supports(config: Scenario) -> bool:
     """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
     the object engine until they are ported)."""
     return not (
-        config.tech_debt.enabled
-        or config.operating_model.kind != "product"
+        config.operating_model.kind != "product"
         or config.improvement.enabled
         or config.service_desk.enabled
         or config.relationship.mode != "none"
-        or config.intake.policy == "wip_limit"
         or config.sourcing.enabled
         or config.market.enabled
     )
@@ -47,6 +45,7 @@ class Kernel:
         deps = model.services.dependencies
         ties_counts, ties_weight, ties_reached, ties_adopted = model.ties.arrays()
         recorder = model.recorder
+        units = len(structure.intake_people())
         width = max(1, max(map(len, deps)))
         headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
         margin = (int(headcounts.max()) + 2) * (width + 3)
@@ -86,6 +85,13 @@ class Kernel:
             team_hold=np.zeros(len(teams), dtype=np.int64),
             team_headcount=np.array([t.headcount for t in teams], dtype=np.int64),
             knowledge=model.knowledge,
+            debt=model.debt.debt if model.debt is not None else np.zeros(len(deps)),
+            intake_open=np.zeros(units, dtype=np.int64),
+            intake_limit=np.asarray(model.wip_limit.limits if model.wip_limit else np.zeros(units), dtype=float),
+            backlog_heap=np.zeros(0, dtype=np.int64),
+            backlog_start=np.zeros(units, dtype=np.int64),
+            backlog_cap=np.zeros(units, dtype=np.int64),
+            backlog_len=np.zeros(units, dtype=np.int64),
             adopted=model.adopted,
             adopted_at=model.adopted_at,
             hold_team=np.zeros(0, dtype=np.int64),
@@ -104,9 +110,13 @@ class Kernel:
             adoption_share=recorder.adoption_share,
             knowledge_held=recorder.knowledge_held,
             run_knowledge=recorder.run_knowledge,
+            tech_debt=recorder.tech_debt,
+            ktlo_skipped=recorder.ktlo_skipped,
+            backlog=recorder.backlog,
             runners=np.asarray(getattr(structure, "_runners", [0]), dtype=np.int64),
             held=np.zeros(len(deps)),
             scratch=np.zeros(len(teams) * len(deps)),
+            gathered=np.zeros(width + 1),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
         self.ref = None
@@ -116,7 +126,7 @@ class Kernel:
     @staticmethod
     def _params(model: OrgModel, margin: int) -> np.ndarray:
         config = model.config
-        quality, spread, knowledge = config.quality, config.spread, config.knowledge
+        quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
         structure = model.structure
         central = config.structure == "central_it"
         values = {
@@ -155,6 +165,15 @@ class Kernel:
             "imitation_prob": spread.imitation_prob,
             "mandate_compliance_prob": spread.mandate_compliance_prob,
             "complete_network": spread.network == "complete",
+            "debt": config.tech_debt.enabled,
+            "debt_aging": debt.aging_per_tick,
+            "debt_paydown": debt.upgrade_paydown,
+            "debt_effort_effect": debt.effort_effect,
+            "debt_defect_effect": debt.defect_effect,
+            "skip_pressure": debt.skip_pressure,
+            "protected_share": debt.protected_share,
+            "intake_people": sum(structure.intake_people()),
+            "wip_limited": model.wip_limit is not None,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
@@ -168,23 +187,23 @@ class Kernel:
         model = self.model
         demand = model.demand
         start = model.config.spread_start_tick
-        while self.state.ctr[ticks.TICK] < last:
+        while self.state.ctr[flow.TICK] < last:
             s = self.state
-            tick = int(s.ctr[ticks.TICK])
+            tick = int(s.ctr[flow.TICK])
             demand.next_id = int(s.ctr[flow.NEXT_ID])  # ids go on from the kernel's incidents
             block = demand.block_of(tick)
             s.ctr[flow.NEXT_ID] = demand.next_id
             end = min(last, block.first_tick + len(block))
-            if s.ctr[ticks.PHASE] == ticks.STARTING and tick == start:
+            if s.ctr[flow.PHASE] == ticks.STARTING and tick == start:
                 model.seed_adopters(tick)
-                s.ctr[ticks.ADOPTED] = model.adopted_count
+                s.ctr[flow.ADOPTED] = model.adopted_count
             if tick < start < end:
                 end = start
             starts = block.starts
             self._grow(starts[end - block.first_tick] - starts[tick - block.first_tick])
             ticks.run_ticks(self.ref, model.rng, end, block.first_id, *block.arrays(), block.first_tick)
         model.recorder.set_busy(self.state.intervals[: self.state.ctr[flow.INTERVALS]])
-        model.adopted_count = int(self.state.ctr[ticks.ADOPTED])
+        model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
         for team, busy in zip(model.teams, self.state.team_busy.tolist(), strict=True):
             team.busy = busy

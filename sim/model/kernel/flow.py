@@ -15,32 +15,15 @@ import math
 from numba import njit
 
 from sim.model.kernel.heaps import event_pop, event_push, queue_pop, queue_push
+from sim.model.kernel.sums import pairwise_sum, py_sum
 
 ARRIVE, READY, DONE = 0, 1, 2
-INCIDENT = 1
+INCIDENT, KTLO = 1, 2
 FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
 CENTRAL_IT, MICRO_PROVIDER = 0, 1
 # Slots of the counters array ``s.ctr``.
 EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, GROW, TASKS_FREE, HOLDS_FREE = range(12)
-
-
-@njit(cache=True)
-def py_sum(values, lo, hi):
-    """``sum(values[lo:hi])`` exactly as Python computes it for floats (Neumaier's
-    compensated summation, since Python 3.12), so the kernel's sums equal the model's."""
-    total = 0.0
-    compensation = 0.0
-    for k in range(lo, hi):
-        x = values[k]
-        t = total + x
-        if abs(total) >= abs(x):
-            compensation += (total - t) + x
-        else:
-            compensation += (x - t) + total
-        total = t
-    if compensation != 0.0 and math.isfinite(compensation):
-        total += compensation
-    return total
+TICK, PHASE, ADOPTED, BACKLOG_SEQ = range(12, 16)  # the tick being run, how far it got, adopters
 
 
 # --- allocation ---------------------------------------------------------------------
@@ -88,6 +71,9 @@ def new_item(s, id_, kind, origin, service, effort, time):
     it.nreq = 0
     it.order = -1
     it.holders = -1
+    it.intake_unit = -1
+    it.backlog_since = 0.0
+    it.backlog_wait = 0.0
     return i
 
 
@@ -377,6 +363,7 @@ def inject_defect(s, rng, t, team):
     if it.planned <= 0 or p.base_defect_prob == 0:
         return
     reduction = p.defect_reduction if s.adopted[team] else 0.0
+    factor = debt_defect_factor(s, t) if p.debt else 1.0
     prob = (
         p.base_defect_prob
         * (1 + p.familiarity_effect * tk.unfamiliarity)
@@ -384,7 +371,7 @@ def inject_defect(s, rng, t, team):
         * (1 + p.switching_effect * tk.switch_loss)
         * (1 - reduction)
         * (tk.effort / it.planned)
-        * 1.0
+        * factor
     )
     prob = min(1.0, prob)
     if prob > 0 and rng.random() < prob:
@@ -404,13 +391,14 @@ def verify(s, rng, item, team, now):
             it.reworks += 1
             it.defects = 0
             return True
-    release(s, item, now)
+    release(s, rng, item, now)
     return False
 
 
 @njit(cache=True)
-def release(s, item, now):
-    """``item`` is done: its holders let go, and a hidden defect becomes an incident
+def release(s, rng, item, now):
+    """``item`` is done: its holders let go, an upgrade pays down its service's debt, the
+    next item of its intake's backlog comes in, and a hidden defect becomes an incident
     reported at the next tick."""
     p = s.params[0]
     it = s.items[item]
@@ -427,6 +415,12 @@ def release(s, item, now):
     it.holders = -1
     s.ctr[OPEN] -= 1
     s.completions[min(int(now), p.ticks - 1)] += 1
+    if p.debt and it.kind == KTLO:
+        s.debt[it.service] *= 1 - p.debt_paydown
+    if p.wip_limited and it.intake_unit >= 0:
+        following = backlog_release(s, item, now)
+        if following >= 0:
+            route(s, rng, following, now)
     if it.escaped:
         factor = 1.0 if it.origin == FROM_ESCAPED_DEFECT else p.escaped_effort_factor
         noticed = math.floor(now) + 1
@@ -439,12 +433,24 @@ def release(s, item, now):
 def arrive(s, rng, item, now):
     p = s.params[0]
     it = s.items[item]
+    tick = min(int(now), p.ticks - 1)
+    if p.debt and it.kind == KTLO and it.origin == FROM_DEMAND and skips_upgrade(s, rng, item):
+        s.ktlo_skipped[tick] += 1
+        return
     it.order = s.ctr[ORDER]
     s.ctr[ORDER] += 1
     s.ctr[OPEN] += 1
-    s.arrivals[min(int(now), p.ticks - 1)] += 1
+    s.arrivals[tick] += 1
+    if p.wip_limited and not offer(s, item, intake_unit(s, item), now):
+        return
+    route(s, rng, item, now)
+
+
+@njit(cache=True)
+def route(s, rng, item, now):
+    """Into the teams' queues: central IT's first silo, or the owner of the item's service."""
     plan_item(s, item)
-    if p.structure == CENTRAL_IT:
+    if s.params[0].structure == CENTRAL_IT:
         central_send(s, rng, central_stage_task(s, item, 0, 1.0, False), -1, now, False)
     else:
         micro_route(s, rng, item, now)
@@ -465,7 +471,86 @@ def plan_item(s, item):
         s.item_plan_services[item, k + 1] = dep
         s.item_plan_efforts[item, k + 1] = effort
     it.nplan = it.ndeps + 1
+    if p.debt:
+        for k in range(it.nplan):
+            s.item_plan_efforts[item, k] *= 1 + p.debt_effort_effect * s.debt[s.item_plan_services[item, k]]
     it.planned = py_sum(s.item_plan_efforts[item], 0, it.nplan)
+
+
+# --- tech debt (docs/ODD.md 7.7) ------------------------------------------------------------
+@njit(cache=True)
+def skips_upgrade(s, rng, item):
+    """Whether an upgrade arriving at an intake under pressure is skipped (unless protected)."""
+    p = s.params[0]
+    pressure = intake_pressure(s, item)
+    return pressure >= p.skip_pressure and p.protected_share < 1 and rng.random() >= p.protected_share
+
+
+@njit(cache=True)
+def intake_pressure(s, item):
+    """Work queued where the item would enter: anywhere (central IT's one intake), or at the
+    owner's own queue."""
+    p = s.params[0]
+    if p.structure == CENTRAL_IT:
+        queued = py_sum(s.pool_effort, 0, len(s.pool_effort))
+        return min(1.0, max(0.0, queued) / (p.intake_people * p.horizon))
+    return pool_pressure(s, s.owner_of[s.items[item].service], p.horizon)
+
+
+@njit(cache=True)
+def debt_defect_factor(s, t):
+    """Defect risk multiplier of a task: 1 + effect x the mean debt of its services."""
+    n = s.tasks[t].nserv
+    if n == 0:
+        return 1.0
+    for k in range(n):
+        s.gathered[k] = s.debt[s.task_services[t, k]]
+    return 1 + s.params[0].debt_defect_effect * pairwise_sum(s.gathered, 0, n) / n
+
+
+# --- the intake under a WIP limit (docs/ODD.md 7.7) ---------------------------------------------
+@njit(cache=True)
+def intake_unit(s, item):
+    """Central IT has one intake; under micro-providers each owner takes in its own items."""
+    if s.params[0].structure == CENTRAL_IT:
+        return 0
+    return s.owner_of[s.items[item].service]
+
+
+@njit(cache=True)
+def offer(s, item, unit, now):
+    """True if ``item`` may enter now (and count it), otherwise keep it in the backlog,
+    by priority, then arrival."""
+    it = s.items[item]
+    it.intake_unit = unit
+    if s.intake_open[unit] < s.intake_limit[unit]:
+        s.intake_open[unit] += 1
+        return True
+    it.priority = s.kind_rank[it.kind]
+    it.ready = it.arrival
+    it.seq = s.ctr[BACKLOG_SEQ]
+    s.ctr[BACKLOG_SEQ] += 1
+    it.backlog_since = now
+    n = s.backlog_len[unit]
+    queue_push(s.backlog_heap, s.backlog_start[unit], n, s.items, item)
+    s.backlog_len[unit] = n + 1
+    if n + 1 + 4 > s.backlog_cap[unit]:
+        s.ctr[GROW] = 1
+    return False
+
+
+@njit(cache=True)
+def backlog_release(s, item, now):
+    """``item`` left its intake: the next backlog item enters in its place (-1: none waits)."""
+    unit = s.items[item].intake_unit
+    n = s.backlog_len[unit]
+    if n == 0:
+        s.intake_open[unit] -= 1
+        return -1
+    following = queue_pop(s.backlog_heap, s.backlog_start[unit], n, s.items)
+    s.backlog_len[unit] = n - 1
+    s.items[following].backlog_wait = now - s.items[following].backlog_since
+    return following
 
 
 # --- central IT ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Binary heaps in flat arrays: the event heap, ordered by (time, seq), and each pool's
-queue of tasks, ordered by (priority, ready, seq). Keys are unique (``seq`` is), so the
+"""Binary heaps in flat arrays: the event heap, ordered by (time, seq), and queues of rows
+of a table (a pool's tasks, an intake's backlog of items), ordered by their fields
+(priority, ready, seq). Keys are unique (``seq`` is), so the
 order things leave a heap does not depend on how the heap is laid out."""
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def event_pop(times, keys, size):
 
 
 @njit(cache=True, inline="always")
-def _task_before(tasks, a, b):
-    ta, tb = tasks[a], tasks[b]
+def _before(table, a, b):
+    ta, tb = table[a], table[b]
     if ta.priority != tb.priority:
         return ta.priority < tb.priority
     if ta.ready != tb.ready:
@@ -67,21 +68,21 @@ def _task_before(tasks, a, b):
 
 
 @njit(cache=True)
-def queue_push(heap, start, size, tasks, task):
-    """Add ``task`` to the heap held in ``heap[start : start + size]``."""
+def queue_push(heap, start, size, table, row):
+    """Add ``row`` of ``table`` to the heap held in ``heap[start : start + size]``."""
     i = size
-    heap[start + i] = task
+    heap[start + i] = row
     while i > 0:
         parent = (i - 1) >> 1
-        if not _task_before(tasks, heap[start + i], heap[start + parent]):
+        if not _before(table, heap[start + i], heap[start + parent]):
             break
         heap[start + i], heap[start + parent] = heap[start + parent], heap[start + i]
         i = parent
 
 
 @njit(cache=True)
-def queue_pop(heap, start, size, tasks):
-    """Remove and return the first task of the heap held in ``heap[start : start + size]``."""
+def queue_pop(heap, start, size, table):
+    """Remove and return the first row of the heap held in ``heap[start : start + size]``."""
     first = heap[start]
     last = size - 1
     heap[start] = heap[start + last]
@@ -90,9 +91,9 @@ def queue_pop(heap, start, size, tasks):
         child = 2 * i + 1
         if child >= last:
             break
-        if child + 1 < last and _task_before(tasks, heap[start + child + 1], heap[start + child]):
+        if child + 1 < last and _before(table, heap[start + child + 1], heap[start + child]):
             child += 1
-        if not _task_before(tasks, heap[start + child], heap[start + i]):
+        if not _before(table, heap[start + child], heap[start + i]):
             break
         heap[start + i], heap[start + child] = heap[start + child], heap[start + i]
         i = child

@@ -35,6 +35,13 @@ ITEM = np.dtype(
         ("nreq", np.int64),
         ("order", np.int64),
         ("holders", np.int64),  # first node of the list of teams that hold it (-1: none)
+        ("intake_unit", np.int64),  # under a WIP limit: the intake that let it in
+        ("backlog_since", np.float64),
+        ("backlog_wait", np.float64),
+        # Its place in an intake's backlog (the key a pool's queue orders tasks by).
+        ("priority", np.int64),
+        ("ready", np.float64),
+        ("seq", np.int64),
     ],
     align=True,
 )
@@ -104,6 +111,15 @@ PARAMS = np.dtype(
         ("imitation_prob", np.float64),
         ("mandate_compliance_prob", np.float64),
         ("complete_network", np.bool_),
+        ("debt", np.bool_),
+        ("debt_aging", np.float64),
+        ("debt_paydown", np.float64),
+        ("debt_effort_effect", np.float64),
+        ("debt_defect_effect", np.float64),
+        ("skip_pressure", np.float64),
+        ("protected_share", np.float64),
+        ("intake_people", np.int64),  # central IT's one intake: everyone
+        ("wip_limited", np.bool_),
     ],
     align=True,
 )
@@ -147,6 +163,13 @@ class State(NamedTuple):
     team_hold: np.ndarray
     team_headcount: np.ndarray
     knowledge: np.ndarray
+    debt: np.ndarray  # tech debt per service
+    intake_open: np.ndarray  # under a WIP limit: items each intake let in and not yet released
+    intake_limit: np.ndarray
+    backlog_heap: np.ndarray  # each intake's backlog of items, laid out as the pools' queues
+    backlog_start: np.ndarray
+    backlog_cap: np.ndarray
+    backlog_len: np.ndarray
     adopted: np.ndarray
     adopted_at: np.ndarray
     hold_team: np.ndarray  # nodes of the items' holder lists
@@ -167,9 +190,13 @@ class State(NamedTuple):
     adoption_share: np.ndarray
     knowledge_held: np.ndarray
     run_knowledge: np.ndarray
+    tech_debt: np.ndarray
+    ktlo_skipped: np.ndarray
+    backlog: np.ndarray
     runners: np.ndarray  # central IT: the operations silo's teams
     held: np.ndarray  # scratch: the most any team knows of each service
     scratch: np.ndarray  # scratch: the knowledge values run_knowledge sums
+    gathered: np.ndarray  # scratch: the debt of a task's services
 
 
 I64, F64, BOOL = np.int64, np.float64, np.bool_
@@ -188,6 +215,9 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(
         (
             "ev_time",
+            "debt",
+            "intake_limit",
+            "tech_debt",
             "switch_table",
             "shares",
             "pool_effort",
@@ -201,6 +231,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
             "run_knowledge",
             "held",
             "scratch",
+            "gathered",
         ),
         (F64, 1),
     ),
@@ -255,15 +286,22 @@ def grown(s: State, arriving: int = 0) -> State:
         if size > len(getattr(s, names[0])):
             for name in names:
                 changes[name] = _rows(getattr(s, name), size)
-    full = s.pool_len + 8 > s.pool_cap
-    if full.any():
-        cap = np.where(full, np.maximum(2 * s.pool_cap, 16), s.pool_cap)
-        start = np.concatenate([[0], np.cumsum(cap)[:-1]]).astype(np.int64)
-        heap = np.zeros(int(cap.sum()), dtype=np.int64)
-        for p in np.flatnonzero(s.pool_len):
-            heap[start[p] : start[p] + s.pool_len[p]] = s.pool_heap[s.pool_start[p] : s.pool_start[p] + s.pool_len[p]]
-        changes.update(pool_heap=heap, pool_start=start, pool_cap=cap)
+    for name in ("pool", "backlog"):
+        changes.update(_grown_queues(name, *(getattr(s, f"{name}_{part}") for part in ("heap", "start", "cap", "len"))))
     return s._replace(**changes) if changes else s
+
+
+def _grown_queues(name: str, heap: np.ndarray, start: np.ndarray, cap: np.ndarray, size: np.ndarray) -> dict:
+    """Queues laid out one after another in ``heap``, those within 8 of full doubled."""
+    full = size + 8 > cap
+    if not full.any():
+        return {}
+    new_cap = np.where(full, np.maximum(2 * cap, 16), cap)
+    new_start = np.concatenate([[0], np.cumsum(new_cap)[:-1]]).astype(np.int64)
+    new_heap = np.zeros(int(new_cap.sum()), dtype=np.int64)
+    for q in np.flatnonzero(size):
+        new_heap[new_start[q] : new_start[q] + size[q]] = heap[start[q] : start[q] + size[q]]
+    return {f"{name}_heap": new_heap, f"{name}_start": new_start, f"{name}_cap": new_cap}
 
 
 def _size(current: int, needed: int) -> int:

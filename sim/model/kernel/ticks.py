@@ -3,84 +3,33 @@ the events of the tick (``flow.process``), and what the tick ends with (forgetti
 recording). ``run_ticks`` runs a stretch of ticks in one call, so a run crosses from Python
 into the kernel once per block of demand rather than several times per tick.
 
-Sums are computed as numpy computes them (``pairwise_sum``), so the records equal the
-object engine's."""
+Sums are computed as numpy computes them (``sums.pairwise_sum``), so the records equal
+the object engine's."""
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 from numba.experimental import structref
 
-from sim.model.kernel.flow import ARRIVE, EVENTS, FROM_DEMAND, GROW, ITEMS, OPEN, new_item, process, schedule
+from sim.model.kernel.flow import (
+    ADOPTED,
+    ARRIVE,
+    EVENTS,
+    FROM_DEMAND,
+    GROW,
+    ITEMS,
+    OPEN,
+    PHASE,
+    TICK,
+    new_item,
+    process,
+    schedule,
+)
 from sim.model.kernel.state import STATE_REF
+from sim.model.kernel.sums import pairwise_sum
 
-# Slots of ``s.ctr`` beyond flow's: the tick being run and how far it got.
-TICK, PHASE, ADOPTED = 12, 13, 14
-STARTING, PROCESSING = 0, 1
+STARTING, PROCESSING = 0, 1  # how far the tick ``s.ctr[TICK]`` got
 CENTRAL_IT = 0
-
-
-@njit(cache=True)
-def pairwise_sum(values, lo, hi):
-    """``values[lo:hi].sum()`` exactly as numpy sums float64: blocks of at most 128 summed
-    by ``block_sum``, halves (cut at a multiple of 8) added pairwise. Written as a loop
-    over an explicit stack, as Numba does not cache recursive functions reliably."""
-    if hi - lo <= 128:
-        return block_sum(values, lo, hi)
-    starts = np.empty(64, dtype=np.int64)
-    ends = np.empty(64, dtype=np.int64)
-    stage = np.zeros(64, dtype=np.int64)  # 0: left half next, 1: right half next, 2: add them
-    left = np.empty(64)
-    depth, total = 0, 0.0
-    starts[0], ends[0] = lo, hi
-    while depth >= 0:
-        a, b = starts[depth], ends[depth]
-        if b - a <= 128 or stage[depth] == 2:
-            total = block_sum(values, a, b) if b - a <= 128 else left[depth] + total
-            depth -= 1
-            continue
-        half = (b - a) // 2
-        half -= half % 8
-        if stage[depth] == 0:
-            child_start, child_end = a, a + half
-        else:
-            left[depth] = total
-            child_start, child_end = a + half, b
-        stage[depth] += 1
-        depth += 1
-        starts[depth], ends[depth], stage[depth] = child_start, child_end, 0
-    return total
-
-
-@njit(cache=True)
-def block_sum(values, lo, hi):
-    """numpy's sum of at most 128 float64: sequential below 8, else eight running sums."""
-    n = hi - lo
-    if n < 8:
-        total = 0.0
-        for i in range(lo, hi):
-            total += values[i]
-        return total
-    r0, r1, r2, r3 = values[lo], values[lo + 1], values[lo + 2], values[lo + 3]
-    r4, r5, r6, r7 = values[lo + 4], values[lo + 5], values[lo + 6], values[lo + 7]
-    i = lo + 8
-    end = hi - n % 8
-    while i < end:
-        r0 += values[i]
-        r1 += values[i + 1]
-        r2 += values[i + 2]
-        r3 += values[i + 3]
-        r4 += values[i + 4]
-        r5 += values[i + 5]
-        r6 += values[i + 6]
-        r7 += values[i + 7]
-        i += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < hi:
-        total += values[i]
-        i += 1
-    return total
 
 
 # --- spread of a practice ---------------------------------------------------------------
@@ -143,7 +92,7 @@ def can_spread(s):
 # --- the end of a tick ---------------------------------------------------------------------------
 @njit(cache=True)
 def end_tick(s, tick):
-    """Forgetting, the teams' load, and the tick's records."""
+    """Forgetting, debt ageing, the teams' load, and the tick's records."""
     p = s.params[0]
     knowledge = s.knowledge
     teams, services = knowledge.shape
@@ -152,6 +101,10 @@ def end_tick(s, tick):
         for t in range(teams):
             for v in range(services):
                 knowledge[t, v] *= keep
+    if p.debt:
+        for v in range(services):
+            s.debt[v] += p.debt_aging
+        s.tech_debt[tick] = pairwise_sum(s.debt, 0, services) / services
     if p.coupled:
         for t in range(teams):
             s.loads[t] += p.load_alpha * (s.team_busy[t] / s.team_headcount[t] - s.loads[t])
@@ -166,6 +119,8 @@ def end_tick(s, tick):
         held[v] = most
     s.run_knowledge[tick] = run_knowledge(s)
     s.knowledge_held[tick] = pairwise_sum(held, 0, services) / services
+    if p.wip_limited:
+        s.backlog[tick] = s.backlog_len.sum()
 
 
 @njit(cache=True)
@@ -227,6 +182,13 @@ def new_ref(s):
     ref.team_hold = s.team_hold
     ref.team_headcount = s.team_headcount
     ref.knowledge = s.knowledge
+    ref.debt = s.debt
+    ref.intake_open = s.intake_open
+    ref.intake_limit = s.intake_limit
+    ref.backlog_heap = s.backlog_heap
+    ref.backlog_start = s.backlog_start
+    ref.backlog_cap = s.backlog_cap
+    ref.backlog_len = s.backlog_len
     ref.adopted = s.adopted
     ref.adopted_at = s.adopted_at
     ref.hold_team = s.hold_team
@@ -245,9 +207,13 @@ def new_ref(s):
     ref.adoption_share = s.adoption_share
     ref.knowledge_held = s.knowledge_held
     ref.run_knowledge = s.run_knowledge
+    ref.tech_debt = s.tech_debt
+    ref.ktlo_skipped = s.ktlo_skipped
+    ref.backlog = s.backlog
     ref.runners = s.runners
     ref.held = s.held
     ref.scratch = s.scratch
+    ref.gathered = s.gathered
     return ref
 
 
