@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import math
 import os
@@ -10,6 +12,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +35,15 @@ def log(message: str) -> None:
 
 
 # --- scenarios ---------------------------------------------------------------------------
+def length(path: Path, ticks: int) -> list[str]:
+    """``--set`` overrides for a run of ``ticks`` ticks, the shipped file's warm-up scaled to it
+    (the shipped pair: 400 of 900 ticks)."""
+    from sim.scenario.files import load_scenario
+
+    sim = load_scenario(path).simulation
+    return [f"simulation.ticks={ticks}", f"simulation.warmup_ticks={sim.warmup_ticks * ticks // sim.ticks}"]
+
+
 def scaled_overrides(path: Path, teams: int, ticks: int | None = None, scale_demand: bool = True) -> list[str]:
     """``--set`` overrides for ``teams`` teams. With ``scale_demand`` the organisation grows in
     proportion to the shipped file: services and arrival rate are multiplied by the same factor
@@ -44,9 +56,7 @@ def scaled_overrides(path: Path, teams: int, ticks: int | None = None, scale_dem
     if scale_demand:
         overrides.append(f"organisation.services={max(1, round(base.organisation.services * factor))}")
         overrides.append(f"demand.arrival_rate={base.demand.arrival_rate * factor!r}")
-    if ticks is not None:
-        overrides.append(f"simulation.ticks={ticks}")
-    return overrides
+    return overrides + (length(path, ticks) if ticks is not None else [])
 
 
 def scaled(path: Path, teams: int, ticks: int | None = None, scale_demand: bool = True):
@@ -56,13 +66,33 @@ def scaled(path: Path, teams: int, ticks: int | None = None, scale_demand: bool 
     return load_scenario(path, scaled_overrides(path, teams, ticks, scale_demand))
 
 
+def run_with(config, compiled: bool | None = None, seed: int = SEED):
+    """``run_scenario`` with its model built as ``OrgModel(..., compiled=compiled)``: ``False``
+    the object engine, ``None`` the kernel wherever it has every mechanism switched on."""
+    import sim.run
+
+    model = sim.run.OrgModel
+    sim.run.OrgModel = functools.partial(model, compiled=compiled)
+    try:
+        return sim.run.run_scenario(config, seed=seed)
+    finally:
+        sim.run.OrgModel = model
+
+
+def engine_of(config) -> str:
+    """Which engine ``run_scenario`` uses for ``config``: ``kernel`` or ``object``."""
+    from sim.model.kernel.engine import supports
+
+    return "kernel" if supports(config) else "object"
+
+
 def warm_up() -> None:
     """One short run so lazy imports and first-call caches are not timed."""
     from sim.run import run_scenario
     from sim.scenario.files import load_scenario
 
     for _, path in PAIR:
-        run_scenario(load_scenario(path, ["simulation.ticks=120"]), seed=0)
+        run_scenario(load_scenario(path, length(path, 120)), seed=0)
 
 
 # --- timing ------------------------------------------------------------------------------
@@ -153,9 +183,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(module: str, *args: str, timeout: float = 1800) -> dict[str, Any]:
-    """Run ``python -m module args`` in a fresh interpreter; it prints one JSON object last."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def run_child(module: str, *args: str, timeout: float = 1800, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``python -m module args`` in a fresh interpreter (with ``env`` added to the
+    environment); it prints one JSON object last."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {}))
     proc = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,
@@ -168,6 +199,31 @@ def run_child(module: str, *args: str, timeout: float = 1800) -> dict[str, Any]:
     if proc.returncode != 0:
         raise RuntimeError(f"{module} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def time_command(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds of a command and its stdout. CPU is that of its whole process tree
+    (a sweep's fork server and workers, which nobody reaps into our rusage), sampled every
+    0.1 s with psutil: a process that ends between samples loses at most its last 0.1 s."""
+    import psutil
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = psutil.Popen(list(argv), cwd=cwd, env=env, stdout=out, stderr=err, text=True)
+        cpu: dict[int, float] = {}
+        while proc.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                for p in [proc, *proc.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        times = p.cpu_times()
+                        cpu[p.pid] = times.user + times.system
+            time.sleep(0.1)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed in {cwd}:\n{err.read()[-3000:]}")
+        return wall, sum(cpu.values()), out.read()
 
 
 # --- result rows -------------------------------------------------------------------------

@@ -23,17 +23,21 @@ SCENARIOS = [
 ]
 
 
+def digest(result) -> str:
+    """The first 16 hex digits of the SHA-256 of a run's summary, tick series and item table."""
+    sha = hashlib.sha256()
+    sha.update(json.dumps(result.summary, sort_keys=True, default=str).encode())
+    sha.update(result.series.to_csv(index=False).encode())
+    sha.update(result.items.to_csv(index=False).encode())
+    return sha.hexdigest()[:16]
+
+
 def fingerprint(path: str, seed: int, ticks: int | None) -> str:
     """One line: the scenario, the seed and the hash of everything its run produced."""
     from sim import load_scenario, run_scenario
 
     overrides = [f"simulation.ticks={ticks}"] if ticks else []
-    result = run_scenario(load_scenario(path, overrides), seed=seed)
-    digest = hashlib.sha256()
-    digest.update(json.dumps(result.summary, sort_keys=True, default=str).encode())
-    digest.update(result.series.to_csv(index=False).encode())
-    digest.update(result.items.to_csv(index=False).encode())
-    return f"{path} seed={seed} {digest.hexdigest()[:16]}"
+    return f"{path} seed={seed} {digest(run_scenario(load_scenario(path, overrides), seed=seed))}"
 
 
 def main() -> None:

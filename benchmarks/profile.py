@@ -1,14 +1,18 @@
-"""Profile the 200-team reference run and print the top functions by own time.
+"""Profile the 200-team reference run (scaled, 150 items a tick) and print the top functions.
 
     python -m benchmarks.profile                          # both structures, cProfile, top 25
     python -m benchmarks.profile --structure central_it --top 40
     python -m benchmarks.profile --ticks 300 --save /tmp/ref.prof   # shorter; stats for snakeviz
     python -m benchmarks.profile --pyinstrument           # sampling profiler, call tree
+    python -m benchmarks.profile --object                 # the object engine (compiled=False)
+    python -m benchmarks.profile --mmc                    # the M/M/c run of benchmarks/mmc.py
 
 cProfile counts every call exactly but adds a roughly constant cost to each Python call,
 so it inflates small, often-called functions; pyinstrument samples (low overhead) and
 shows where time goes in the call tree. Both profile ``run_scenario`` (model, item table,
-series and summary), after an unprofiled warm-up run.
+series and summary), after an unprofiled warm-up run. Neither sees inside the compiled
+kernel: a call into it counts as own time of the Python function that makes it
+(``Kernel.run_until`` in ``sim/model/kernel/engine.py``).
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import argparse
 import cProfile
 import pstats
 import time
+from functools import partial
 
-from benchmarks.common import PAIR, SEED, scaled, warm_up
+from benchmarks.common import MMC, PAIR, run_with, scaled_overrides, warm_up
+from benchmarks.reference import ISSUE_RATE
 
 TEAMS = 200
 
@@ -72,28 +78,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sort", choices=["tottime", "cumtime"], default="tottime")
     parser.add_argument("--pyinstrument", action="store_true", help="sample with pyinstrument, print the tree")
     parser.add_argument("--save", type=Path, help="write the cProfile stats here (one file per structure)")
+    parser.add_argument("--object", action="store_true", help="the object engine (compiled=False)")
+    parser.add_argument("--mmc", action="store_true", help="M/M/c (validation/mmc.toml, 20,000 ticks) instead")
     args = parser.parse_args(argv)
 
-    from sim.run import run_scenario
+    from sim.scenario.files import load_scenario
 
     warm_up()
-    for structure, path in PAIR:
-        if args.structure not in ("both", structure):
-            continue
-        config = scaled(path, TEAMS, args.ticks, scale_demand=not args.teams_only)
-        variant = "teams only" if args.teams_only else "scaled"
-        print(f"\n=== {structure}, {variant}: {TEAMS} teams x {args.ticks} ticks ===")
+    cases = {"mmc": load_scenario(MMC, ["simulation.ticks=20000"])} if args.mmc else {}
+    for structure, path in [] if args.mmc else PAIR:
+        if args.structure in ("both", structure):
+            extra = [] if args.teams_only else [ISSUE_RATE]
+            cases[structure] = load_scenario(
+                path, scaled_overrides(path, TEAMS, args.ticks, not args.teams_only) + extra
+            )
+    engine = "object engine" if args.object else "kernel"
+    run_scenario = partial(run_with, compiled=False if args.object else None)
+    for structure, config in cases.items():
+        variant = "" if args.mmc else ", teams only" if args.teams_only else ", scaled 150/tick"
+        org = config.organisation
+        print(f"\n=== {structure}{variant}, {engine}: {org.teams} teams x {config.simulation.ticks} ticks ===")
         start = time.perf_counter()
         if args.pyinstrument:
             from pyinstrument import Profiler
 
             with Profiler(interval=0.001) as profiler:
-                result = run_scenario(config, seed=SEED)
+                result = run_scenario(config)
             print(f"{len(result.items):,} items in {time.perf_counter() - start:.2f} s (sampled)")
             print(profiler.output_text(unicode=True, color=False, show_all=False))
             continue
         profiler = cProfile.Profile()
-        result = profiler.runcall(run_scenario, config, seed=SEED)
+        result = profiler.runcall(run_scenario, config)
         wall = time.perf_counter() - start
         stats = pstats.Stats(profiler)
         total = stats.total_tt  # type: ignore[attr-defined]
