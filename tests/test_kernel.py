@@ -69,6 +69,13 @@ core_scenarios = st.fixed_dictionaries(
                 "wip_limit_per_person": st.floats(0.3, 3.0),
             }
         ),
+        "relationship": st.fixed_dictionaries(
+            {
+                "mode": st.sampled_from(["none", "provider_customer"]),
+                "negotiation_ticks": st.floats(0.0, 3.0),
+                "over_ask_factor": st.floats(1.0, 2.0),
+            }
+        ),
         "tech_debt": st.fixed_dictionaries(
             {
                 "enabled": st.booleans(),

@@ -28,7 +28,7 @@ def supports(config: Scenario) -> bool:
         config.operating_model.kind != "product"
         or config.improvement.enabled
         or config.service_desk.enabled
-        or config.relationship.mode != "none"
+        or config.relationship.mode == "collaboration"
         or config.sourcing.enabled
         or config.market.enabled
     )
@@ -174,6 +174,9 @@ class Kernel:
             "protected_share": debt.protected_share,
             "intake_people": sum(structure.intake_people()),
             "wip_limited": model.wip_limit is not None,
+            "provider_customer": config.relationship.mode == "provider_customer",
+            "negotiation_ticks": config.relationship.negotiation_ticks,
+            "over_ask_factor": config.relationship.over_ask_factor,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():

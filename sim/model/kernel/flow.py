@@ -195,7 +195,8 @@ def enqueue(s, rng, t, now):
 
 @njit(cache=True)
 def handoff(s, rng, t, from_team, now):
-    """Pass a task across a team boundary: a delay and a chance of losing information."""
+    """Pass a task across a team boundary: a delay and a chance of losing information, and
+    from one of the teams, what the relationship between them costs."""
     p = s.params[0]
     tk = s.tasks[t]
     it = s.items[tk.of_item]
@@ -204,7 +205,26 @@ def handoff(s, rng, t, from_team, now):
         it.defects += 1
     tk.from_team = from_team
     tk.ready = now + p.delay
+    if p.provider_customer and from_team >= 0:
+        transfer(s, t)
     schedule(s, tk.ready, READY, t)
+
+
+@njit(cache=True)
+def transfer(s, t):
+    """Provider and customer (docs/ODD.md 7.9): the receiver negotiates before it can start,
+    and the sender over-asks (a rework pass is scoped by its defect, not inflated)."""
+    p = s.params[0]
+    tk = s.tasks[t]
+    tk.ready += p.negotiation_ticks
+    if p.over_ask_factor != 1.0 and not tk.rework:
+        factor = p.over_ask_factor
+        for k in range(tk.nserv):
+            s.task_efforts[t, k] *= factor
+        tk.cat_new *= factor
+        tk.cat_dependency *= factor
+        tk.cat_rework *= factor
+        tk.effort *= factor
 
 
 # --- holders of an item ----------------------------------------------------------------

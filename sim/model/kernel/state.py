@@ -120,6 +120,9 @@ PARAMS = np.dtype(
         ("protected_share", np.float64),
         ("intake_people", np.int64),  # central IT's one intake: everyone
         ("wip_limited", np.bool_),
+        ("provider_customer", np.bool_),
+        ("negotiation_ticks", np.float64),
+        ("over_ask_factor", np.float64),
     ],
     align=True,
 )
