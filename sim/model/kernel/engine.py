@@ -29,7 +29,6 @@ def supports(config: Scenario) -> bool:
         or config.improvement.enabled
         or config.service_desk.enabled
         or config.relationship.mode == "collaboration"
-        or config.sourcing.enabled
         or config.market.enabled
     )
 
@@ -49,6 +48,9 @@ class Kernel:
         width = max(1, max(map(len, deps)))
         headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
         margin = (int(headcounts.max()) + 2) * (width + 3)
+        sourcing = config.sourcing
+        if sourcing.enabled:  # room for every migration one end of tick may start
+            margin = max(margin, (-(-len(teams) // sourcing.review_ticks)) * len(deps) + 4)
         self.state = State(
             params=self._params(model, margin),
             ctr=np.zeros(16, dtype=np.int64),
@@ -94,6 +96,11 @@ class Kernel:
             backlog_len=np.zeros(units, dtype=np.int64),
             adopted=model.adopted,
             adopted_at=model.adopted_at,
+            market_external=np.zeros((len(teams), len(deps)), dtype=bool),
+            market_used=np.zeros((len(teams), len(deps)), dtype=bool),
+            score_turnaround=np.zeros(len(teams)),
+            score_failure=np.zeros(len(teams)),
+            score_seen=np.zeros(len(teams), dtype=bool),
             hold_team=np.zeros(0, dtype=np.int64),
             hold_next=np.zeros(0, dtype=np.int64),
             intervals=np.zeros((0, 7)),
@@ -113,6 +120,8 @@ class Kernel:
             tech_debt=recorder.tech_debt,
             ktlo_skipped=recorder.ktlo_skipped,
             backlog=recorder.backlog,
+            switches=recorder.switches,
+            bought_days=recorder.bought_days,
             runners=np.asarray(getattr(structure, "_runners", [0]), dtype=np.int64),
             held=np.zeros(len(deps)),
             scratch=np.zeros(len(teams) * len(deps)),
@@ -121,12 +130,14 @@ class Kernel:
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
         self.ref = None
         self._grow(0)
+        self._reserve_migration_item()
         self.model = model
 
     @staticmethod
     def _params(model: OrgModel, margin: int) -> np.ndarray:
         config = model.config
         quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
+        sourcing = config.sourcing
         structure = model.structure
         central = config.structure == "central_it"
         values = {
@@ -177,6 +188,15 @@ class Kernel:
             "provider_customer": config.relationship.mode == "provider_customer",
             "negotiation_ticks": config.relationship.negotiation_ticks,
             "over_ask_factor": config.relationship.over_ask_factor,
+            "sourcing": sourcing.enabled and not central,
+            "review_ticks": sourcing.review_ticks,
+            "external_lead_ticks": sourcing.external_lead_ticks,
+            "external_defect_prob": sourcing.external_defect_prob,
+            "external_score": sourcing.external_lead_ticks + sourcing.failure_weight * sourcing.external_defect_prob,
+            "switch_cost_days": sourcing.switch_cost_days,
+            "switch_margin": sourcing.switch_margin,
+            "failure_weight": sourcing.failure_weight,
+            "smoothing": sourcing.smoothing,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
@@ -210,6 +230,12 @@ class Kernel:
         model.open_count = int(self.state.ctr[flow.OPEN])
         for team, busy in zip(model.teams, self.state.team_busy.tolist(), strict=True):
             team.busy = busy
+
+    def _reserve_migration_item(self) -> None:
+        """Row ``flow.MIGRATION``: the item of every migration task (an upgrade, never logged)."""
+        row = self.state.items[flow.MIGRATION]
+        row["kind"], row["order"], row["holders"], row["intake_unit"] = flow.KTLO, -1, -1, -1
+        self.state.ctr[flow.ITEMS] = flow.MIGRATION + 1
 
     def _grow(self, arriving: int) -> None:
         """Make room (``grown``), and a new handle for the kernel when an array was replaced.

@@ -17,7 +17,8 @@ from numba import njit
 from sim.model.kernel.heaps import event_pop, event_push, queue_pop, queue_push
 from sim.model.kernel.sums import pairwise_sum, py_sum
 
-ARRIVE, READY, DONE = 0, 1, 2
+ARRIVE, READY, DONE, BOUGHT = 0, 1, 2, 3
+MIGRATION = 0  # the item row every migration task is on: an upgrade with no plan, never logged
 INCIDENT, KTLO = 1, 2
 FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
 CENTRAL_IT, MICRO_PROVIDER = 0, 1
@@ -108,6 +109,8 @@ def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_re
     tk.switch_loss = 0.0
     tk.unfamiliarity = 0.0
     tk.defective = False
+    tk.bought = False
+    tk.migration = False
     tk.next_free = -1
     return t
 
@@ -354,7 +357,9 @@ def finish(s, rng, t, now):
     idle_return(s, pool, team)
     learn(s, team, t)
     inject_defect(s, rng, t, team)
-    if s.params[0].structure == CENTRAL_IT:
+    if tk.migration:
+        pass  # the consumer learnt the service on the way; nothing else follows
+    elif s.params[0].structure == CENTRAL_IT:
         central_next(s, rng, t, team, now)
     else:
         micro_on_done(s, rng, t, now)
@@ -627,6 +632,9 @@ def micro_route(s, rng, item, now):
         s.task_efforts[r, 0] = effort
         # categorise(item, (0, effort)): a request's effort is dependency work, whatever the item
         request = new_task(s, item, s.owner_of[service], 1, 0.0, effort, 0.0, True, 0, False, 1.0)
+        if s.params[0].sourcing:
+            s.market_used[owner, service] = True
+            s.tasks[request].bought = s.market_external[owner, service]
         s.item_requests[item, nreq] = request
         nreq += 1
     own = task_slot(s)
@@ -652,16 +660,24 @@ def micro_on_start(s, rng, t, now):
     it = s.items[tk.of_item]
     if not tk.is_request and it.nreq:
         for k in range(it.nreq):
-            handoff(s, rng, s.item_requests[tk.of_item, k], tk.team, now)
+            request = s.item_requests[tk.of_item, k]
+            if s.tasks[request].bought:
+                buy(s, rng, request, now)
+            else:
+                handoff(s, rng, request, tk.team, now)
         it.nreq = 0
 
 
 @njit(cache=True)
 def micro_on_done(s, rng, t, now):
+    p = s.params[0]
     tk = s.tasks[t]
     item = tk.of_item
     if not tk.is_request:
         s.items[item].own_done = now
+    elif p.sourcing:
+        sent = tk.ready - p.delay - (p.negotiation_ticks if p.provider_customer else 0.0)
+        observe(s, tk.team, now - sent, tk.defective)
     micro_part_done(s, rng, item, now)
 
 
@@ -688,7 +704,98 @@ def micro_part_done(s, rng, item, now):
         enqueue(s, rng, rework, now)
 
 
+# --- make-or-buy (sim/model/sourcing.py) ----------------------------------------------------------
+@njit(cache=True)
+def buy(s, rng, t, now):
+    """An external provider delivers after a random turnaround, without internal capacity."""
+    p = s.params[0]
+    turnaround = rng.exponential(p.external_lead_ticks)
+    if now < p.ticks:
+        s.bought_days[int(now)] += s.tasks[t].effort
+    s.tasks[t].ready = now
+    schedule(s, now + turnaround, BOUGHT, t)
+
+
+@njit(cache=True)
+def on_bought(s, rng, t, now):
+    """An external provider delivered a request, perhaps with a defect."""
+    item = s.tasks[t].of_item
+    if rng.random() < s.params[0].external_defect_prob:
+        s.items[item].defects += 1
+    free_task(s, t)
+    micro_part_done(s, rng, item, now)
+
+
+@njit(cache=True)
+def observe(s, provider, turnaround, failed):
+    """A request to ``provider`` came back after ``turnaround`` ticks, ``failed`` or not."""
+    failure = 1.0 if failed else 0.0
+    if not s.score_seen[provider]:
+        s.score_seen[provider] = True
+        s.score_turnaround[provider] = turnaround
+        s.score_failure[provider] = failure
+        return
+    w = s.params[0].smoothing
+    s.score_turnaround[provider] += w * (turnaround - s.score_turnaround[provider])
+    s.score_failure[provider] += w * (failure - s.score_failure[provider])
+
+
+@njit(cache=True)
+def review(s, rng, tick):
+    """Consumers due for review switch a service's requests outside when the owner scores
+    worse than the external provider by the margin, or back when it scores better; each
+    switch costs the consumer a migration."""
+    p = s.params[0]
+    teams, services = s.market_used.shape
+    for consumer in range(teams):
+        if consumer % p.review_ticks != tick % p.review_ticks:
+            continue
+        for service in range(services):
+            owner = s.owner_of[service]
+            if not (s.market_used[consumer, service] and s.score_seen[owner]):
+                continue
+            internal = s.score_turnaround[owner] + p.failure_weight * s.score_failure[owner]
+            outside = p.external_score
+            if s.market_external[consumer, service]:
+                switch = outside > internal * (1 + p.switch_margin)
+            else:
+                switch = internal > outside * (1 + p.switch_margin)
+            if switch:
+                s.market_external[consumer, service] = not s.market_external[consumer, service]
+                migrate(s, rng, consumer, service, float(tick + 1))
+                s.switches[tick] += 1
+
+
+@njit(cache=True)
+def migrate(s, rng, team, service, now):
+    """Switching provider: the consumer's effort to move, booked as dependency work on the
+    service (ranked as an upgrade; its item, row ``MIGRATION``, is outside the item log)."""
+    cost = s.params[0].switch_cost_days
+    if cost == 0:
+        return
+    item = MIGRATION
+    t = task_slot(s)
+    s.task_services[t, 0] = service
+    s.task_efforts[t, 0] = cost
+    t = new_task(s, item, team, 1, 0.0, cost, 0.0, False, 0, False, 1.0)
+    s.tasks[t].opens = False
+    s.tasks[t].migration = True
+    enqueue(s, rng, t, now)
+
+
 # --- the tick -----------------------------------------------------------------------------------
+@njit(cache=True)
+def has_room(s):
+    """Whether every table has a margin free (what the end of a tick may take at most)."""
+    margin = s.params[0].margin
+    return (
+        s.ctr[TASKS_FREE] >= margin
+        and s.ctr[HOLDS_FREE] >= margin
+        and s.ctr[EVENTS] + margin <= len(s.ev_time)
+        and s.ctr[INTERVALS] + margin <= len(s.intervals)
+    )
+
+
 @njit(cache=True)
 def process(s, rng, until):
     """Every event before ``until`` in time order; returns early (True) when an array is
@@ -706,6 +813,8 @@ def process(s, rng, until):
             pool = s.tasks[obj].pool
             push(s, pool, obj)
             dispatch(s, rng, pool, now)
+        elif code == BOUGHT:
+            on_bought(s, rng, obj, now)
         else:
             arrive(s, rng, obj, now)
         if s.ctr[GROW]:

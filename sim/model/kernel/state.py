@@ -69,6 +69,8 @@ TASK = np.dtype(
         ("switch_loss", np.float64),
         ("unfamiliarity", np.float64),
         ("defective", np.bool_),
+        ("bought", np.bool_),  # make-or-buy: a request bought from an external provider
+        ("migration", np.bool_),  # make-or-buy: a consumer's work to switch provider
         ("next_free", np.int64),
     ],
     align=True,
@@ -123,6 +125,15 @@ PARAMS = np.dtype(
         ("provider_customer", np.bool_),
         ("negotiation_ticks", np.float64),
         ("over_ask_factor", np.float64),
+        ("sourcing", np.bool_),
+        ("review_ticks", np.int64),
+        ("external_lead_ticks", np.float64),
+        ("external_defect_prob", np.float64),
+        ("external_score", np.float64),
+        ("switch_cost_days", np.float64),
+        ("switch_margin", np.float64),
+        ("failure_weight", np.float64),
+        ("smoothing", np.float64),
     ],
     align=True,
 )
@@ -175,6 +186,12 @@ class State(NamedTuple):
     backlog_len: np.ndarray
     adopted: np.ndarray
     adopted_at: np.ndarray
+    # Make-or-buy (sim/model/sourcing.py): who buys what outside, and the owners' public scores.
+    market_external: np.ndarray
+    market_used: np.ndarray
+    score_turnaround: np.ndarray
+    score_failure: np.ndarray
+    score_seen: np.ndarray
     hold_team: np.ndarray  # nodes of the items' holder lists
     hold_next: np.ndarray
     intervals: np.ndarray  # busy intervals: start, finish, person-days per category
@@ -196,6 +213,8 @@ class State(NamedTuple):
     tech_debt: np.ndarray
     ktlo_skipped: np.ndarray
     backlog: np.ndarray
+    switches: np.ndarray
+    bought_days: np.ndarray
     runners: np.ndarray  # central IT: the operations silo's teams
     held: np.ndarray  # scratch: the most any team knows of each service
     scratch: np.ndarray  # scratch: the knowledge values run_knowledge sums
@@ -214,13 +233,17 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
         ("service_deps", "item_deps", "item_plan_services", "item_requests", "task_services", "ev_keys"), (I64, 2)
     ),
     **dict.fromkeys(("item_plan_efforts", "task_efforts", "knowledge", "intervals"), (F64, 2)),
-    **dict.fromkeys(("self_service", "adopted", "ties_adopted"), (BOOL, 1)),
+    **dict.fromkeys(("self_service", "adopted", "ties_adopted", "score_seen"), (BOOL, 1)),
+    **dict.fromkeys(("market_external", "market_used"), (BOOL, 2)),
     **dict.fromkeys(
         (
             "ev_time",
             "debt",
             "intake_limit",
             "tech_debt",
+            "score_turnaround",
+            "score_failure",
+            "bought_days",
             "switch_table",
             "shares",
             "pool_effort",

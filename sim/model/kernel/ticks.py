@@ -21,14 +21,16 @@ from sim.model.kernel.flow import (
     OPEN,
     PHASE,
     TICK,
+    has_room,
     new_item,
     process,
+    review,
     schedule,
 )
 from sim.model.kernel.state import STATE_REF
 from sim.model.kernel.sums import pairwise_sum
 
-STARTING, PROCESSING = 0, 1  # how far the tick ``s.ctr[TICK]`` got
+STARTING, PROCESSING, ENDING = 0, 1, 2  # how far the tick ``s.ctr[TICK]`` got
 CENTRAL_IT = 0
 
 
@@ -91,8 +93,8 @@ def can_spread(s):
 
 # --- the end of a tick ---------------------------------------------------------------------------
 @njit(cache=True)
-def end_tick(s, tick):
-    """Forgetting, debt ageing, the teams' load, and the tick's records."""
+def end_tick(s, rng, tick):
+    """Forgetting, debt ageing, make-or-buy's reviews, the teams' load, and the tick's records."""
     p = s.params[0]
     knowledge = s.knowledge
     teams, services = knowledge.shape
@@ -105,6 +107,8 @@ def end_tick(s, tick):
         for v in range(services):
             s.debt[v] += p.debt_aging
         s.tech_debt[tick] = pairwise_sum(s.debt, 0, services) / services
+    if p.sourcing:
+        review(s, rng, tick)
     if p.coupled:
         for t in range(teams):
             s.loads[t] += p.load_alpha * (s.team_busy[t] / s.team_headcount[t] - s.loads[t])
@@ -191,6 +195,11 @@ def new_ref(s):
     ref.backlog_len = s.backlog_len
     ref.adopted = s.adopted
     ref.adopted_at = s.adopted_at
+    ref.market_external = s.market_external
+    ref.market_used = s.market_used
+    ref.score_turnaround = s.score_turnaround
+    ref.score_failure = s.score_failure
+    ref.score_seen = s.score_seen
     ref.hold_team = s.hold_team
     ref.hold_next = s.hold_next
     ref.intervals = s.intervals
@@ -210,6 +219,8 @@ def new_ref(s):
     ref.tech_debt = s.tech_debt
     ref.ktlo_skipped = s.ktlo_skipped
     ref.backlog = s.backlog
+    ref.switches = s.switches
+    ref.bought_days = s.bought_days
     ref.runners = s.runners
     ref.held = s.held
     ref.scratch = s.scratch
@@ -237,9 +248,14 @@ def run_ticks(s, rng, last, first_id, starts, kinds, services, efforts, times, t
             if tick >= p.spread_start:
                 spread(s, rng, tick)
             s.ctr[PHASE] = PROCESSING
-        if process(s, rng, tick + 1.0):
+        if s.ctr[PHASE] == PROCESSING:
+            if process(s, rng, tick + 1.0):
+                return True
+            s.ctr[PHASE] = ENDING
+        if not has_room(s):
+            s.ctr[GROW] = 1
             return True
-        end_tick(s, tick)
+        end_tick(s, rng, tick)
         s.ctr[TICK] = tick + 1
         s.ctr[PHASE] = STARTING
         if s.ctr[GROW]:
