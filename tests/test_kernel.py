@@ -91,6 +91,15 @@ core_scenarios = st.fixed_dictionaries(
                 "smoothing": st.floats(0.05, 1.0),
             }
         ),
+        "operating_model": st.fixed_dictionaries(
+            {
+                "kind": st.sampled_from(["product", "project"]),
+                "project_ticks": st.integers(1, 40),
+                "knowledge_kept": st.floats(0.0, 1.0),
+                "onboarding_ticks": st.integers(0, 15),
+                "onboarding_cost": st.floats(0.0, 0.9),
+            }
+        ),
         "tech_debt": st.fixed_dictionaries(
             {
                 "enabled": st.booleans(),

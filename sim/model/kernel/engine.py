@@ -25,7 +25,7 @@ def supports(config: Scenario) -> bool:
     """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
     the object engine until they are ported)."""
     return not (
-        config.operating_model.kind != "product"
+        config.operating_model.kind == "funded_projects"
         or config.improvement.enabled
         or config.service_desk.enabled
         or config.relationship.mode == "collaboration"
@@ -45,6 +45,7 @@ class Kernel:
         ties_counts, ties_weight, ties_reached, ties_adopted = model.ties.arrays()
         recorder = model.recorder
         units = len(structure.intake_people())
+        rotation = model.rotation
         width = max(1, max(map(len, deps)))
         headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
         margin = (int(headcounts.max()) + 2) * (width + 3)
@@ -96,6 +97,8 @@ class Kernel:
             backlog_len=np.zeros(units, dtype=np.int64),
             adopted=model.adopted,
             adopted_at=model.adopted_at,
+            rotation_offset=np.asarray(rotation.offset if rotation else np.zeros(len(teams)), dtype=np.int64),
+            formed_at=rotation.formed_at if rotation else np.full(len(teams), -np.inf),
             market_external=np.zeros((len(teams), len(deps)), dtype=bool),
             market_used=np.zeros((len(teams), len(deps)), dtype=bool),
             score_turnaround=np.zeros(len(teams)),
@@ -197,6 +200,12 @@ class Kernel:
             "switch_margin": sourcing.switch_margin,
             "failure_weight": sourcing.failure_weight,
             "smoothing": sourcing.smoothing,
+            "rotation": model.rotation is not None,
+            "project_ticks": config.operating_model.project_ticks,
+            "knowledge_kept": config.operating_model.knowledge_kept,
+            "onboarding_ticks": config.operating_model.onboarding_ticks,
+            "onboarding_cost": config.operating_model.onboarding_cost,
+            "initial_knowledge": knowledge.initial,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():

@@ -284,13 +284,18 @@ def switching_loss(per_person, table):
 
 @njit(cache=True)
 def capacity_loss(s, team, now):
-    """Capacity share lost to learning the practice."""
+    """Capacity share lost to learning the practice and, in a team re-formed for a new
+    project, to forming (the two compound)."""
     p = s.params[0]
-    if not p.coupled:
+    if not (p.coupled or p.rotation):
         return 0.0
-    if now - s.adopted_at[team] < p.learning_ticks:
-        return p.learning_cost
-    return 0.0
+    loss = 0.0
+    if p.coupled and now - s.adopted_at[team] < p.learning_ticks:
+        loss = p.learning_cost
+    if p.rotation:
+        onboarding = p.onboarding_cost if now - s.formed_at[team] < p.onboarding_ticks else 0.0
+        loss = 1 - (1 - loss) * (1 - onboarding)
+    return loss
 
 
 @njit(cache=True)

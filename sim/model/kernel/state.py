@@ -134,6 +134,12 @@ PARAMS = np.dtype(
         ("switch_margin", np.float64),
         ("failure_weight", np.float64),
         ("smoothing", np.float64),
+        ("rotation", np.bool_),
+        ("project_ticks", np.int64),
+        ("knowledge_kept", np.float64),
+        ("onboarding_ticks", np.float64),
+        ("onboarding_cost", np.float64),
+        ("initial_knowledge", np.float64),
     ],
     align=True,
 )
@@ -186,6 +192,8 @@ class State(NamedTuple):
     backlog_len: np.ndarray
     adopted: np.ndarray
     adopted_at: np.ndarray
+    rotation_offset: np.ndarray  # the project model: when each team's projects end
+    formed_at: np.ndarray
     # Make-or-buy (sim/model/sourcing.py): who buys what outside, and the owners' public scores.
     market_external: np.ndarray
     market_used: np.ndarray
@@ -242,6 +250,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
             "intake_limit",
             "tech_debt",
             "score_turnaround",
+            "formed_at",
             "score_failure",
             "bought_days",
             "switch_table",

@@ -94,7 +94,8 @@ def can_spread(s):
 # --- the end of a tick ---------------------------------------------------------------------------
 @njit(cache=True)
 def end_tick(s, rng, tick):
-    """Forgetting, debt ageing, make-or-buy's reviews, the teams' load, and the tick's records."""
+    """Forgetting, project teams re-forming, debt ageing, make-or-buy's reviews, the teams'
+    load, and the tick's records."""
     p = s.params[0]
     knowledge = s.knowledge
     teams, services = knowledge.shape
@@ -103,6 +104,8 @@ def end_tick(s, rng, tick):
         for t in range(teams):
             for v in range(services):
                 knowledge[t, v] *= keep
+    if p.rotation:
+        reform(s, tick)
     if p.debt:
         for v in range(services):
             s.debt[v] += p.debt_aging
@@ -125,6 +128,37 @@ def end_tick(s, rng, tick):
     s.knowledge_held[tick] = pairwise_sum(held, 0, services) / services
     if p.wip_limited:
         s.backlog[tick] = s.backlog_len.sum()
+
+
+@njit(cache=True)
+def reform(s, tick):
+    """The project model: the teams whose project ends with this tick re-form with new
+    people, who keep ``knowledge_kept`` of what the team knew (the rest back to the initial
+    level) and know nobody yet (their work ties are dropped)."""
+    p = s.params[0]
+    knowledge = s.knowledge
+    for team in range(len(s.formed_at)):
+        if (tick + 1 + s.rotation_offset[team]) % p.project_ticks != 0:
+            continue
+        for v in range(knowledge.shape[1]):
+            knowledge[team, v] = p.knowledge_kept * knowledge[team, v] + (1 - p.knowledge_kept) * p.initial_knowledge
+        s.formed_at[team] = tick + 1
+        forget_ties(s, team)
+
+
+@njit(cache=True)
+def forget_ties(s, team):
+    """Drop every work tie of ``team`` (exchange counts are whole numbers: any order is exact)."""
+    counts = s.ties_counts
+    for u in range(len(counts)):
+        lost = counts[u, team]
+        s.ties_weight[u] -= lost
+        if s.ties_adopted[team]:
+            s.ties_reached[u] -= lost
+        counts[u, team] = 0
+        counts[team, u] = 0
+    s.ties_weight[team] = 0.0
+    s.ties_reached[team] = 0.0
 
 
 @njit(cache=True)
@@ -195,6 +229,8 @@ def new_ref(s):
     ref.backlog_len = s.backlog_len
     ref.adopted = s.adopted
     ref.adopted_at = s.adopted_at
+    ref.rotation_offset = s.rotation_offset
+    ref.formed_at = s.formed_at
     ref.market_external = s.market_external
     ref.market_used = s.market_used
     ref.score_turnaround = s.score_turnaround
