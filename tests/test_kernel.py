@@ -74,7 +74,8 @@ core_scenarios = st.fixed_dictionaries(
         ),
         "relationship": st.fixed_dictionaries(
             {
-                "mode": st.sampled_from(["none", "provider_customer"]),
+                "mode": st.sampled_from(["none", "provider_customer", "collaboration"]),
+                "swarm_share": st.floats(0.0, 1.0),
                 "negotiation_ticks": st.floats(0.0, 3.0),
                 "over_ask_factor": st.floats(1.0, 2.0),
             }
@@ -137,6 +138,14 @@ def test_the_kernel_runs_every_shipped_scenario_it_has_the_mechanisms_of_as_the_
     if not supports(scenario):
         pytest.skip("a mechanism of this scenario is not in the kernel yet")
     assert_same_run(scenario, seed=3)
+
+
+@pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
+@pytest.mark.parametrize("rate", [6.0, 9.0])
+def test_the_kernel_swarms_as_the_object_engine_does(structure: str, rate: float) -> None:
+    # Collaboration on every transfer of the shipped pair, at its load and past it.
+    overrides = ["simulation.ticks=300", "simulation.warmup_ticks=50", "relationship.mode=collaboration"]
+    assert_same_run(load_scenario(f"scenarios/{structure}.toml", [*overrides, f"demand.arrival_rate={rate}"]), 5)
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])

@@ -28,7 +28,6 @@ def supports(config: Scenario) -> bool:
         config.operating_model.kind == "funded_projects"
         or config.improvement.enabled
         or config.service_desk.enabled
-        or config.relationship.mode == "collaboration"
         or config.market.enabled
     )
 
@@ -45,6 +44,7 @@ class Kernel:
         ties_counts, ties_weight, ties_reached, ties_adopted = model.ties.arrays()
         recorder = model.recorder
         units = len(structure.intake_people())
+        pool_of = {id(pool): p for p, pool in enumerate(pools)}
         rotation = model.rotation
         width = max(1, max(map(len, deps)))
         headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
@@ -54,7 +54,7 @@ class Kernel:
             margin = max(margin, (-(-len(teams) // sourcing.review_ticks)) * len(deps) + 4)
         self.state = State(
             params=self._params(model, margin),
-            ctr=np.zeros(16, dtype=np.int64),
+            ctr=np.zeros(flow.ERROR + 1, dtype=np.int64),
             kind_rank=np.array(model._kind_rank, dtype=np.int64),
             request_rank=np.array(model._request_rank, dtype=np.int64),
             switch_table=np.array(config.context_switching.loss_by_concurrency, dtype=float),
@@ -87,6 +87,7 @@ class Kernel:
             team_open=np.zeros(len(teams), dtype=np.int64),
             team_hold=np.zeros(len(teams), dtype=np.int64),
             team_headcount=np.array([t.headcount for t in teams], dtype=np.int64),
+            team_pool=np.array([pool_of[id(t.pool)] for t in teams], dtype=np.int64),
             knowledge=model.knowledge,
             debt=model.debt.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
@@ -206,6 +207,7 @@ class Kernel:
             "onboarding_ticks": config.operating_model.onboarding_ticks,
             "onboarding_cost": config.operating_model.onboarding_cost,
             "initial_knowledge": knowledge.initial,
+            "swarm_share": config.relationship.swarm_share if config.relationship.mode == "collaboration" else 0.0,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
@@ -235,6 +237,8 @@ class Kernel:
             self._grow(starts[end - block.first_tick] - starts[tick - block.first_tick])
             ticks.run_ticks(self.ref, model.rng, end, block.first_id, *block.arrays(), block.first_tick)
         model.recorder.set_busy(self.state.intervals[: self.state.ctr[flow.INTERVALS]])
+        if self.state.ctr[flow.ERROR]:
+            raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
         for team, busy in zip(model.teams, self.state.team_busy.tolist(), strict=True):

@@ -19,12 +19,13 @@ from sim.model.kernel.sums import pairwise_sum, py_sum
 
 ARRIVE, READY, DONE, BOUGHT = 0, 1, 2, 3
 MIGRATION = 0  # the item row every migration task is on: an upgrade with no plan, never logged
+HELPER_PRIORITY = -1  # a swarm's helper task goes ahead of every queued task (priorities are >= 0)
 INCIDENT, KTLO = 1, 2
 FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
 CENTRAL_IT, MICRO_PROVIDER = 0, 1
 # Slots of the counters array ``s.ctr``.
 EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, GROW, TASKS_FREE, HOLDS_FREE = range(12)
-TICK, PHASE, ADOPTED, BACKLOG_SEQ = range(12, 16)  # the tick being run, how far it got, adopters
+TICK, PHASE, ADOPTED, BACKLOG_SEQ, ERROR = range(12, 17)  # the tick being run, how far it got, adopters
 
 
 # --- allocation ---------------------------------------------------------------------
@@ -111,6 +112,9 @@ def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_re
     tk.defective = False
     tk.bought = False
     tk.migration = False
+    tk.swarm_sender = -1
+    tk.swarm_of = -1
+    tk.swarm_parts = 0
     tk.next_free = -1
     return t
 
@@ -210,6 +214,8 @@ def handoff(s, rng, t, from_team, now):
     tk.ready = now + p.delay
     if p.provider_customer and from_team >= 0:
         transfer(s, t)
+    elif p.swarm_share > 0 and from_team >= 0:
+        tk.swarm_sender = from_team  # collaboration: the sender will join the work
     schedule(s, tk.ready, READY, t)
 
 
@@ -228,6 +234,57 @@ def transfer(s, t):
         tk.cat_dependency *= factor
         tk.cat_rework *= factor
         tk.effort *= factor
+
+
+# --- collaboration (docs/ODD.md 7.9) ------------------------------------------------------------
+@njit(cache=True)
+def swarm(s, rng, t, now):
+    """The receiver starts a swarmed transfer: it keeps 1/(1+s) of the work and s/(1+s) goes
+    as a helper task to the front of the sender's queue."""
+    p = s.params[0]
+    tk = s.tasks[t]
+    lent = p.swarm_share / (1 + p.swarm_share)
+    helper = task_slot(s)
+    for k in range(tk.nserv):
+        s.task_services[helper, k] = s.task_services[t, k]
+        s.task_efforts[helper, k] = s.task_efforts[t, k] * lent
+    sender_pool = s.team_pool[tk.swarm_sender]
+    cats = (tk.cat_new * lent, tk.cat_dependency * lent, tk.cat_rework * lent)
+    helper = new_task(s, tk.of_item, sender_pool, tk.nserv, cats[0], cats[1], cats[2], True, 0, tk.rework, 1.0)
+    hk = s.tasks[helper]
+    hk.effort = tk.effort * lent
+    hk.priority = HELPER_PRIORITY
+    hk.swarm_of = t
+    kept = 1 / (1 + p.swarm_share)
+    for k in range(tk.nserv):
+        s.task_efforts[t, k] *= kept
+    tk.cat_new *= kept
+    tk.cat_dependency *= kept
+    tk.cat_rework *= kept
+    tk.effort *= kept
+    tk.swarm_parts = 2
+    hk.ready = now
+    push(s, sender_pool, helper)
+    # The sender's queue had no idle person or nothing queued; so what starts now is a
+    # helper (the front of any queue), and a helper never swarms: no nested swarm.
+    while s.idle_len[sender_pool] > 0 and s.pool_len[sender_pool] > 0:
+        next_task = pop(s, sender_pool)
+        if s.tasks[next_task].swarm_of < 0:
+            s.ctr[ERROR] = 1
+        take_on(s, rng, next_task, idle_take(s, sender_pool), now)
+        work_on(s, next_task, s.tasks[next_task].team, now)
+
+
+@njit(cache=True)
+def swarm_part_done(s, rng, t, now):
+    """One part of a swarmed transfer is done; when both are, so is the transfer."""
+    tk = s.tasks[t]
+    original = tk.swarm_of if tk.swarm_of >= 0 else t
+    s.tasks[original].swarm_parts -= 1
+    if tk.swarm_of >= 0:
+        free_task(s, t)
+    if s.tasks[original].swarm_parts == 0:
+        done(s, rng, original, now)
 
 
 # --- holders of an item ----------------------------------------------------------------
@@ -300,6 +357,18 @@ def capacity_loss(s, team, now):
 
 @njit(cache=True)
 def start(s, rng, t, team, now):
+    """``team``'s person takes up task ``t``: it takes the task on, a swarmed transfer is split
+    with its sender (collaboration), and the work is timed."""
+    take_on(s, rng, t, team, now)
+    if s.tasks[t].swarm_sender >= 0:
+        swarm(s, rng, t, now)
+    work_on(s, t, team, now)
+
+
+@njit(cache=True)
+def take_on(s, rng, t, team, now):
+    """The team holds the item, ties with the sender, the item's wait ends, and the structure
+    acts on the start (a micro-provider owner sends its requests)."""
     p = s.params[0]
     tk = s.tasks[t]
     item = tk.of_item
@@ -314,8 +383,17 @@ def start(s, rng, t, team, now):
         exchange(s, tk.from_team, team)
     if not tk.is_request:
         it.queue_wait += now - tk.ready
-    if p.structure == MICRO_PROVIDER:
+    if p.structure == MICRO_PROVIDER and tk.swarm_of < 0 and not tk.migration:
         micro_on_start(s, rng, t, now)
+
+
+@njit(cache=True)
+def work_on(s, t, team, now):
+    """How long the task takes (unfamiliarity, context switching, capacity lost), its busy
+    time by category, and its completion event."""
+    p = s.params[0]
+    tk = s.tasks[t]
+    it = s.items[tk.of_item]
     effort = tk.effort
     if effort > 0 and tk.nserv > 0:
         unknown = 0.0
@@ -362,14 +440,24 @@ def finish(s, rng, t, now):
     idle_return(s, pool, team)
     learn(s, team, t)
     inject_defect(s, rng, t, team)
+    if tk.swarm_of >= 0 or tk.swarm_sender >= 0:
+        swarm_part_done(s, rng, t, now)
+    else:
+        done(s, rng, t, now)
+    dispatch(s, rng, pool, now)
+
+
+@njit(cache=True)
+def done(s, rng, t, now):
+    """Task ``t`` is done: the structure takes the item on from there; the task's row is free."""
+    tk = s.tasks[t]
     if tk.migration:
         pass  # the consumer learnt the service on the way; nothing else follows
     elif s.params[0].structure == CENTRAL_IT:
-        central_next(s, rng, t, team, now)
+        central_next(s, rng, t, tk.team, now)
     else:
         micro_on_done(s, rng, t, now)
     free_task(s, t)
-    dispatch(s, rng, pool, now)
 
 
 @njit(cache=True)

@@ -71,6 +71,11 @@ TASK = np.dtype(
         ("defective", np.bool_),
         ("bought", np.bool_),  # make-or-buy: a request bought from an external provider
         ("migration", np.bool_),  # make-or-buy: a consumer's work to switch provider
+        # Collaboration: the team that sent a swarmed transfer, the helper's original task,
+        # and how many parts of the original are still being worked on.
+        ("swarm_sender", np.int64),
+        ("swarm_of", np.int64),
+        ("swarm_parts", np.int64),
         ("next_free", np.int64),
     ],
     align=True,
@@ -140,6 +145,7 @@ PARAMS = np.dtype(
         ("onboarding_ticks", np.float64),
         ("onboarding_cost", np.float64),
         ("initial_knowledge", np.float64),
+        ("swarm_share", np.float64),  # collaboration (0: no swarming)
     ],
     align=True,
 )
@@ -182,6 +188,7 @@ class State(NamedTuple):
     team_open: np.ndarray
     team_hold: np.ndarray
     team_headcount: np.ndarray
+    team_pool: np.ndarray
     knowledge: np.ndarray
     debt: np.ndarray  # tech debt per service
     intake_open: np.ndarray  # under a WIP limit: items each intake let in and not yet released

@@ -219,6 +219,7 @@ def new_ref(s):
     ref.team_open = s.team_open
     ref.team_hold = s.team_hold
     ref.team_headcount = s.team_headcount
+    ref.team_pool = s.team_pool
     ref.knowledge = s.knowledge
     ref.debt = s.debt
     ref.intake_open = s.intake_open
