@@ -129,12 +129,13 @@ def _exit_with(sentinel: int) -> None:
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """A process pool over ``workers`` cores (default: all), workers forked from a fork server
-    that has imported ``sim`` once (no per-worker import cost, no fork of a threaded parent)."""
+    that has imported ``sim`` and loaded the compiled kernel once (no per-worker import or
+    load cost, no fork of a threaded parent)."""
     workers = workers or os.cpu_count() or 1
     context: BaseContext
     if "forkserver" in multiprocessing.get_all_start_methods():
         forkserver = multiprocessing.get_context("forkserver")
-        forkserver.set_forkserver_preload(["sim.experiment.sweep"])
+        forkserver.set_forkserver_preload(["sim.experiment.sweep", "sim.model.kernel.loaded"])
         context = forkserver
     else:  # pragma: no cover - platforms without fork
         context = multiprocessing.get_context("spawn")

@@ -1,0 +1,23 @@
+"""Importing this module loads the kernel's compiled code (from the cache, or compiling it
+when the cache is cold) by running a one-team, one-tick model. The sweep's fork server
+imports it once, so every worker it forks starts with the kernel ready instead of loading
+it at its first run."""
+
+from sim.model.org_model import OrgModel
+from sim.scenario.schema import Scenario
+
+
+def load() -> None:
+    """Run the smallest model through the kernel."""
+    config = Scenario.model_validate(
+        {
+            "name": "load",
+            "structure": "micro_provider",
+            "simulation": {"ticks": 1, "warmup_ticks": 0},
+            "organisation": {"teams": 1, "services": 1},
+        }
+    )
+    OrgModel(config, seed=0, compiled=True).run()
+
+
+load()
