@@ -135,7 +135,7 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     context: BaseContext
     if "forkserver" in multiprocessing.get_all_start_methods():
         forkserver = multiprocessing.get_context("forkserver")
-        forkserver.set_forkserver_preload(["sim.experiment.sweep", "sim.model.kernel.loaded"])
+        forkserver.set_forkserver_preload(["sim.experiment.sweep", "sim.model.preload"])
         context = forkserver
     else:  # pragma: no cover - platforms without fork
         context = multiprocessing.get_context("spawn")
