@@ -118,6 +118,16 @@ core_scenarios = st.fixed_dictionaries(
         "spread": st.fixed_dictionaries(
             {"imitation_prob": st.floats(0.0, 0.5), "capacity_coupling": st.booleans(), "network": st.just("work")}
         ),
+        "service_desk": st.fixed_dictionaries(
+            {
+                "enabled": st.booleans(),
+                "staff": st.integers(1, 6),
+                "triage_days": st.floats(0.0, 1.0),
+                "resolve_max_days": st.floats(0.0, 3.0),
+                "routing_accuracy": st.floats(0.0, 1.0),
+                "feedback_share": st.floats(0.0, 10.0),
+            }
+        ),
     }
 )
 
@@ -149,6 +159,12 @@ def test_the_kernel_swarms_as_the_object_engine_does(structure: str, rate: float
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
+def test_the_kernel_runs_the_service_desk_as_the_object_engine_does(structure: str) -> None:
+    overrides = [f"structure={structure}", "simulation.ticks=200", "simulation.warmup_ticks=50"]
+    assert_same_run(load_scenario("scenarios/operating/service_desk.toml", overrides), seed=3)
+
+
+@pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
 def test_every_team_carries_what_it_worked_on_until_the_item_is_released(structure: str) -> None:
     # The kernel's holder lists against its per-team counts, at every tick.
     model = OrgModel(small_scenario(structure, demand={"arrival_rate": 6.0}), seed=5, compiled=True)
@@ -176,7 +192,7 @@ def _live_tasks(s) -> int:
 
 def test_the_kernel_is_refused_where_a_mechanism_is_not_ported() -> None:
     with pytest.raises(ValueError, match="compiled kernel"):
-        OrgModel(small_scenario("central_it", service_desk={"enabled": True}), 0, compiled=True)
+        OrgModel(small_scenario("central_it", improvement={"enabled": True}), 0, compiled=True)
 
 
 def test_the_handle_carries_every_array_of_the_state() -> None:

@@ -24,12 +24,7 @@ RECORDS = ("params", "items", "tasks")  # the tables with a row type
 def supports(config: Scenario) -> bool:
     """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
     the object engine until they are ported)."""
-    return not (
-        config.operating_model.kind == "funded_projects"
-        or config.improvement.enabled
-        or config.service_desk.enabled
-        or config.market.enabled
-    )
+    return not (config.operating_model.kind == "funded_projects" or config.improvement.enabled or config.market.enabled)
 
 
 class Kernel:
@@ -38,8 +33,12 @@ class Kernel:
     def __init__(self, model: OrgModel) -> None:
         config = model.config
         structure = model.structure
-        pools = structure.pools
+        desk = model.desk
+        # The service desk is one more pool and team, after the structure's.
+        pools = [*structure.pools, *([desk.pool] if desk else [])]
         teams = model.teams
+        all_teams = [*teams, *([desk.team] if desk else [])]
+        row = {team: k for k, team in enumerate(all_teams)}
         deps = model.services.dependencies
         ties_counts, ties_weight, ties_reached, ties_adopted = model.ties.arrays()
         recorder = model.recorder
@@ -79,15 +78,15 @@ class Kernel:
             pool_len=np.zeros(len(pools), dtype=np.int64),
             pool_effort=np.zeros(len(pools)),
             pool_headcount=headcounts,
-            idle_buf=np.array([t.index for p in pools for t in p.teams for _ in range(t.headcount)], dtype=np.int64),
+            idle_buf=np.array([row[t] for p in pools for t in p.teams for _ in range(t.headcount)], dtype=np.int64),
             idle_start=np.concatenate([[0], np.cumsum(headcounts)[:-1]]).astype(np.int64),
             idle_head=np.zeros(len(pools), dtype=np.int64),
             idle_len=headcounts.copy(),
-            team_busy=np.zeros(len(teams), dtype=np.int64),
-            team_open=np.zeros(len(teams), dtype=np.int64),
-            team_hold=np.zeros(len(teams), dtype=np.int64),
-            team_headcount=np.array([t.headcount for t in teams], dtype=np.int64),
-            team_pool=np.array([pool_of[id(t.pool)] for t in teams], dtype=np.int64),
+            team_busy=np.zeros(len(all_teams), dtype=np.int64),
+            team_open=np.zeros(len(all_teams), dtype=np.int64),
+            team_hold=np.zeros(len(all_teams), dtype=np.int64),
+            team_headcount=np.array([t.headcount for t in all_teams], dtype=np.int64),
+            team_pool=np.array([pool_of[id(t.pool)] for t in all_teams], dtype=np.int64),
             knowledge=model.knowledge,
             debt=model.debt.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
@@ -136,12 +135,14 @@ class Kernel:
         self._grow(0)
         self._reserve_migration_item()
         self.model = model
+        self.teams = all_teams  # whose busy people the model reads back
 
     @staticmethod
     def _params(model: OrgModel, margin: int) -> np.ndarray:
         config = model.config
         quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
         sourcing = config.sourcing
+        desk = config.service_desk
         structure = model.structure
         central = config.structure == "central_it"
         values = {
@@ -208,6 +209,14 @@ class Kernel:
             "onboarding_cost": config.operating_model.onboarding_cost,
             "initial_knowledge": knowledge.initial,
             "swarm_share": config.relationship.swarm_share if config.relationship.mode == "collaboration" else 0.0,
+            "pools": len(structure.pools),
+            "desk": desk.enabled,
+            "desk_pool": len(structure.pools) if desk.enabled else -1,
+            "desk_team": len(model.teams) if desk.enabled else -1,
+            "triage_days": desk.triage_days,
+            "resolve_max_days": desk.resolve_max_days,
+            "routing_accuracy": desk.routing_accuracy,
+            "feedback_share": desk.feedback_share,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
@@ -241,7 +250,7 @@ class Kernel:
             raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
-        for team, busy in zip(model.teams, self.state.team_busy.tolist(), strict=True):
+        for team, busy in zip(self.teams, self.state.team_busy.tolist(), strict=True):
             team.busy = busy
 
     def _reserve_migration_item(self) -> None:
@@ -273,14 +282,7 @@ class Kernel:
         items = self.state.items[: self.state.ctr[flow.ITEMS]]
         items = items[items["order"] >= 0]
         items = items[np.argsort(items["order"], kind="stable")]
-        frame = pd.DataFrame({name: _column(items, name).astype(dtype) for name, dtype in COLUMNS})
+        frame = pd.DataFrame({name: items[name].astype(dtype) for name, dtype in COLUMNS})
         frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
         frame["lead_time"] = frame["completion"] - frame["arrival"]
         return frame
-
-
-def _column(items: np.ndarray, name: str) -> np.ndarray:
-    """An item-table column from the kernel's items (desk and backlog columns are not kernel fields)."""
-    if name in items.dtype.names:
-        return items[name]
-    return np.zeros(len(items))

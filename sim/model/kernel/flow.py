@@ -1,6 +1,6 @@
 """The work-flow rules of docs/ODD.md 7.1-7.5, compiled: arrivals, routing under either
 structure, queueing by priority, starting and finishing tasks, handoffs, requests between
-teams, defects, detection, rework, release and learning.
+teams, defects, detection, rework, release and learning; and of 7.7, the service desk.
 
 Every function takes the run's state ``s`` (``sim.model.kernel.state.State``: flat arrays,
 one row per item, task, event, pool and team) and ``rng``, the model's seeded generator.
@@ -23,6 +23,7 @@ HELPER_PRIORITY = -1  # a swarm's helper task goes ahead of every queued task (p
 INCIDENT, KTLO = 1, 2
 FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
 CENTRAL_IT, MICRO_PROVIDER = 0, 1
+TRIAGE, MISROUTED = 0, 1  # the stages of a service desk's task
 # Slots of the counters array ``s.ctr``.
 EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, GROW, TASKS_FREE, HOLDS_FREE = range(12)
 TICK, PHASE, ADOPTED, BACKLOG_SEQ, ERROR = range(12, 17)  # the tick being run, how far it got, adopters
@@ -76,6 +77,8 @@ def new_item(s, id_, kind, origin, service, effort, time):
     it.intake_unit = -1
     it.backlog_since = 0.0
     it.backlog_wait = 0.0
+    it.escalated = False
+    it.desk_resolved = False
     return i
 
 
@@ -115,6 +118,7 @@ def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_re
     tk.swarm_sender = -1
     tk.swarm_of = -1
     tk.swarm_parts = 0
+    tk.desk = False
     tk.next_free = -1
     return t
 
@@ -342,9 +346,9 @@ def switching_loss(per_person, table):
 @njit(cache=True)
 def capacity_loss(s, team, now):
     """Capacity share lost to learning the practice and, in a team re-formed for a new
-    project, to forming (the two compound)."""
+    project, to forming (the two compound); none at the service desk."""
     p = s.params[0]
-    if not (p.coupled or p.rotation):
+    if team == p.desk_team or not (p.coupled or p.rotation):
         return 0.0
     loss = 0.0
     if p.coupled and now - s.adopted_at[team] < p.learning_ticks:
@@ -383,7 +387,7 @@ def take_on(s, rng, t, team, now):
         exchange(s, tk.from_team, team)
     if not tk.is_request:
         it.queue_wait += now - tk.ready
-    if p.structure == MICRO_PROVIDER and tk.swarm_of < 0 and not tk.migration:
+    if p.structure == MICRO_PROVIDER and tk.swarm_of < 0 and not tk.migration and not tk.desk:
         micro_on_start(s, rng, t, now)
 
 
@@ -451,7 +455,9 @@ def finish(s, rng, t, now):
 def done(s, rng, t, now):
     """Task ``t`` is done: the structure takes the item on from there; the task's row is free."""
     tk = s.tasks[t]
-    if tk.migration:
+    if tk.desk:
+        desk_on_done(s, rng, t, now)
+    elif tk.migration:
         pass  # the consumer learnt the service on the way; nothing else follows
     elif s.params[0].structure == CENTRAL_IT:
         central_next(s, rng, t, tk.team, now)
@@ -462,15 +468,19 @@ def done(s, rng, t, now):
 
 @njit(cache=True)
 def learn(s, team, t):
-    """``team`` learns from the task's person-days on its services (shared by its people)."""
+    """``team`` learns from the task's person-days on its services."""
+    for k in range(s.tasks[t].nserv):
+        learn_service(s, team, s.task_services[t, k], s.task_efforts[t, k])
+
+
+@njit(cache=True)
+def learn_service(s, team, service, effort):
+    """``team`` learns from ``effort`` person-days on ``service`` (shared by its people)."""
     rate = s.params[0].learning_rate / s.team_headcount[team]
-    nserv = s.tasks[t].nserv
-    if rate == 0 or nserv == 0:
+    if rate == 0:
         return
-    for k in range(nserv):
-        service = s.task_services[t, k]
-        known = s.knowledge[team, service]
-        s.knowledge[team, service] = known + (1 - known) * -math.expm1(-rate * s.task_efforts[t, k])
+    known = s.knowledge[team, service]
+    s.knowledge[team, service] = known + (1 - known) * -math.expm1(-rate * effort)
 
 
 @njit(cache=True)
@@ -559,17 +569,30 @@ def arrive(s, rng, item, now):
     s.ctr[ORDER] += 1
     s.ctr[OPEN] += 1
     s.arrivals[tick] += 1
-    if p.wip_limited and not offer(s, item, intake_unit(s, item), now):
-        return
-    route(s, rng, item, now)
+    if p.desk and it.kind == INCIDENT:
+        desk_receive(s, rng, item, now)
+    else:
+        enter(s, rng, item, now)
+
+
+@njit(cache=True)
+def enter(s, rng, item, now):
+    """Let ``item`` into the teams' queues, or into its intake's backlog while at the WIP limit."""
+    if not s.params[0].wip_limited or offer(s, item, intake_unit(s, item), now):
+        route(s, rng, item, now)
 
 
 @njit(cache=True)
 def route(s, rng, item, now):
-    """Into the teams' queues: central IT's first silo, or the owner of the item's service."""
+    """Into the teams' queues: central IT's first silo (an incident the service desk
+    escalates: the operations silo first, for diagnosis), or the owner of the item's service."""
+    p = s.params[0]
     plan_item(s, item)
-    if s.params[0].structure == CENTRAL_IT:
-        central_send(s, rng, central_stage_task(s, item, 0, 1.0, False), -1, now, False)
+    if p.structure == CENTRAL_IT:
+        if s.items[item].escalated:
+            central_send(s, rng, central_stage_task(s, item, p.last, 1.0, False), -1, now, True)
+        else:
+            central_send(s, rng, central_stage_task(s, item, 0, 1.0, False), -1, now, False)
     else:
         micro_route(s, rng, item, now)
 
@@ -610,7 +633,7 @@ def intake_pressure(s, item):
     owner's own queue."""
     p = s.params[0]
     if p.structure == CENTRAL_IT:
-        queued = py_sum(s.pool_effort, 0, len(s.pool_effort))
+        queued = py_sum(s.pool_effort, 0, p.pools)
         return min(1.0, max(0.0, queued) / (p.intake_people * p.horizon))
     return pool_pressure(s, s.owner_of[s.items[item].service], p.horizon)
 
@@ -695,12 +718,16 @@ def central_send(s, rng, t, from_team, now, crossing):
 
 @njit(cache=True)
 def central_next(s, rng, t, team, now):
-    """After a stage: hand the item to the next stage, or verify it."""
+    """After a stage: hand the item to the next stage, or back to the first after an
+    escalated diagnosis, or verify it."""
     p = s.params[0]
     tk = s.tasks[t]
     item = tk.of_item
     if tk.stage < p.last:
         central_send(s, rng, central_stage_task(s, item, tk.stage + 1, tk.scale, tk.rework), team, now, True)
+    elif s.items[item].escalated:
+        s.items[item].escalated = False
+        central_send(s, rng, central_stage_task(s, item, 0, 1.0, False), team, now, True)
     elif verify(s, rng, item, team, now):
         scale = p.rework_effort_fraction / p.rework_rest
         handoff(s, rng, central_stage_task(s, item, p.rework_stage, scale, True), team, now)
@@ -709,8 +736,8 @@ def central_next(s, rng, t, team, now):
 # --- micro-providers -------------------------------------------------------------------------
 @njit(cache=True)
 def micro_route(s, rng, item, now):
-    """To the owner of the item's service; the owner does its own and self-service
-    dependency work, and requests the rest from their owners."""
+    """To the owner of the item's service (handed off, if the service desk escalated it); the
+    owner does its own and self-service dependency work, and requests the rest from their owners."""
     it = s.items[item]
     owner = s.owner_of[it.service]
     nreq = 0
@@ -743,7 +770,11 @@ def micro_route(s, rng, item, now):
     it.nreq = nreq
     it.open_parts = 1 + nreq
     new, dep, rw = categorise(s, item, s.task_efforts[own], n, False)
-    enqueue(s, rng, new_task(s, item, owner, n, new, dep, rw, False, 0, False, 1.0), now)
+    task = new_task(s, item, owner, n, new, dep, rw, False, 0, False, 1.0)
+    if it.escalated:
+        handoff(s, rng, task, -1, now)
+    else:
+        enqueue(s, rng, task, now)
 
 
 @njit(cache=True)
@@ -874,6 +905,86 @@ def migrate(s, rng, team, service, now):
     s.tasks[t].opens = False
     s.tasks[t].migration = True
     enqueue(s, rng, t, now)
+
+
+# --- the service desk (docs/ODD.md 7.7) ------------------------------------------------------
+@njit(cache=True)
+def desk_receive(s, rng, item, now):
+    """Log the incident: one desk task, triage plus the fix if the desk can resolve it."""
+    p = s.params[0]
+    effort = p.triage_days + (s.items[item].effort if desk_resolves(s, item) else 0.0)
+    enqueue(s, rng, desk_task(s, item, p.desk_pool, effort, TRIAGE), now)
+
+
+@njit(cache=True)
+def desk_resolves(s, item):
+    """Whether the desk fixes the incident itself (a known error, within ``resolve_max_days``)."""
+    return s.items[item].effort <= s.params[0].resolve_max_days
+
+
+@njit(cache=True)
+def desk_on_done(s, rng, t, now):
+    """After triage: release what the desk resolved, or route the incident on (right with
+    ``routing_accuracy``, else to a wrong team or silo, whence it comes back routed right)."""
+    p = s.params[0]
+    tk = s.tasks[t]
+    item = tk.of_item
+    it = s.items[item]
+    if tk.stage == TRIAGE and desk_resolves(s, item):
+        it.desk_resolved = True
+        feed_back(s, item)
+        release(s, rng, item, now)
+    elif tk.stage == MISROUTED or rng.random() < p.routing_accuracy:
+        it.escalated = True
+        enter(s, rng, item, now)
+    else:
+        wrong = wrong_pool(s, rng, item)
+        handoff(s, rng, desk_task(s, item, wrong, p.triage_days, MISROUTED), -1, now)
+
+
+@njit(cache=True)
+def feed_back(s, item):
+    """The service's team (the operations silo's teams, or the owner) learns from a share of
+    the fix the desk did."""
+    p = s.params[0]
+    if p.feedback_share == 0:
+        return
+    it = s.items[item]
+    if p.structure == CENTRAL_IT:
+        effort = p.feedback_share * it.effort / len(s.runners)
+        for team in s.runners:
+            learn_service(s, team, it.service, effort)
+    else:
+        learn_service(s, s.owner_of[it.service], it.service, p.feedback_share * it.effort)
+
+
+@njit(cache=True)
+def wrong_pool(s, rng, item):
+    """Where a misrouted incident lands: a silo other than operations, or a team other than
+    the owner."""
+    p = s.params[0]
+    if p.structure == CENTRAL_IT:
+        return rng.integers(0, p.last) if p.last else 0
+    if p.pools == 1:
+        return 0
+    owner = s.owner_of[s.items[item].service]
+    other = rng.integers(0, p.pools - 1)
+    return other + 1 if other >= owner else other
+
+
+@njit(cache=True)
+def desk_task(s, item, pool, effort, stage):
+    """Desk work at ``pool``: it draws on no service knowledge (scripts, known errors),
+    injects no defect, and the team doing it does not take on the item."""
+    t = task_slot(s)
+    s.task_efforts[t, 0] = effort
+    new, dep, rw = categorise(s, item, s.task_efforts[t], 1, False)
+    new_task(s, item, pool, 0, new, dep, rw, False, stage, False, 1.0)
+    tk = s.tasks[t]
+    tk.effort = effort
+    tk.opens = False
+    tk.desk = True
+    return t
 
 
 # --- the tick -----------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ ITEM = np.dtype(
         ("priority", np.int64),
         ("ready", np.float64),
         ("seq", np.int64),
+        ("escalated", np.bool_),  # routed on by the service desk: a handoff into the teams
+        ("desk_resolved", np.bool_),
     ],
     align=True,
 )
@@ -76,6 +78,7 @@ TASK = np.dtype(
         ("swarm_sender", np.int64),
         ("swarm_of", np.int64),
         ("swarm_parts", np.int64),
+        ("desk", np.bool_),  # the service desk's work: its finish goes to the desk's rule
         ("next_free", np.int64),
     ],
     align=True,
@@ -146,6 +149,14 @@ PARAMS = np.dtype(
         ("onboarding_cost", np.float64),
         ("initial_knowledge", np.float64),
         ("swarm_share", np.float64),  # collaboration (0: no swarming)
+        ("pools", np.int64),  # the structure's pools (the desk's pool comes after them)
+        ("desk", np.bool_),
+        ("desk_pool", np.int64),  # -1: no desk
+        ("desk_team", np.int64),  # the desk's row of the team arrays (-1: no desk)
+        ("triage_days", np.float64),
+        ("resolve_max_days", np.float64),
+        ("routing_accuracy", np.float64),
+        ("feedback_share", np.float64),
     ],
     align=True,
 )
@@ -184,7 +195,7 @@ class State(NamedTuple):
     idle_start: np.ndarray
     idle_head: np.ndarray
     idle_len: np.ndarray
-    team_busy: np.ndarray
+    team_busy: np.ndarray  # the team arrays: a row per team, then the service desk's (if on)
     team_open: np.ndarray
     team_hold: np.ndarray
     team_headcount: np.ndarray

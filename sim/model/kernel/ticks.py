@@ -116,7 +116,7 @@ def end_tick(s, rng, tick):
         for t in range(teams):
             s.loads[t] += p.load_alpha * (s.team_busy[t] / s.team_headcount[t] - s.loads[t])
     s.wip[tick] = s.ctr[OPEN]
-    s.queued_tasks[tick] = s.pool_len.sum()
+    s.queued_tasks[tick] = s.pool_len[: p.pools].sum()  # not the service desk's queue
     s.adoption_share[tick] = s.ctr[ADOPTED] / teams
     held = s.held
     for v in range(services):
