@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import small_scenario
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from sim import load_scenario
 from sim.model.kernel import flow, ticks
@@ -136,7 +137,11 @@ core_scenarios = st.fixed_dictionaries(
 @given(sections=core_scenarios, seed=st.integers(0, 2**16))
 def test_the_kernel_runs_what_the_object_engine_runs(sections: dict[str, Any], seed: int) -> None:
     structure = sections.pop("structure")
-    assert_same_run(small_scenario(structure, simulation={"ticks": 60}, **sections), seed)
+    try:
+        scenario = small_scenario(structure, simulation={"ticks": 60}, **sections)
+    except ValidationError:
+        reject()  # a combination the scenario schema refuses (rework that could never end)
+    assert_same_run(scenario, seed)
 
 
 SHIPPED = sorted(str(p) for p in Path("scenarios").rglob("*.toml"))

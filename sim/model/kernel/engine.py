@@ -45,6 +45,7 @@ class Kernel:
         units = len(structure.intake_people())
         pool_of = {id(pool): p for p, pool in enumerate(pools)}
         rotation = model.rotation
+        market = getattr(structure, "market", None)
         width = max(1, max(map(len, deps)))
         headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
         margin = (int(headcounts.max()) + 2) * (width + 3)
@@ -99,11 +100,12 @@ class Kernel:
             adopted_at=model.adopted_at,
             rotation_offset=np.asarray(rotation.offset if rotation else np.zeros(len(teams)), dtype=np.int64),
             formed_at=rotation.formed_at if rotation else np.full(len(teams), -np.inf),
-            market_external=np.zeros((len(teams), len(deps)), dtype=bool),
-            market_used=np.zeros((len(teams), len(deps)), dtype=bool),
-            score_turnaround=np.zeros(len(teams)),
-            score_failure=np.zeros(len(teams)),
-            score_seen=np.zeros(len(teams), dtype=bool),
+            # make-or-buy's Market (micro-providers): its arrays, which the kernel keeps up to date
+            market_external=market.external if market else np.zeros((len(teams), len(deps)), dtype=bool),
+            market_used=market.used if market else np.zeros((len(teams), len(deps)), dtype=bool),
+            score_turnaround=market.scores.turnaround if market else np.zeros(len(teams)),
+            score_failure=market.scores.failure if market else np.zeros(len(teams)),
+            score_seen=market.scores.seen if market else np.zeros(len(teams), dtype=bool),
             hold_team=np.zeros(0, dtype=np.int64),
             hold_next=np.zeros(0, dtype=np.int64),
             intervals=np.zeros((0, 7)),
