@@ -181,6 +181,14 @@ def window_gap(result: RunResult, scenario: Scenario) -> tuple[float, float]:
     return littles_law_window_gap(items["arrival"], items["completion"], sim.warmup_ticks, sim.ticks)
 
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Load the compiled kernel before any test (compiling it on a machine whose cache is
+    cold, about a minute): the tests that time a command or wait for one with a deadline
+    then measure the command, not the compiler."""
+    import sim.model.preload  # noqa: F401
+
+
 # --- the command line -------------------------------------------------------------------
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Call ``orgsim`` in this process; return (exit code, stdout, stderr)."""
