@@ -350,3 +350,10 @@ def test_run_pair_uses_common_seeds():
     assert runs.groupby("replicate")["seed"].nunique().eq(1).all()
     assert runs["variant"].tolist() == ["central_it", "micro", "central_it", "micro"]
     assert (result.comparison["n_pairs"][result.comparison["metric"] == "throughput_per_tick"] == 2).all()
+
+
+def test_the_early_fork_server_preloads_what_the_pool_does() -> None:
+    from sim.cli import common
+    from sim.experiment import sweep
+
+    assert common.WORKER_PRELOAD == sweep.WORKER_PRELOAD

@@ -26,7 +26,9 @@ HEADLINE_HELP = (
     "throughput_per_tick backlog_growth_per_tick lead_time_mean_ticks lead_time_p85_ticks rework_rate "
     "rework_effort_share change_failure_rate utilisation adoption_t50_ticks"
 )
-WORKER_PRELOAD = ["sim.experiment.sweep"]  # what pool workers need; matches sim.experiment.sweep.process_pool
+# What pool workers need: sim.experiment.sweep.WORKER_PRELOAD, repeated here so that starting
+# the fork server early does not import the sweep first (tests/test_sweep.py checks they match).
+WORKER_PRELOAD = ["sim.experiment.sweep", "sim.model.preload"]
 
 
 class OneLineParser(argparse.ArgumentParser):

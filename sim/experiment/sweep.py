@@ -127,6 +127,10 @@ def _exit_with(sentinel: int) -> None:
     os._exit(1)
 
 
+WORKER_PRELOAD = ["sim.experiment.sweep", "sim.model.preload"]
+"""What the fork server imports once for every worker: the sweep, and the compiled kernel loaded."""
+
+
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """A process pool over ``workers`` cores (default: all), workers forked from a fork server
     that has imported ``sim`` and loaded the compiled kernel once (no per-worker import or
@@ -135,7 +139,7 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     context: BaseContext
     if "forkserver" in multiprocessing.get_all_start_methods():
         forkserver = multiprocessing.get_context("forkserver")
-        forkserver.set_forkserver_preload(["sim.experiment.sweep", "sim.model.preload"])
+        forkserver.set_forkserver_preload(WORKER_PRELOAD)
         context = forkserver
     else:  # pragma: no cover - platforms without fork
         context = multiprocessing.get_context("spawn")

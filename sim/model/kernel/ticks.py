@@ -119,11 +119,10 @@ def end_tick(s, rng, tick):
     s.queued_tasks[tick] = s.pool_len[: p.pools].sum()  # not the service desk's queue
     s.adoption_share[tick] = s.ctr[ADOPTED] / teams
     held = s.held
-    for v in range(services):
-        most = knowledge[0, v]
-        for t in range(1, teams):
-            most = max(most, knowledge[t, v])
-        held[v] = most
+    held[:] = knowledge[0]
+    for t in range(1, teams):  # row by row, as the matrix is laid out
+        for v in range(services):
+            held[v] = max(held[v], knowledge[t, v])
     s.run_knowledge[tick] = run_knowledge(s)
     s.knowledge_held[tick] = pairwise_sum(held, 0, services) / services
     if p.wip_limited:
