@@ -181,7 +181,6 @@ def window_gap(result: RunResult, scenario: Scenario) -> tuple[float, float]:
     return littles_law_window_gap(items["arrival"], items["completion"], sim.warmup_ticks, sim.ticks)
 
 
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Load the compiled kernel before any test (compiling it on a machine whose cache is
     cold, about a minute): the tests that time a command or wait for one with a deadline
