@@ -34,12 +34,18 @@ test: $(STAMP)
 
 # The whole suite under coverage.py, branch coverage of sim/ ([tool.coverage] in pyproject.toml),
 # the commands tests run as subprocesses and the pool workers included; prints the table and
-# fails below 95%. PYTEST_ARGS are passed to pytest, e.g. PYTEST_ARGS="-m 'not slow'".
+# fails below 95%; then the kernel's tests as plain Python (compiled code cannot be traced), with
+# branch coverage of sim/model/kernel, which must reach 95% too. PYTEST_ARGS are passed to pytest, e.g. PYTEST_ARGS="-m 'not slow'".
 PYTEST_ARGS ?=
+KERNEL_COVERAGE := --rcfile=/dev/null --data-file=.coverage-kernel
 coverage: $(STAMP)
 	$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
 	$(PY) -m coverage combine --quiet && $(PY) -m coverage report || status=$$((status ? status : 1)); \
+	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run $(KERNEL_COVERAGE) --branch --source=sim/model/kernel \
+		-m pytest -q -p no:cacheprovider tests/test_kernel.py || status=$$((status ? status : 1)); \
+	$(PY) -m coverage report $(KERNEL_COVERAGE) --show-missing --precision=1 --fail-under=95 \
+		|| status=$$((status ? status : 1)); \
 	exit $$status
 
 # The README's picture of the view (results/view/orgsim_view.png): serves the page and drives it

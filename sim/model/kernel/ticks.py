@@ -181,7 +181,7 @@ def run_knowledge(s):
 
 
 @njit(cache=True)
-def new_ref(s):
+def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on ``s`` itself)
     """The kernel's handle on the arrays of ``s`` (a ``State``; they are shared, not copied)."""
     ref = structref.new(STATE_REF)
     ref.params = s.params
