@@ -93,6 +93,30 @@ core_scenarios = st.fixed_dictionaries(
                 "smoothing": st.floats(0.05, 1.0),
             }
         ),
+        "market": st.fixed_dictionaries(
+            {
+                "enabled": st.booleans(),  # with make-or-buy too, the schema refuses it: rejected
+                "internal_providers": st.integers(0, 4),
+                "externals": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "capacity_days_per_tick": st.floats(0.2, 8.0),
+                            "lead_ticks": st.one_of(st.just(0.0), st.floats(0.0, 5.0)),
+                            "defect_prob": st.floats(0.0, 0.5),
+                            "price_factor": st.floats(0.0, 3.0),
+                        }
+                    ),
+                    max_size=2,
+                ).map(lambda externals: [{"name": f"vendor-{k}", **e} for k, e in enumerate(externals)]),
+                "review_ticks": st.integers(1, 15),
+                "explore_prob": st.one_of(st.just(0.0), st.floats(0.0, 0.5)),
+                "switch_margin": st.floats(0.0, 0.5),
+                "switch_cost_days": st.floats(0.0, 3.0),
+                "failure_weight": st.floats(0.0, 8.0),
+                "price_weight": st.one_of(st.just(0.0), st.floats(0.0, 4.0)),
+                "smoothing": st.floats(0.05, 1.0),
+            }
+        ),
         "operating_model": st.fixed_dictionaries(
             {
                 "kind": st.sampled_from(["product", "project"]),
@@ -136,11 +160,25 @@ core_scenarios = st.fixed_dictionaries(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sections=core_scenarios, seed=st.integers(0, 2**16))
 def test_the_kernel_runs_what_the_object_engine_runs(sections: dict[str, Any], seed: int) -> None:
+    assert_same_generated_run(sections, seed)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sections=core_scenarios, seed=st.integers(0, 2**16))
+def test_the_kernel_runs_the_internal_market_of_generated_scenarios_as_the_object_engine_does(
+    sections: dict[str, Any], seed: int
+) -> None:
+    # The market in every scenario (with make-or-buy off: they exclude each other).
+    sections["market"]["enabled"], sections["sourcing"]["enabled"] = True, False
+    assert_same_generated_run(sections, seed)
+
+
+def assert_same_generated_run(sections: dict[str, Any], seed: int) -> None:
     structure = sections.pop("structure")
     try:
         scenario = small_scenario(structure, simulation={"ticks": 60}, **sections)
     except ValidationError:
-        reject()  # a combination the scenario schema refuses (rework that could never end)
+        reject()  # a combination the scenario schema refuses (rework that could never end, ...)
     assert_same_run(scenario, seed)
 
 
@@ -167,6 +205,12 @@ def test_the_kernel_swarms_as_the_object_engine_does(structure: str, rate: float
 def test_the_kernel_runs_the_service_desk_as_the_object_engine_does(structure: str) -> None:
     overrides = [f"structure={structure}", "simulation.ticks=200", "simulation.warmup_ticks=50"]
     assert_same_run(load_scenario("scenarios/operating/service_desk.toml", overrides), seed=3)
+
+
+@pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
+def test_the_kernel_runs_the_internal_market_as_the_object_engine_does(structure: str) -> None:
+    overrides = [f"structure={structure}", "simulation.ticks=300", "simulation.warmup_ticks=50"]
+    assert_same_run(load_scenario("scenarios/operating/internal_market.toml", overrides), seed=3)
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])

@@ -112,7 +112,9 @@ class Exchange:
         )
         self.migration = Migration(cfg.switch_cost_days)
         ticks = model.config.simulation.ticks
-        self.series = {name: np.zeros(ticks) for name in SERIES}
+        # The series are rows of one array (the compiled kernel writes it).
+        self.recorded = np.zeros((len(SERIES), ticks))
+        self.series = dict(zip(SERIES, self.recorded, strict=True))
 
     # --- sending work -------------------------------------------------------------------
     def choose(self, consumer: int, unit: int) -> int:

@@ -16,6 +16,7 @@ from sim.model.work import KIND_NAMES
 from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
+    from sim.model.market import Exchange
     from sim.model.org_model import OrgModel
 
 RECORDS = ("params", "items", "tasks")  # the tables with a row type
@@ -24,7 +25,7 @@ RECORDS = ("params", "items", "tasks")  # the tables with a row type
 def supports(config: Scenario) -> bool:
     """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
     the object engine until they are ported)."""
-    return not (config.operating_model.kind == "funded_projects" or config.improvement.enabled or config.market.enabled)
+    return not (config.operating_model.kind == "funded_projects" or config.improvement.enabled)
 
 
 class Kernel:
@@ -52,6 +53,10 @@ class Kernel:
         sourcing = config.sourcing
         if sourcing.enabled:  # room for every migration one end of tick may start
             margin = max(margin, (-(-len(teams) // sourcing.review_ticks)) * len(deps) + 4)
+        exchange = structure.exchange
+        if exchange is not None:  # the same for the market: every unit of every consumer due
+            consumers, n_units = exchange.used.shape
+            margin = max(margin, (-(-consumers // config.market.review_ticks)) * n_units + 4)
         self.state = State(
             params=self._params(model, margin),
             ctr=np.zeros(flow.ERROR + 1, dtype=np.int64),
@@ -106,6 +111,7 @@ class Kernel:
             score_turnaround=market.scores.turnaround if market else np.zeros(len(teams)),
             score_failure=market.scores.failure if market else np.zeros(len(teams)),
             score_seen=market.scores.seen if market else np.zeros(len(teams), dtype=bool),
+            **self._exchange(exchange),
             hold_team=np.zeros(0, dtype=np.int64),
             hold_next=np.zeros(0, dtype=np.int64),
             intervals=np.zeros((0, 7)),
@@ -140,10 +146,62 @@ class Kernel:
         self.teams = all_teams  # whose busy people the model reads back
 
     @staticmethod
+    def _exchange(exchange: Exchange | None) -> dict[str, np.ndarray]:
+        """The internal market's fields of the state: the Exchange's own arrays (the kernel
+        keeps them up to date), each unit's candidates per consumer, the externals."""
+        if exchange is None:  # one consumer, one unit, one provider, no external
+            return {
+                "mk_current": np.zeros((1, 1), dtype=np.int64),
+                "mk_previous": np.zeros((1, 1), dtype=np.int64),
+                "mk_used": np.zeros((1, 1), dtype=bool),
+                "mk_turnaround": np.zeros((1, 1, 1)),
+                "mk_failure": np.zeros((1, 1, 1)),
+                "mk_price": np.zeros((1, 1, 1)),
+                "mk_seen": np.zeros((1, 1, 1), dtype=bool),
+                "mk_series": np.zeros((6, 1)),
+                "mk_defaults": np.zeros(1, dtype=np.int64),
+                "mk_candidates": np.zeros((1, 1, 1), dtype=np.int64),
+                "mk_ncandidates": np.zeros((1, 1), dtype=np.int64),
+                **{
+                    name: np.zeros(0)
+                    for name in ("ext_capacity", "ext_lead", "ext_defect_prob", "ext_price", "ext_free_at")
+                },
+            }
+        width = max(len(unit) for units in exchange.candidates for unit in units)
+        candidates = np.full((*exchange.used.shape, max(1, width)), -1, dtype=np.int64)
+        counts = np.zeros(exchange.used.shape, dtype=np.int64)
+        for c, units in enumerate(exchange.candidates):
+            for u, unit in enumerate(units):
+                candidates[c, u, : len(unit)] = unit
+                counts[c, u] = len(unit)
+        externals = exchange.externals
+        scores = exchange.scores
+        return {
+            "mk_current": exchange.current,
+            "mk_previous": exchange.previous,
+            "mk_used": exchange.used,
+            "mk_turnaround": scores.turnaround,
+            "mk_failure": scores.failure,
+            "mk_price": scores.price,
+            "mk_seen": scores.seen,
+            "mk_series": exchange.recorded,
+            "mk_defaults": np.asarray(exchange.defaults, dtype=np.int64),
+            "mk_candidates": candidates,
+            "mk_ncandidates": counts,
+            "ext_capacity": np.array([e.capacity for e in externals], dtype=float),
+            "ext_lead": np.array([e.lead for e in externals], dtype=float),
+            "ext_defect_prob": np.array([e.defect_prob for e in externals], dtype=float),
+            "ext_price": np.array([e.price for e in externals], dtype=float),
+            "ext_free_at": np.array([e.free_at for e in externals], dtype=float),
+        }
+
+    @staticmethod
     def _params(model: OrgModel, margin: int) -> np.ndarray:
         config = model.config
         quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
         sourcing = config.sourcing
+        # The market's review reads the fields make-or-buy's does (the two exclude each other).
+        review = config.market if config.market.enabled else sourcing
         desk = config.service_desk
         structure = model.structure
         central = config.structure == "central_it"
@@ -196,14 +254,18 @@ class Kernel:
             "negotiation_ticks": config.relationship.negotiation_ticks,
             "over_ask_factor": config.relationship.over_ask_factor,
             "sourcing": sourcing.enabled and not central,
-            "review_ticks": sourcing.review_ticks,
+            "market": config.market.enabled,
+            "review_ticks": review.review_ticks,
             "external_lead_ticks": sourcing.external_lead_ticks,
             "external_defect_prob": sourcing.external_defect_prob,
             "external_score": sourcing.external_lead_ticks + sourcing.failure_weight * sourcing.external_defect_prob,
-            "switch_cost_days": sourcing.switch_cost_days,
-            "switch_margin": sourcing.switch_margin,
-            "failure_weight": sourcing.failure_weight,
-            "smoothing": sourcing.smoothing,
+            "switch_cost_days": review.switch_cost_days,
+            "switch_margin": review.switch_margin,
+            "failure_weight": review.failure_weight,
+            "smoothing": review.smoothing,
+            "price_weight": config.market.price_weight,
+            "explore_prob": config.market.explore_prob,
+            "services": config.organisation.services,
             "rotation": model.rotation is not None,
             "project_ticks": config.operating_model.project_ticks,
             "knowledge_kept": config.operating_model.knowledge_kept,

@@ -1,6 +1,7 @@
 """The work-flow rules of docs/ODD.md 7.1-7.5, compiled: arrivals, routing under either
 structure, queueing by priority, starting and finishing tasks, handoffs, requests between
-teams, defects, detection, rework, release and learning; and of 7.7, the service desk.
+teams, defects, detection, rework, release and learning; of 7.7, the service desk; of 7.11,
+the internal market (its candidates are drawn in Python when the structure is built).
 
 Every function takes the run's state ``s`` (``sim.model.kernel.state.State``: flat arrays,
 one row per item, task, event, pool and team) and ``rng``, the model's seeded generator.
@@ -24,6 +25,8 @@ INCIDENT, KTLO = 1, 2
 FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
 CENTRAL_IT, MICRO_PROVIDER = 0, 1
 TRIAGE, MISROUTED = 0, 1  # the stages of a service desk's task
+# Rows of ``s.mk_series``, in the order of ``sim.model.market.SERIES``.
+SERIES_SWITCHES, SERIES_FLIPBACKS, SERIES_DEFAULT, SERIES_ALTERNATE, SERIES_EXTERNAL, SERIES_COST = range(6)
 # Slots of the counters array ``s.ctr``.
 EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, GROW, TASKS_FREE, HOLDS_FREE = range(12)
 TICK, PHASE, ADOPTED, BACKLOG_SEQ, ERROR = range(12, 17)  # the tick being run, how far it got, adopters
@@ -119,6 +122,10 @@ def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_re
     tk.swarm_of = -1
     tk.swarm_parts = 0
     tk.desk = False
+    tk.consumer = -1
+    tk.unit = -1
+    tk.provider = -1
+    tk.sent = 0.0
     tk.next_free = -1
     return t
 
@@ -210,17 +217,26 @@ def handoff(s, rng, t, from_team, now):
     from one of the teams, what the relationship between them costs."""
     p = s.params[0]
     tk = s.tasks[t]
+    cross(s, rng, t, from_team, now)
+    if p.provider_customer and from_team >= 0:
+        transfer(s, t)
+    elif p.swarm_share > 0 and from_team >= 0:
+        tk.swarm_sender = from_team  # collaboration: the sender will join the work
+    schedule(s, tk.ready, READY, t)
+
+
+@njit(cache=True)
+def cross(s, rng, t, from_team, now):
+    """What crossing a team boundary does to a task (a handoff's count, its chance of losing
+    information, its delay), wherever it goes next (a pool, or an external provider)."""
+    p = s.params[0]
+    tk = s.tasks[t]
     it = s.items[tk.of_item]
     it.handoffs += 1
     if not tk.rework and rng.random() < p.loss_prob:
         it.defects += 1
     tk.from_team = from_team
     tk.ready = now + p.delay
-    if p.provider_customer and from_team >= 0:
-        transfer(s, t)
-    elif p.swarm_share > 0 and from_team >= 0:
-        tk.swarm_sender = from_team  # collaboration: the sender will join the work
-    schedule(s, tk.ready, READY, t)
 
 
 @njit(cache=True)
@@ -460,6 +476,8 @@ def done(s, rng, t, now):
     elif tk.migration:
         pass  # the consumer learnt the service on the way; nothing else follows
     elif s.params[0].structure == CENTRAL_IT:
+        if tk.provider >= 0:
+            returned(s, t, now)
         central_next(s, rng, t, tk.team, now)
     else:
         micro_on_done(s, rng, t, now)
@@ -590,9 +608,9 @@ def route(s, rng, item, now):
     plan_item(s, item)
     if p.structure == CENTRAL_IT:
         if s.items[item].escalated:
-            central_send(s, rng, central_stage_task(s, item, p.last, 1.0, False), -1, now, True)
+            central_send(s, rng, central_stage_task(s, rng, item, p.last, 1.0, False), -1, now, True)
         else:
-            central_send(s, rng, central_stage_task(s, item, 0, 1.0, False), -1, now, False)
+            central_send(s, rng, central_stage_task(s, rng, item, 0, 1.0, False), -1, now, False)
     else:
         micro_route(s, rng, item, now)
 
@@ -696,8 +714,11 @@ def backlog_release(s, item, now):
 
 # --- central IT ------------------------------------------------------------------------------
 @njit(cache=True)
-def central_stage_task(s, item, stage, scale, rework):
-    """A stage of ``item`` for the stage's silo."""
+def central_stage_task(s, rng, item, stage, scale, rework):
+    """A stage of ``item`` for the stage's silo; with the market on, a first pass goes to the
+    provider the central organisation chose for this stage of the item's service (rework
+    stays with the silos)."""
+    p = s.params[0]
     share = s.shares[stage] * scale
     t = task_slot(s)
     n = s.items[item].nplan
@@ -705,11 +726,21 @@ def central_stage_task(s, item, stage, scale, rework):
         s.task_services[t, k] = s.item_plan_services[item, k]
         s.task_efforts[t, k] = s.item_plan_efforts[item, k] * share
     new, dep, rw = categorise(s, item, s.task_efforts[t], n, rework)
-    return new_task(s, item, stage, n, new, dep, rw, False, stage, rework, scale)
+    if not p.market or rework:
+        return new_task(s, item, stage, n, new, dep, rw, False, stage, rework, scale)
+    unit = stage * p.services + s.items[item].service
+    provider = choose(s, rng, 0, unit)
+    t = new_task(s, item, pool_of(s, provider), n, new, dep, rw, False, stage, rework, scale)
+    label(s, t, 0, unit, provider)
+    return t
 
 
 @njit(cache=True)
 def central_send(s, rng, t, from_team, now, crossing):
+    """To the task's pool, across a silo boundary or straight in; through the market when on
+    (which leaves a piece going straight into a silo to be queued here)."""
+    if s.tasks[t].provider >= 0 and market_send(s, rng, t, from_team, now, crossing):
+        return
     if crossing:
         handoff(s, rng, t, from_team, now)
     else:
@@ -719,18 +750,19 @@ def central_send(s, rng, t, from_team, now, crossing):
 @njit(cache=True)
 def central_next(s, rng, t, team, now):
     """After a stage: hand the item to the next stage, or back to the first after an
-    escalated diagnosis, or verify it."""
+    escalated diagnosis, or verify it (the stage's team, else, after an external provider
+    (``team`` -1), the operations silo's first team)."""
     p = s.params[0]
     tk = s.tasks[t]
     item = tk.of_item
     if tk.stage < p.last:
-        central_send(s, rng, central_stage_task(s, item, tk.stage + 1, tk.scale, tk.rework), team, now, True)
+        central_send(s, rng, central_stage_task(s, rng, item, tk.stage + 1, tk.scale, tk.rework), team, now, True)
     elif s.items[item].escalated:
         s.items[item].escalated = False
-        central_send(s, rng, central_stage_task(s, item, 0, 1.0, False), team, now, True)
-    elif verify(s, rng, item, team, now):
+        central_send(s, rng, central_stage_task(s, rng, item, 0, 1.0, False), team, now, True)
+    elif verify(s, rng, item, team if team >= 0 else s.runners[0], now):
         scale = p.rework_effort_fraction / p.rework_rest
-        handoff(s, rng, central_stage_task(s, item, p.rework_stage, scale, True), team, now)
+        handoff(s, rng, central_stage_task(s, rng, item, p.rework_stage, scale, True), team, now)
 
 
 # --- micro-providers -------------------------------------------------------------------------
@@ -751,7 +783,12 @@ def micro_route(s, rng, item, now):
         s.task_services[r, 0] = service
         s.task_efforts[r, 0] = effort
         # categorise(item, (0, effort)): a request's effort is dependency work, whatever the item
-        request = new_task(s, item, s.owner_of[service], 1, 0.0, effort, 0.0, True, 0, False, 1.0)
+        if s.params[0].market:  # to the provider the market chose
+            provider = choose(s, rng, owner, service)
+            request = new_task(s, item, pool_of(s, provider), 1, 0.0, effort, 0.0, True, 0, False, 1.0)
+            label(s, request, owner, service, provider)
+        else:
+            request = new_task(s, item, s.owner_of[service], 1, 0.0, effort, 0.0, True, 0, False, 1.0)
         if s.params[0].sourcing:
             s.market_used[owner, service] = True
             s.tasks[request].bought = s.market_external[owner, service]
@@ -779,13 +816,16 @@ def micro_route(s, rng, item, now):
 
 @njit(cache=True)
 def micro_on_start(s, rng, t, now):
-    """When the owner starts an item, it sends its requests to the providers."""
+    """When the owner starts an item, it sends its requests to the providers (through the
+    market, or bought outside under make-or-buy)."""
     tk = s.tasks[t]
     it = s.items[tk.of_item]
     if not tk.is_request and it.nreq:
         for k in range(it.nreq):
             request = s.item_requests[tk.of_item, k]
-            if s.tasks[request].bought:
+            if s.tasks[request].provider >= 0:
+                market_send(s, rng, request, tk.team, now, True)
+            elif s.tasks[request].bought:
                 buy(s, rng, request, now)
             else:
                 handoff(s, rng, request, tk.team, now)
@@ -799,6 +839,8 @@ def micro_on_done(s, rng, t, now):
     item = tk.of_item
     if not tk.is_request:
         s.items[item].own_done = now
+    elif p.market:
+        returned(s, t, now)
     elif p.sourcing:
         sent = tk.ready - p.delay - (p.negotiation_ticks if p.provider_customer else 0.0)
         observe(s, tk.team, now - sent, tk.defective)
@@ -842,12 +884,19 @@ def buy(s, rng, t, now):
 
 @njit(cache=True)
 def on_bought(s, rng, t, now):
-    """An external provider delivered a request, perhaps with a defect."""
+    """An external provider delivered a piece of work (the market's: its consumer scores it),
+    perhaps with a defect; the structure takes the item on from there."""
     item = s.tasks[t].of_item
-    if rng.random() < s.params[0].external_defect_prob:
+    if s.tasks[t].provider >= 0:
+        delivered(s, rng, t, now)
+    elif rng.random() < s.params[0].external_defect_prob:
         s.items[item].defects += 1
-    free_task(s, t)
-    micro_part_done(s, rng, item, now)
+    if s.params[0].structure == CENTRAL_IT:
+        central_next(s, rng, t, -1, now)
+        free_task(s, t)
+    else:
+        free_task(s, t)
+        micro_part_done(s, rng, item, now)
 
 
 @njit(cache=True)
@@ -891,9 +940,9 @@ def review(s, rng, tick):
 
 
 @njit(cache=True)
-def migrate(s, rng, team, service, now):
-    """Switching provider: the consumer's effort to move, booked as dependency work on the
-    service (ranked as an upgrade; its item, row ``MIGRATION``, is outside the item log)."""
+def migrate(s, rng, pool, service, now):
+    """Switching provider: the consumer's effort to move, at its ``pool``, booked as dependency
+    work on the service (ranked as an upgrade; its item, row ``MIGRATION``, is outside the item log)."""
     cost = s.params[0].switch_cost_days
     if cost == 0:
         return
@@ -901,10 +950,181 @@ def migrate(s, rng, team, service, now):
     t = task_slot(s)
     s.task_services[t, 0] = service
     s.task_efforts[t, 0] = cost
-    t = new_task(s, item, team, 1, 0.0, cost, 0.0, False, 0, False, 1.0)
+    t = new_task(s, item, pool, 1, 0.0, cost, 0.0, False, 0, False, 1.0)
     s.tasks[t].opens = False
     s.tasks[t].migration = True
     enqueue(s, rng, t, now)
+
+
+# --- the internal market (sim/model/market.py, docs/ODD.md 7.11) -----------------------------
+@njit(cache=True)
+def choose(s, rng, consumer, unit):
+    """The provider of ``consumer``'s next piece of ``unit``: its choice, or now and then
+    (``explore_prob``) another candidate drawn at random."""
+    p = s.params[0]
+    s.mk_used[consumer, unit] = True
+    chosen = s.mk_current[consumer, unit]
+    if p.explore_prob and rng.random() < p.explore_prob:
+        n = s.mk_ncandidates[consumer, unit]
+        others = 0
+        for k in range(n):
+            others += s.mk_candidates[consumer, unit, k] != chosen
+        if others:
+            pick = rng.integers(0, others)
+            for k in range(n):
+                candidate = s.mk_candidates[consumer, unit, k]
+                if candidate != chosen:
+                    if pick == 0:
+                        return candidate
+                    pick -= 1
+    return chosen
+
+
+@njit(cache=True)
+def pool_of(s, provider):
+    """The internal pool of ``provider``; -1 for an external one."""
+    return provider if provider < s.params[0].pools else -1
+
+
+@njit(cache=True)
+def label(s, t, consumer, unit, provider):
+    """Mark task ``t`` as a piece of ``unit`` for ``consumer`` from ``provider``."""
+    tk = s.tasks[t]
+    tk.consumer = consumer
+    tk.unit = unit
+    tk.provider = provider
+
+
+@njit(cache=True)
+def market_send(s, rng, t, from_team, now, crossing):
+    """Send a labelled piece to its provider now: across a team boundary (a handoff,
+    ``crossing``) or straight in. An external provider takes it when it arrives and returns
+    it when served. Returns False for a piece going straight into an internal pool, which
+    the caller queues (queueing here would make a cycle of calls: no recursion in the kernel)."""
+    tk = s.tasks[t]
+    tk.sent = now
+    book(s, t, now)
+    if tk.pool >= 0:
+        if crossing:
+            handoff(s, rng, t, from_team, now)
+        return crossing
+    if crossing:
+        cross(s, rng, t, from_team, now)
+    else:
+        tk.ready = now
+    schedule(s, serve(s, rng, tk.provider - s.params[0].pools, tk.ready, tk.effort), BOUGHT, t)
+    return True
+
+
+@njit(cache=True)
+def serve(s, rng, external, ready, effort):
+    """When a piece of ``effort`` person-days arriving at ``ready`` comes back from an external
+    provider: its capacity serves first come first served, then a random turnaround."""
+    start = max(ready, s.ext_free_at[external])
+    s.ext_free_at[external] = start + effort / s.ext_capacity[external]
+    lead = s.ext_lead[external]
+    return s.ext_free_at[external] + (rng.exponential(lead) if lead > 0 else 0.0)
+
+
+@njit(cache=True)
+def book(s, t, now):
+    """The market's series: the person-days sent to the usual, another internal or an external
+    provider (and what the external ones cost; bought days)."""
+    tick = int(now)
+    if tick >= s.mk_series.shape[1]:
+        return
+    tk = s.tasks[t]
+    effort = tk.effort
+    pools = s.params[0].pools
+    if tk.provider >= pools:
+        s.mk_series[SERIES_EXTERNAL, tick] += effort
+        s.mk_series[SERIES_COST, tick] += effort * s.ext_price[tk.provider - pools]
+        s.bought_days[tick] += effort
+    elif tk.provider == s.mk_defaults[tk.unit]:
+        s.mk_series[SERIES_DEFAULT, tick] += effort
+    else:
+        s.mk_series[SERIES_ALTERNATE, tick] += effort
+
+
+@njit(cache=True)
+def returned(s, t, now):
+    """An internal provider finished a piece: the consumer scores it (at the internal price, 1)."""
+    tk = s.tasks[t]
+    market_observe(s, tk.consumer, tk.unit, tk.provider, now - tk.sent, tk.defective, 1.0)
+
+
+@njit(cache=True)
+def delivered(s, rng, t, now):
+    """An external provider delivered a piece: it may bring a defect; the consumer scores it."""
+    tk = s.tasks[t]
+    external = tk.provider - s.params[0].pools
+    if rng.random() < s.ext_defect_prob[external]:
+        s.items[tk.of_item].defects += 1
+        tk.defective = True
+    market_observe(s, tk.consumer, tk.unit, tk.provider, now - tk.sent, tk.defective, s.ext_price[external])
+
+
+@njit(cache=True)
+def market_observe(s, consumer, unit, provider, turnaround, failed, price):
+    """``Scores.observe``: the newest piece weighs ``smoothing``, the first sets the value."""
+    failure = 1.0 if failed else 0.0
+    if not s.mk_seen[consumer, unit, provider]:
+        s.mk_seen[consumer, unit, provider] = True
+        s.mk_turnaround[consumer, unit, provider] = turnaround
+        s.mk_failure[consumer, unit, provider] = failure
+        s.mk_price[consumer, unit, provider] = price
+        return
+    w = s.params[0].smoothing
+    s.mk_turnaround[consumer, unit, provider] += w * (turnaround - s.mk_turnaround[consumer, unit, provider])
+    s.mk_failure[consumer, unit, provider] += w * (failure - s.mk_failure[consumer, unit, provider])
+    s.mk_price[consumer, unit, provider] += w * (price - s.mk_price[consumer, unit, provider])
+
+
+@njit(cache=True)
+def market_score(s, consumer, unit, provider):
+    """``Scores.score``: turnaround plus the weighted defect rate (plus the weighted price)."""
+    p = s.params[0]
+    value = s.mk_turnaround[consumer, unit, provider] + p.failure_weight * s.mk_failure[consumer, unit, provider]
+    if p.price_weight:
+        value = value + p.price_weight * s.mk_price[consumer, unit, provider]
+    return value
+
+
+@njit(cache=True)
+def market_review(s, rng, tick):
+    """Consumers due at ``tick`` move each unit they use to the best-scored provider they have
+    seen, if the current one is worse by more than the margin; each switch costs the consumer
+    a migration (at its own pool: central IT's intake, the first silo)."""
+    p = s.params[0]
+    consumers, units = s.mk_used.shape
+    for consumer in range(consumers):
+        if consumer % p.review_ticks != tick % p.review_ticks:
+            continue
+        for unit in range(units):
+            if not s.mk_used[consumer, unit]:
+                continue
+            current = s.mk_current[consumer, unit]
+            if not s.mk_seen[consumer, unit, current]:
+                continue
+            known, best, lowest = 0, -1, 0.0
+            for k in range(s.mk_ncandidates[consumer, unit]):
+                candidate = s.mk_candidates[consumer, unit, k]
+                if s.mk_seen[consumer, unit, candidate]:
+                    value = market_score(s, consumer, unit, candidate)
+                    if known == 0 or value < lowest:
+                        best, lowest = candidate, value
+                    known += 1
+            if known < 2 or best == current:
+                continue
+            if not market_score(s, consumer, unit, current) > lowest * (1 + p.switch_margin):  # sourcing.worse
+                continue
+            s.mk_series[SERIES_SWITCHES, tick] += 1
+            if best == s.mk_previous[consumer, unit]:
+                s.mk_series[SERIES_FLIPBACKS, tick] += 1
+            s.mk_previous[consumer, unit] = current
+            s.mk_current[consumer, unit] = best
+            pool = 0 if p.structure == CENTRAL_IT else consumer
+            migrate(s, rng, pool, unit % p.services, float(tick + 1))
 
 
 # --- the service desk (docs/ODD.md 7.7) ------------------------------------------------------

@@ -79,6 +79,11 @@ TASK = np.dtype(
         ("swarm_of", np.int64),
         ("swarm_parts", np.int64),
         ("desk", np.bool_),  # the service desk's work: its finish goes to the desk's rule
+        # The internal market: the piece's consumer, unit and provider (-1: not a piece), when sent.
+        ("consumer", np.int64),
+        ("unit", np.int64),
+        ("provider", np.int64),
+        ("sent", np.float64),
         ("next_free", np.int64),
     ],
     align=True,
@@ -134,6 +139,7 @@ PARAMS = np.dtype(
         ("negotiation_ticks", np.float64),
         ("over_ask_factor", np.float64),
         ("sourcing", np.bool_),
+        ("market", np.bool_),  # the internal market (it excludes make-or-buy: they share the review's fields)
         ("review_ticks", np.int64),
         ("external_lead_ticks", np.float64),
         ("external_defect_prob", np.float64),
@@ -142,6 +148,9 @@ PARAMS = np.dtype(
         ("switch_margin", np.float64),
         ("failure_weight", np.float64),
         ("smoothing", np.float64),
+        ("price_weight", np.float64),
+        ("explore_prob", np.float64),
+        ("services", np.int64),
         ("rotation", np.bool_),
         ("project_ticks", np.int64),
         ("knowledge_kept", np.float64),
@@ -218,6 +227,24 @@ class State(NamedTuple):
     score_turnaround: np.ndarray
     score_failure: np.ndarray
     score_seen: np.ndarray
+    # The internal market (sim/model/market.py): the Exchange's arrays (consumer x unit, and
+    # x provider for the scores), each unit's candidates per consumer, the externals.
+    mk_current: np.ndarray
+    mk_previous: np.ndarray
+    mk_used: np.ndarray
+    mk_turnaround: np.ndarray
+    mk_failure: np.ndarray
+    mk_price: np.ndarray
+    mk_seen: np.ndarray
+    mk_series: np.ndarray  # a row per name of market.SERIES, a column per tick
+    mk_defaults: np.ndarray  # each unit's usual provider
+    mk_candidates: np.ndarray  # consumer x unit x candidate, padded with -1
+    mk_ncandidates: np.ndarray
+    ext_capacity: np.ndarray
+    ext_lead: np.ndarray
+    ext_defect_prob: np.ndarray
+    ext_price: np.ndarray
+    ext_free_at: np.ndarray
     hold_team: np.ndarray  # nodes of the items' holder lists
     hold_next: np.ndarray
     intervals: np.ndarray  # busy intervals: start, finish, person-days per category
@@ -260,7 +287,12 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     ),
     **dict.fromkeys(("item_plan_efforts", "task_efforts", "knowledge", "intervals"), (F64, 2)),
     **dict.fromkeys(("self_service", "adopted", "ties_adopted", "score_seen"), (BOOL, 1)),
-    **dict.fromkeys(("market_external", "market_used"), (BOOL, 2)),
+    **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
+    **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates"), (I64, 2)),
+    "mk_candidates": (I64, 3),
+    **dict.fromkeys(("mk_turnaround", "mk_failure", "mk_price"), (F64, 3)),
+    "mk_seen": (BOOL, 3),
+    "mk_series": (F64, 2),
     **dict.fromkeys(
         (
             "ev_time",
@@ -270,6 +302,11 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
             "score_turnaround",
             "formed_at",
             "score_failure",
+            "ext_capacity",
+            "ext_lead",
+            "ext_defect_prob",
+            "ext_price",
+            "ext_free_at",
             "bought_days",
             "switch_table",
             "shares",

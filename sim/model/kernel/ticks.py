@@ -22,6 +22,7 @@ from sim.model.kernel.flow import (
     PHASE,
     TICK,
     has_room,
+    market_review,
     new_item,
     process,
     review,
@@ -94,8 +95,8 @@ def can_spread(s):
 # --- the end of a tick ---------------------------------------------------------------------------
 @njit(cache=True)
 def end_tick(s, rng, tick):
-    """Forgetting, project teams re-forming, debt ageing, make-or-buy's reviews, the teams'
-    load, and the tick's records."""
+    """Forgetting, project teams re-forming, debt ageing, the market's or make-or-buy's
+    reviews, the teams' load, and the tick's records."""
     p = s.params[0]
     knowledge = s.knowledge
     teams, services = knowledge.shape
@@ -110,6 +111,8 @@ def end_tick(s, rng, tick):
         for v in range(services):
             s.debt[v] += p.debt_aging
         s.tech_debt[tick] = pairwise_sum(s.debt, 0, services) / services
+    if p.market:
+        market_review(s, rng, tick)
     if p.sourcing:
         review(s, rng, tick)
     if p.coupled:
@@ -236,6 +239,22 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.score_turnaround = s.score_turnaround
     ref.score_failure = s.score_failure
     ref.score_seen = s.score_seen
+    ref.mk_current = s.mk_current
+    ref.mk_previous = s.mk_previous
+    ref.mk_used = s.mk_used
+    ref.mk_turnaround = s.mk_turnaround
+    ref.mk_failure = s.mk_failure
+    ref.mk_price = s.mk_price
+    ref.mk_seen = s.mk_seen
+    ref.mk_series = s.mk_series
+    ref.mk_defaults = s.mk_defaults
+    ref.mk_candidates = s.mk_candidates
+    ref.mk_ncandidates = s.mk_ncandidates
+    ref.ext_capacity = s.ext_capacity
+    ref.ext_lead = s.ext_lead
+    ref.ext_defect_prob = s.ext_defect_prob
+    ref.ext_price = s.ext_price
+    ref.ext_free_at = s.ext_free_at
     ref.hold_team = s.hold_team
     ref.hold_next = s.hold_next
     ref.intervals = s.intervals
