@@ -121,8 +121,9 @@ class OrgModel(mesa.Model):
         self._end_tick(tick)
 
     def run(self) -> None:
-        """Every tick, with Python's cyclic garbage collector paused: the model's work frees
-        itself by reference counting, and the collector's passes over a large heap cost
+        """Every tick: in the compiled kernel, a demand block per call; in the object engine,
+        one step at a time with Python's cyclic garbage collector paused: the model's work
+        frees itself by reference counting, and the collector's passes over a large heap cost
         more the larger the organisation (a sixth of a 400-team run). The few cycles left
         are collected once the run is over."""
         ticks = self.config.simulation.ticks
