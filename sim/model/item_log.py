@@ -87,7 +87,13 @@ class ItemLog:
             return np.concatenate([released[:, i], still_open[:, i]])
 
         order = np.argsort(column(0), kind="stable")
-        frame = pd.DataFrame({name: column(i + 1)[order].astype(dtype) for i, (name, dtype) in enumerate(COLUMNS)})
-        frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
-        frame["lead_time"] = frame["completion"] - frame["arrival"]
-        return frame
+        return item_table(lambda name, i: column(i + 1)[order])
+
+
+def item_table(column) -> pd.DataFrame:
+    """The item table from ``column(name, index)``, each of ``COLUMNS`` in arrival order: the
+    columns in their dtypes, the kind as a category, and the lead time."""
+    frame = pd.DataFrame({name: column(name, i).astype(dtype) for i, (name, dtype) in enumerate(COLUMNS)})
+    frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
+    frame["lead_time"] = frame["completion"] - frame["arrival"]
+    return frame

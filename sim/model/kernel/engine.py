@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 from numba.core import config
 
-from sim.model.item_log import COLUMNS
+from sim.model.item_log import item_table
 from sim.model.kernel import flow, ticks
 from sim.model.kernel.state import ITEM, PARAMS, TASK, State, grown
-from sim.model.work import KIND_NAMES
 from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -346,7 +345,4 @@ class Kernel:
         items = self.state.items[: self.state.ctr[flow.ITEMS]]
         items = items[items["order"] >= 0]
         items = items[np.argsort(items["order"], kind="stable")]
-        frame = pd.DataFrame({name: items[name].astype(dtype) for name, dtype in COLUMNS})
-        frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
-        frame["lead_time"] = frame["completion"] - frame["arrival"]
-        return frame
+        return item_table(lambda name, _: items[name])
