@@ -7,8 +7,10 @@ structures, escalated incidents, escaped defects, the spread of the practice (in
 network, mandate), misrouting, and make-or-buy with its migration.
 
 Each test runs a hand-built organisation of one to eight teams with no random demand
-(``arrival_rate`` 0): the items are placed at chosen times, every friction not under test is
-off, and the expected times and person-days are worked out in the comments."""
+(``arrival_rate`` 0): the items are placed at chosen times (``OrgModel.place``), every friction
+not under test is off, and the expected times and person-days are worked out in the comments.
+The runs go through the engine a scenario runs in, the compiled kernel, so these tests guard
+its rules (with ``NUMBA_DISABLE_JIT=1`` as plain Python, too)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 import pytest
 from conftest import deep_merge
 
-from sim.model.org_model import ARRIVE, OrgModel
+from sim.model.org_model import OrgModel
 from sim.model.work import FEATURE, FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KTLO
 from sim.scenario.schema import Scenario
 
@@ -58,15 +60,14 @@ TWO_SILOS: dict[str, Any] = {
 
 def model_of(structure: str = "micro_provider", seed: int = 0, **sections: Any) -> OrgModel:
     data = deep_merge(deep_merge(BASE, {"structure": structure}), sections)
-    return OrgModel(Scenario.model_validate(data), seed, compiled=False)
+    return OrgModel(Scenario.model_validate(data), seed)
 
 
 def arrive(
     model: OrgModel, at: float, effort: float, service: int = 0, deps: tuple[int, ...] = (), kind: int = FEATURE
 ) -> None:
-    """An item of the business arriving at ``at`` (placed on the model's event heap)."""
-    item = model.demand.new_item(kind, FROM_DEMAND, service, deps, effort, at)
-    model._schedule(at, ARRIVE, item)
+    """An item of the business arriving at ``at``."""
+    model.place(kind, service, effort, at, deps)
 
 
 def run(model: OrgModel) -> None:
