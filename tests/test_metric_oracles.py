@@ -107,7 +107,7 @@ ADOPTION = [k / 20 for k in (0, 0, 2, 4, 8, 10, 12, 16, 17, 18, 18, 19)]
 
 
 def item_table(rows: list[tuple]) -> pd.DataFrame:
-    """An item table shaped like ``ItemLog.table()`` plus the ``value`` column run.py adds."""
+    """An item table shaped like the model's (``OrgModel.items.table()``) plus the ``value`` column run.py adds."""
     frame = pd.DataFrame(rows, columns=ITEM_COLUMNS)
     frame["kind"] = pd.Categorical(frame["kind"], categories=KIND_NAMES)
     frame["escaped"] = frame["escaped"].astype(bool)

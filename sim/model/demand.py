@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.organisation import Services
-from sim.model.work import FROM_DEMAND, WorkItem
 from sim.scenario.schema import Demand
 
 
@@ -43,18 +42,6 @@ class Block:
             return starts, empty, empty, np.zeros(0), np.zeros(0), np.zeros((0, 1), dtype=bool)
         return starts, *self.columns
 
-    def items(self, offset: int, dependencies: tuple[tuple[int, ...], ...]) -> list[WorkItem]:
-        """The items of the block's ``offset``-th tick, with their ids in time order."""
-        lo, hi = self.starts[offset], self.starts[offset + 1]
-        items = []
-        rows = zip(*(c[lo:hi].tolist() for c in self.columns), strict=True)
-        for k, (kind, service, effort, time, touched) in enumerate(rows, start=self.first_id + lo):
-            deps = dependencies[service]
-            if deps:
-                deps = tuple(d for d, hit in zip(deps, touched, strict=False) if hit)
-            items.append(WorkItem(k, kind, FROM_DEMAND, service, deps, effort, time))
-        return items
-
 
 class DemandStream:
     """Generates each tick's arrivals, with arrival times spread uniformly within the tick.
@@ -74,11 +61,6 @@ class DemandStream:
         self.service_cdf = np.cumsum(services.demand_weights)
         self.next_id = 0
         self._block: Block | None = None
-
-    def arrivals(self, tick: int) -> list[WorkItem]:
-        """The items arriving during ``tick`` (ticks must be asked for in order)."""
-        block = self.block_of(tick)
-        return block.items(tick - block.first_tick, self.services.dependencies)
 
     def block_of(self, tick: int) -> Block:
         """The block holding ``tick``'s arrivals, drawn when ``tick`` is past the last one."""
@@ -104,10 +86,3 @@ class DemandStream:
         self.next_id += n
         columns = (kinds[order], services[order], efforts[order], times[order], touch[order])
         return Block(first, first_id, counts, columns)
-
-    def new_item(
-        self, kind: int, origin: int, service: int, deps: tuple[int, ...], effort: float, t: float
-    ) -> WorkItem:
-        """Create an item with the next id (also used for incidents that escaped defects cause)."""
-        self.next_id += 1
-        return WorkItem(self.next_id, kind, origin, service, deps, effort, t)

@@ -17,8 +17,8 @@ class TickRecorder:
     def __init__(self, ticks: int, people: int) -> None:
         self.ticks = ticks
         self.people = people
-        # One entry per busy interval: start, finish and person-days per category.
-        self._intervals = array("d")
+        # One row per busy interval: start, finish and person-days per category (the kernel's).
+        self._intervals = np.zeros(0)
         self.arrivals = np.zeros(ticks, dtype=np.int64)
         self.completions = np.zeros(ticks, dtype=np.int64)
         self.wip = np.zeros(ticks, dtype=np.int64)
@@ -45,11 +45,6 @@ class TickRecorder:
         # Series a mechanism adds only while it is on (the internal market's), by column name.
         self.extra: dict[str, np.ndarray] = {}
 
-    def add_busy(self, start: float, finish: float, parts: tuple[float, ...]) -> None:
-        """Record ``parts`` (person-days by category, spent evenly over [start, finish))."""
-        if finish > start and start < self.ticks:
-            self._intervals.extend((start, finish, *parts))
-
     def set_busy(self, intervals: np.ndarray) -> None:
         """Take the busy intervals as rows (start, finish, person-days per category) at once."""
         self._intervals = np.ascontiguousarray(intervals, dtype=float).ravel()
@@ -58,11 +53,6 @@ class TickRecorder:
         """Record ``days`` person-days of improvement work, spent evenly over [start, finish)."""
         if finish > start and start < self.ticks:
             self._improving.extend((start, finish, days))
-
-    def buy(self, now: float, effort: float) -> None:
-        """Book ``effort`` person-days bought from an external provider at ``now``."""
-        if now < self.ticks:
-            self.bought_days[int(now)] += effort
 
     @property
     def busy(self) -> np.ndarray:

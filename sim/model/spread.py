@@ -9,69 +9,21 @@ from sim.scenario.schema import Spread
 
 
 class WorkTies:
-    """Who actually exchanged work with whom: symmetric counts of handoffs and requests.
-
-    Exchanges are buffered and folded into the counts when next read; each team's total
-    exchanges and its exchanges with adopters are kept up to date as counts grow and teams
-    adopt, so the per-tick influence costs O(teams), not O(teams^2). Counts are whole
-    numbers, so every sum is exact whatever its order."""
-
-    PENDING_LIMIT = 1 << 16  # exchanges buffered at most (a warm-up without spread reads none)
+    """Who actually exchanged work with whom: symmetric counts of handoffs and requests, each
+    team's total exchanges and its exchanges with the adopters, which the kernel keeps up to
+    date as counts grow and teams adopt (so the per-tick influence costs O(teams), not
+    O(teams^2)). Counts are whole numbers, so every sum is exact whatever its order."""
 
     def __init__(self, teams: int) -> None:
-        self._counts = np.zeros((teams, teams), dtype=np.int32)
-        self._pending: list[tuple[int, int]] = []
+        self.counts = np.zeros((teams, teams), dtype=np.int32)  # symmetric, zero diagonal
         self._weight = np.zeros(teams)  # exchanges per team
         self._reached = np.zeros(teams)  # exchanges with the adopters in ``_adopted``
         self._adopted = np.zeros(teams, dtype=bool)
-
-    def add(self, a: int, b: int) -> None:
-        if a != b:
-            self._pending.append((a, b))
-            if len(self._pending) >= self.PENDING_LIMIT:
-                self._fold()
-
-    @property
-    def counts(self) -> np.ndarray:
-        """Exchanges between each pair of teams (symmetric, zero diagonal)."""
-        if self._pending:
-            self._fold()
-        return self._counts
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Counts, exchanges per team, exchanges with adopters and the adopters they were
         counted for, for the compiled kernel, which keeps them up to date in place."""
         return self.counts, self._weight, self._reached, self._adopted
-
-    def _fold(self) -> None:
-        a, b = np.array(self._pending, dtype=np.intp).T
-        self._pending.clear()
-        x, y = np.concatenate([a, b]), np.concatenate([b, a])  # both directions
-        np.add.at(self._counts, (x, y), 1)
-        n = len(self._weight)
-        self._weight += np.bincount(x, minlength=n)
-        self._reached += np.bincount(x, weights=self._adopted[y], minlength=n)
-
-    def forget(self, teams: np.ndarray) -> None:
-        """Drop every tie of ``teams`` (their people left; the new ones know nobody yet)."""
-        counts = self.counts
-        lost = counts[:, teams]
-        self._weight -= lost.sum(axis=1)
-        self._reached -= lost @ self._adopted[teams].astype(np.float64)
-        counts[teams, :] = 0
-        counts[:, teams] = 0
-        self._weight[teams] = 0.0
-        self._reached[teams] = 0.0
-
-    def influence(self, adopted: np.ndarray) -> np.ndarray:
-        """Share of each team's work partners (weighted by exchanges) that adopted."""
-        counts = self.counts
-        changed = np.flatnonzero(adopted != self._adopted)
-        if len(changed):
-            sign = np.where(adopted[changed], 1.0, -1.0)
-            self._reached += counts[:, changed] @ sign
-            self._adopted = adopted.copy()
-        return self._reached / np.maximum(self._weight, 1.0)  # no partners: nothing reached, 0
 
     def edges(self) -> int:
         """Number of distinct pairs of teams that exchanged work."""

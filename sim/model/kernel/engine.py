@@ -12,6 +12,7 @@ from numba.core import config
 from sim.model.item_log import item_table
 from sim.model.kernel import flow, ticks
 from sim.model.kernel.state import ITEM, PARAMS, TASK, State, grown
+from sim.model.work import KIND_NAMES
 from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from sim.model.org_model import OrgModel
 
 RECORDS = ("params", "items", "tasks")  # the tables with a row type
+# Priority ranks of a team's own work and of requests to it, per ``micro_provider.request_priority``.
+REQUEST_RANK = {"fifo": (1, 1), "own_first": (0, 2), "requests_first": (2, 0)}
 
 
 def supports(config: Scenario) -> bool:
@@ -59,8 +62,8 @@ class Kernel:
         self.state = State(
             params=self._params(model, margin),
             ctr=np.zeros(flow.ERROR + 1, dtype=np.int64),
-            kind_rank=np.array(model._kind_rank, dtype=np.int64),
-            request_rank=np.array(model._request_rank, dtype=np.int64),
+            kind_rank=np.array([config.demand.priority.index(name) for name in KIND_NAMES], dtype=np.int64),
+            request_rank=np.array(REQUEST_RANK[config.micro_provider.request_priority], dtype=np.int64),
             switch_table=np.array(config.context_switching.loss_by_concurrency, dtype=float),
             shares=np.asarray(getattr(structure, "shares", [1.0]), dtype=float),
             owner_of=np.asarray(getattr(structure, "owners", [0]), dtype=np.int64),
@@ -93,9 +96,9 @@ class Kernel:
             team_headcount=np.array([t.headcount for t in all_teams], dtype=np.int64),
             team_pool=np.array([pool_of[id(t.pool)] for t in all_teams], dtype=np.int64),
             knowledge=model.knowledge,
-            debt=model.debt.debt if model.debt is not None else np.zeros(len(deps)),
+            debt=model.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
-            intake_limit=np.asarray(model.wip_limit.limits if model.wip_limit else np.zeros(units), dtype=float),
+            intake_limit=np.array([config.intake.wip_limit_per_person * p for p in structure.intake_people()]),
             backlog_heap=np.zeros(0, dtype=np.int64),
             backlog_start=np.zeros(units, dtype=np.int64),
             backlog_cap=np.zeros(units, dtype=np.int64),
@@ -132,7 +135,7 @@ class Kernel:
             backlog=recorder.backlog,
             switches=recorder.switches,
             bought_days=recorder.bought_days,
-            runners=np.asarray(getattr(structure, "_runners", [0]), dtype=np.int64),
+            runners=np.asarray(getattr(structure, "runners", [0]), dtype=np.int64),
             held=np.zeros(len(deps)),
             scratch=np.zeros(len(teams) * len(deps)),
             gathered=np.zeros(width + 1),
@@ -142,7 +145,6 @@ class Kernel:
         self._grow(0)
         self._reserve_migration_item()
         self.model = model
-        self.teams = all_teams  # whose busy people the model reads back
 
     @staticmethod
     def _exchange(exchange: Exchange | None) -> dict[str, np.ndarray]:
@@ -233,7 +235,7 @@ class Kernel:
             "rework_effort_fraction": quality.rework_effort_fraction,
             "escaped_effort_factor": quality.escaped_effort_factor,
             "forgetting_rate": knowledge.forgetting_rate,
-            "load_alpha": model._load_alpha,
+            "load_alpha": 1 / config.spread.load_memory_ticks,
             "spread_start": config.spread_start_tick,
             "mandate_lag": -1 if spread.mandate_lag_ticks is None else spread.mandate_lag_ticks,
             "external_prob": spread.external_prob,
@@ -248,7 +250,7 @@ class Kernel:
             "skip_pressure": debt.skip_pressure,
             "protected_share": debt.protected_share,
             "intake_people": sum(structure.intake_people()),
-            "wip_limited": model.wip_limit is not None,
+            "wip_limited": config.intake.policy == "wip_limit",
             "provider_customer": config.relationship.mode == "provider_customer",
             "negotiation_ticks": config.relationship.negotiation_ticks,
             "over_ask_factor": config.relationship.over_ask_factor,
@@ -313,10 +315,6 @@ class Kernel:
             raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
-        s = self.state
-        columns = (s.team_busy.tolist(), s.team_open.tolist(), s.team_hold.tolist())
-        for team, busy, open_items, holding in zip(self.teams, *columns, strict=True):
-            team.busy, team.open_items, team.holding_in_hand = busy, open_items, holding
 
     def place(self, kind: int, service: int, deps: tuple[int, ...], effort: float, at: float) -> None:
         """A demand item of ``kind`` on ``service`` touching ``deps``, arriving at ``at``."""
@@ -351,11 +349,11 @@ class Kernel:
 
     # --- what the model reads ---------------------------------------------------------------
     def __len__(self) -> int:
-        """Items that arrived (``ItemLog``'s length)."""
+        """Items that arrived."""
         return int(self.state.ctr[flow.ORDER])
 
     def table(self) -> pd.DataFrame:
-        """One row per item that arrived, in arrival order (``ItemLog.table``'s columns)."""
+        """One row per item that arrived, in arrival order (``sim.model.item_log.COLUMNS``, the lead time)."""
         items = self.state.items[: self.state.ctr[flow.ITEMS]]
         items = items[items["order"] >= 0]
         items = items[np.argsort(items["order"], kind="stable")]
