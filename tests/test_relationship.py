@@ -25,11 +25,9 @@ from conftest import (
 )
 
 from sim.model.org_model import OrgModel
-from sim.model.relationship import negotiation_delay
 from sim.model.work import FROM_DEMAND, INCIDENT
 from sim.run import RunResult, run_scenario
 from sim.scenario.files import load_scenario
-from sim.scenario.schema import Relationship
 
 STRUCTURES = ("central_it", "micro_provider")
 SEEDS = replication_seeds(10, entropy=606)
@@ -56,10 +54,14 @@ PROVIDER_CUSTOMER = {"mode": "provider_customer", "negotiation_ticks": 2.0, "ove
 
 
 # --- rules ----------------------------------------------------------------------------
-def test_only_provider_customer_negotiates() -> None:
-    assert negotiation_delay(Relationship(mode="provider_customer", negotiation_ticks=2.5)) == 2.5
-    assert negotiation_delay(Relationship(mode="collaboration", negotiation_ticks=2.5)) == 0.0
-    assert negotiation_delay(Relationship(mode="none", negotiation_ticks=2.5)) == 0.0
+@pytest.mark.parametrize("mode", ["none", "collaboration"])
+def test_only_provider_customer_negotiates_and_over_asks(mode: str) -> None:
+    # Team 1 does the half-day request from 0 to 0.5 whatever the negotiation and over-asking
+    # keys say; the item is done with team 0's own part, at 1.
+    m = pair({"mode": mode, "swarm_share": 0.0} | {k: v for k, v in PROVIDER_CUSTOMER.items() if k != "mode"})
+    item = m.items.table().iloc[0]
+    assert (item["completion"], item["dependency_wait"]) == (1.0, 0.0)
+    assert busy_days(m) == (1.0, 0.5, 0.0)
 
 
 def test_a_customer_waits_for_negotiation_and_over_asks() -> None:
@@ -135,7 +137,6 @@ def test_swarming_splits_the_work_when_the_receiver_starts(
 def test_the_relationship_keys_change_nothing_while_mode_is_none(structure: str) -> None:
     inert = {"negotiation_ticks": 5.0, "over_ask_factor": 2.0, "swarm_share": 1.0}
     plain = run_scenario(small_scenario(structure), seed=3).summary
-    assert OrgModel(small_scenario(structure, relationship=inert), seed=3).relationship is None
     assert run_scenario(small_scenario(structure, relationship=inert), seed=3).summary == plain
 
 

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import signal
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FRICTIONLESS, ROUNDING, deep_merge, demand_items, small_scenario
+from conftest import FRICTIONLESS, ROUNDING, deep_merge, demand_items, hand_built, small_scenario
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sim import run_scenario
 from sim.model.demand import effort_sampler
+from sim.model.kernel import flow, ticks
 from sim.model.org_model import OrgModel
 from sim.model.organisation import assign_owners, assign_silos
 from sim.model.quality import defect_probability, detection_probability, switching_loss
 from sim.model.recorder import TickRecorder
-from sim.model.spread import WorkTies, adoption_probability, complete_influence, crossing_tick
+from sim.model.spread import adoption_probability, crossing_tick
 from sim.scenario.schema import Demand, Quality, Spread
 
 WEINBERG = (0.0, 0.2, 0.4, 0.6, 0.75)
@@ -149,9 +149,14 @@ def test_adoption_probability_is_capped_at_one() -> None:
 
 
 def test_complete_influence_counts_other_teams() -> None:
-    adopted = np.array([True, False, False, True, False])
-    assert complete_influence(adopted) == pytest.approx([1 / 4, 2 / 4, 2 / 4, 1 / 4, 2 / 4])
-    assert complete_influence(np.array([True])) == pytest.approx([0.0])
+    model = hand_built(organisation={"teams": 5}, spread={"network": "complete"})
+    model.adopted[[0, 3]] = True
+    model.kernel.state.ctr[flow.ADOPTED] = 2
+    assert ticks.influence(model.kernel.ref) == pytest.approx([1 / 4, 2 / 4, 2 / 4, 1 / 4, 2 / 4])
+    alone = hand_built(spread={"network": "complete"})
+    alone.adopted[0] = True
+    alone.kernel.state.ctr[flow.ADOPTED] = 1
+    assert ticks.influence(alone.kernel.ref) == pytest.approx([0.0])
 
 
 def test_crossing_tick() -> None:
@@ -164,16 +169,14 @@ def test_crossing_tick() -> None:
 
 
 def test_work_ties() -> None:
-    ties = WorkTies(4)
-    ties.add(0, 1)
-    ties.add(1, 0)
-    ties.add(1, 2)
-    ties.add(3, 3)  # working with oneself is no tie
-    assert ties.edges() == 2
-    assert np.array_equal(ties.counts, ties.counts.T)
-    influence = ties.influence(np.array([True, False, False, False]))
+    model = hand_built(organisation={"teams": 4})
+    for a, b in [(0, 1), (1, 0), (1, 2)]:
+        flow.exchange(model.kernel.ref, a, b)
+    assert model.ties.edges() == 2
+    assert np.array_equal(model.ties.counts, model.ties.counts.T)
+    model.adopted[0] = True
     # Team 1 exchanged twice with the adopter 0 and once with 2; team 3 has no partners.
-    assert influence == pytest.approx([0.0, 2 / 3, 0.0, 0.0])
+    assert ticks.influence(model.kernel.ref) == pytest.approx([0.0, 2 / 3, 0.0, 0.0])
 
 
 def test_work_ties_influence_kept_up_to_date_equals_recounting() -> None:
@@ -181,18 +184,20 @@ def test_work_ties_influence_kept_up_to_date_equals_recounting() -> None:
     exchanges, adoptions and forgotten teams in any interleaving."""
     rng = np.random.default_rng(3)
     n = 12
-    ties = WorkTies(n)
-    adopted = np.zeros(n, dtype=bool)
+    model = hand_built(organisation={"teams": n})
+    ref, adopted = model.kernel.ref, model.adopted
     for step in range(60):
         for a, b in rng.integers(n, size=(int(rng.integers(6)), 2)):
-            ties.add(int(a), int(b))
+            if a != b:  # working with oneself is no tie
+                flow.exchange(ref, int(a), int(b))
         adopted |= rng.random(n) < 0.03
         if step % 17 == 16:
-            ties.forget(rng.choice(n, size=2, replace=False))
-        counts = ties.counts.copy()
+            for team in rng.choice(n, size=2, replace=False):
+                ticks.forget_ties(ref, int(team))
+        counts = model.ties.counts.copy()
         weight = counts.sum(axis=1)
         expected = np.divide(counts @ adopted, weight, out=np.zeros(n), where=weight > 0)
-        assert np.array_equal(ties.influence(adopted), expected)
+        assert np.array_equal(ticks.influence(ref), expected)
     assert 0 < adopted.sum() < n
 
 
@@ -307,13 +312,13 @@ def test_every_person_day_is_accounted_for() -> None:
 
 def test_busy_time_past_the_horizon_is_not_booked() -> None:
     recorder = TickRecorder(ticks=2, people=1)
-    recorder.add_busy(1.5, 3.5, (2.0, 0.0, 0.0, 0.0, 0.0))  # half a day of it falls inside tick 1
+    recorder.set_busy(np.array([[1.5, 3.5, 2.0, 0.0, 0.0, 0.0, 0.0]]))  # half a day of it falls inside tick 1
     assert recorder.busy[:, 0] == pytest.approx([0.0, 0.5])
 
 
 def test_busy_time_is_spread_over_the_ticks_it_overlaps() -> None:
     recorder = TickRecorder(ticks=4, people=1)
-    recorder.add_busy(0.5, 2.5, (1.0, 0.0, 1.0, 0.0, 0.0))
+    recorder.set_busy(np.array([[0.5, 2.5, 1.0, 0.0, 1.0, 0.0, 0.0]]))  # start, finish, days per category
     assert recorder.busy[:, 0] == pytest.approx([0.25, 0.5, 0.25, 0.0])
     assert recorder.busy[:, 2] == pytest.approx([0.25, 0.5, 0.25, 0.0])
     assert recorder.busy[:, 1] == pytest.approx([0.0, 0.0, 0.0, 0.0])
@@ -395,25 +400,6 @@ def test_item_table_mid_run_lists_open_and_released_items_in_arrival_order() -> 
     assert table["id"].is_unique
     assert table["completion"].isna().sum() == model.open_count > 0
     assert table["completion"].notna().sum() == model.recorder.completions[:25].sum() > 0
-
-
-def test_a_run_pauses_the_garbage_collector_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    during: list[bool] = []
-    end_tick = OrgModel._end_tick
-
-    def watched(model: OrgModel, tick: int) -> None:
-        during.append(gc.isenabled())
-        end_tick(model, tick)
-
-    monkeypatch.setattr(OrgModel, "_end_tick", watched)
-    for enabled in (True, False):
-        (gc.enable if enabled else gc.disable)()
-        try:
-            OrgModel(small_scenario(simulation={"ticks": 12, "warmup_ticks": 2}), seed=1, compiled=False).run()
-            assert gc.isenabled() == enabled
-        finally:
-            gc.enable()
-    assert during == [False] * 24
 
 
 def test_rework_that_could_never_end_is_refused_at_validation() -> None:

@@ -17,7 +17,7 @@ def load() -> None:
             "organisation": {"teams": 1, "services": 1},
         }
     )
-    OrgModel(config, seed=0, compiled=True).run()
+    OrgModel(config, seed=0).run()
 
 
 load()
