@@ -252,27 +252,15 @@ def summarise_run(
 
 
 def orgsim_dock_run(seed: int) -> dict[str, object]:
-    """One OrgSim run; each stage's queue wait is read where the structure starts a task (in
-    the object engine, which the compiled kernel reproduces exactly: tests/test_kernel.py)."""
-    model = OrgModel(docking_scenario(), seed, compiled=False)
-    started: list[tuple[int, int, float]] = []
-    on_start = model.structure.on_start
-
-    def record(task, now: float) -> None:
-        started.append((task.item.id, task.stage, now - task.ready))
-        on_start(task, now)
-
-    model.structure.on_start = record
+    """One OrgSim run; each stage's queue wait is the kernel's (``Kernel.stage_waits``)."""
+    model = OrgModel(docking_scenario(), seed)
     model.run()
     items = model.items.table()
-    index = pd.Index(items["id"])
-    log = np.array(started)
-    stage_waits = np.full((len(items), len(DOCK_STAGES)), np.nan)
-    stage_waits[index.get_indexer(log[:, 0].astype(np.int64)), log[:, 1].astype(np.int64)] = log[:, 2]
+    stage_waits = model.kernel.stage_waits()
     arrival, completion = items["arrival"].to_numpy(), items["completion"].to_numpy()
     with np.errstate(invalid="ignore"):
         done = (completion >= DOCK_WARMUP) & (completion < DOCK_TICKS)
-    # Cross-check of the hook against the item table's own total wait per item.
+    # Cross-check against the item table's own total wait per item.
     np.testing.assert_allclose(stage_waits[done].sum(axis=1), items["queue_wait"].to_numpy()[done], atol=1e-9)
     return summarise_run(arrival, completion, stage_waits, done)
 

@@ -36,6 +36,7 @@ class Kernel:
     def __init__(self, model: OrgModel) -> None:
         config = model.config
         structure = model.structure
+        central = config.structure == "central_it"
         desk = model.desk
         # The service desk is one more pool and team, after the structure's.
         pools = [*structure.pools, *([desk.pool] if desk else [])]
@@ -75,6 +76,7 @@ class Kernel:
             item_plan_services=np.zeros((0, width + 1), dtype=np.int64),
             item_plan_efforts=np.zeros((0, width + 1)),
             item_requests=np.zeros((0, width), dtype=np.int64),
+            item_stage_wait=np.zeros((0, len(structure.shares) if central else 1)),
             tasks=np.zeros(0, dtype=TASK),
             task_services=np.zeros((0, width + 1), dtype=np.int64),
             task_efforts=np.zeros((0, width + 1)),
@@ -352,9 +354,18 @@ class Kernel:
         """Items that arrived."""
         return int(self.state.ctr[flow.ORDER])
 
+    def _logged(self) -> np.ndarray:
+        """The rows of the items that arrived, in arrival order."""
+        order = self.state.items["order"][: self.state.ctr[flow.ITEMS]]
+        rows = np.flatnonzero(order >= 0)
+        return rows[np.argsort(order[rows], kind="stable")]
+
     def table(self) -> pd.DataFrame:
         """One row per item that arrived, in arrival order (``sim.model.item_log.COLUMNS``, the lead time)."""
-        items = self.state.items[: self.state.ctr[flow.ITEMS]]
-        items = items[items["order"] >= 0]
-        items = items[np.argsort(items["order"], kind="stable")]
+        items = self.state.items[self._logged()]
         return item_table(lambda name, _: items[name])
+
+    def stage_waits(self) -> np.ndarray:
+        """Each item's queue wait at each stage (central IT's silos in pipeline order; one column
+        under micro-providers), rows as in ``table()``: where the item waited."""
+        return self.state.item_stage_wait[self._logged()]

@@ -82,6 +82,7 @@ def new_item(s, id_, kind, origin, service, effort, time):
     it.backlog_wait = 0.0
     it.escalated = False
     it.desk_resolved = False
+    s.item_stage_wait[i, :] = 0.0
     return i
 
 
@@ -403,6 +404,8 @@ def take_on(s, rng, t, team, now):
         exchange(s, tk.from_team, team)
     if not tk.is_request:
         it.queue_wait += now - tk.ready
+        if not (tk.desk or tk.migration):
+            s.item_stage_wait[item, tk.stage] += now - tk.ready
     if p.structure == MICRO_PROVIDER and tk.swarm_of < 0 and not tk.migration and not tk.desk:
         micro_on_start(s, rng, t, now)
 

@@ -189,6 +189,7 @@ class State(NamedTuple):
     item_plan_services: np.ndarray
     item_plan_efforts: np.ndarray
     item_requests: np.ndarray
+    item_stage_wait: np.ndarray  # items x stages (central IT's silos; one under micro-providers)
     tasks: np.ndarray
     task_services: np.ndarray
     task_efforts: np.ndarray
@@ -285,7 +286,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(
         ("service_deps", "item_deps", "item_plan_services", "item_requests", "task_services", "ev_keys"), (I64, 2)
     ),
-    **dict.fromkeys(("item_plan_efforts", "task_efforts", "knowledge", "intervals"), (F64, 2)),
+    **dict.fromkeys(("item_plan_efforts", "item_stage_wait", "task_efforts", "knowledge", "intervals"), (F64, 2)),
     **dict.fromkeys(("self_service", "adopted", "ties_adopted", "score_seen"), (BOOL, 1)),
     **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
     **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates"), (I64, 2)),
@@ -353,7 +354,14 @@ def grown(s: State, arriving: int = 0) -> State:
     changes: dict[str, np.ndarray] = {}
     size = _size(len(s.items), c[ITEMS] + arriving + margin)
     if size > len(s.items):
-        for name in ("items", "item_deps", "item_plan_services", "item_plan_efforts", "item_requests"):
+        for name in (
+            "items",
+            "item_deps",
+            "item_plan_services",
+            "item_plan_efforts",
+            "item_requests",
+            "item_stage_wait",
+        ):
             changes[name] = _rows(getattr(s, name), size)
     old = len(s.tasks)
     size = _size(old, old - c[TASKS_FREE] + margin)

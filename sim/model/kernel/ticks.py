@@ -202,6 +202,7 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.item_plan_services = s.item_plan_services
     ref.item_plan_efforts = s.item_plan_efforts
     ref.item_requests = s.item_requests
+    ref.item_stage_wait = s.item_stage_wait
     ref.tasks = s.tasks
     ref.task_services = s.task_services
     ref.task_efforts = s.task_efforts
