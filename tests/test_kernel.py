@@ -172,6 +172,32 @@ def test_the_kernel_runs_the_internal_market_of_generated_scenarios_as_the_objec
     assert_same_generated_run(sections, seed)
 
 
+improvement_sections = st.fixed_dictionaries(
+    {
+        "enabled": st.just(True),
+        "start_tick": st.integers(0, 40),
+        "effort_share": st.one_of(st.just(0.0), st.floats(0.0, 0.9)),
+        "effort_days": st.floats(0.05, 20.0),
+        "gain": st.floats(0.0, 1.0),
+        "floor": st.floats(0.0, 1.0),
+        "copy_prob": st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0)),
+        "copy_window_ticks": st.integers(1, 40),
+        "copy_cost": st.floats(0.0, 0.95),
+        "copy_ticks": st.integers(0, 10),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sections=core_scenarios, improvement=improvement_sections, seed=st.integers(0, 2**16))
+def test_the_kernel_runs_improvement_in_generated_scenarios_as_the_object_engine_does(
+    sections: dict[str, Any], improvement: dict[str, Any], seed: int
+) -> None:
+    # Improvement in every scenario, over both structures and the other mechanisms drawn.
+    sections["improvement"] = improvement
+    assert_same_generated_run(sections, seed)
+
+
 def assert_same_generated_run(sections: dict[str, Any], seed: int) -> None:
     structure = sections.pop("structure")
     try:
@@ -240,7 +266,7 @@ def _live_tasks(s) -> int:
 
 def test_the_kernel_is_refused_where_a_mechanism_is_not_ported() -> None:
     with pytest.raises(ValueError, match="compiled kernel"):
-        OrgModel(small_scenario("central_it", improvement={"enabled": True}), 0, compiled=True)
+        OrgModel(small_scenario("central_it", operating_model={"kind": "funded_projects"}), 0, compiled=True)
 
 
 def test_the_handle_carries_every_array_of_the_state() -> None:
