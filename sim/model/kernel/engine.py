@@ -412,8 +412,8 @@ class Kernel:
 
 
 def _padded(name: str, rows: list) -> dict[str, np.ndarray]:
-    """``rows`` of integers as the field ``name`` (one row each, padded with -1) and
-    ``n`` + its rest (their lengths): ``imp_services`` and ``imp_nservices``."""
+    """``rows`` of integers as the field ``name`` (a row each, padded with -1) and their
+    lengths as its count field (``imp_services``: ``imp_nservices``)."""
     width = max(1, max(map(len, rows)))
     table = np.full((len(rows), width), -1, dtype=np.int64)
     for k, row in enumerate(rows):

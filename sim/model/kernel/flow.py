@@ -1416,9 +1416,10 @@ def copy_one(s, team, idea, tick):
     n = s.imp_nimprovable[team]
     if n == 0:
         return
+    figures = s.imp_figures[team]
     best = 0
     for row in range(1, n):
-        if s.imp_figures[team, s.imp_improvable[team, row], target] > s.imp_figures[team, s.imp_improvable[team, best], target]:
+        if figures[s.imp_improvable[team, row], target] > figures[s.imp_improvable[team, best], target]:
             best = row
     service = s.imp_improvable[team, best]
     apply_improvement(s, service, target)

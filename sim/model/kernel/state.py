@@ -9,7 +9,17 @@ import numpy as np
 from numba import from_dtype, types
 from numba.experimental import structref
 
-from sim.model.kernel.flow import EVENTS, HOLD_FREE, HOLDS_FREE, IDEAS, IMPROVING, INTERVALS, ITEMS, TASK_FREE, TASKS_FREE
+from sim.model.kernel.flow import (
+    EVENTS,
+    HOLD_FREE,
+    HOLDS_FREE,
+    IDEAS,
+    IMPROVING,
+    INTERVALS,
+    ITEMS,
+    TASK_FREE,
+    TASKS_FREE,
+)
 
 ITEM = np.dtype(
     [
@@ -339,9 +349,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     "imp_figures": (F64, 3),
     **dict.fromkeys(("imp_observers", "imp_services", "imp_improvable", "imp_reach"), (I64, 2)),
     "imp_known": (BOOL, 2),
-    **dict.fromkeys(
-        ("imp_budget", "imp_copied_at", "effort_factor", "defect_factor", "ktlo_factor"), (F64, 1)
-    ),
+    **dict.fromkeys(("imp_budget", "imp_copied_at", "effort_factor", "defect_factor", "ktlo_factor"), (F64, 1)),
     **dict.fromkeys(
         (
             "ev_time",
