@@ -376,8 +376,22 @@ class Kernel:
             raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
-        for team, busy in zip(self.teams, self.state.team_busy.tolist(), strict=True):
-            team.busy = busy
+        s = self.state
+        columns = (s.team_busy.tolist(), s.team_open.tolist(), s.team_hold.tolist())
+        for team, busy, open_items, holding in zip(self.teams, *columns, strict=True):
+            team.busy, team.open_items, team.holding_in_hand = busy, open_items, holding
+
+    def place(self, kind: int, service: int, deps: tuple[int, ...], effort: float, at: float) -> None:
+        """A demand item of ``kind`` on ``service`` touching ``deps``, arriving at ``at``."""
+        if len(deps) > self.state.item_deps.shape[1]:
+            raise ValueError(f"an item touches at most {self.state.item_deps.shape[1]} services here, not {len(deps)}")
+        self._grow(1)
+        s = self.state
+        s.ctr[flow.NEXT_ID] += 1
+        item = flow.new_item(self.ref, s.ctr[flow.NEXT_ID], kind, flow.FROM_DEMAND, service, effort, at)
+        s.item_deps[item, : len(deps)] = deps
+        s.items[item]["ndeps"] = len(deps)
+        flow.schedule(self.ref, at, flow.ARRIVE, item)
 
     def _reserve_migration_item(self) -> None:
         """Row ``flow.MIGRATION``: the item of every migration task (an upgrade, never logged)."""
