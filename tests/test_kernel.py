@@ -239,6 +239,27 @@ def test_the_kernel_runs_the_internal_market_as_the_object_engine_does(structure
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
+@pytest.mark.parametrize("mode", ["none", "collaboration"])
+def test_the_kernel_improves_and_copies_as_much_as_the_object_engine_does(structure: str, mode: str) -> None:
+    # Improvements as often as the figures allow, copied at half a chance a day: without
+    # swarming the live ideas outgrow their first room (the kernel grows it between calls);
+    # with it, fewer (the object engine does not count a swarmed transfer in the figures).
+    scenario = small_scenario(
+        structure,
+        simulation={"ticks": 60, "warmup_ticks": 10},
+        organisation={"teams": 8, "team_size": 3, "services": 12},
+        demand={"arrival_rate": 5.0},
+        relationship={"mode": mode, "swarm_share": 0.5},
+        spread={"capacity_coupling": True, "imitation_prob": 0.2},
+        improvement={"enabled": True, "start_tick": 0, "effort_share": 0.9, "effort_days": 0.05, "copy_prob": 0.5},
+    )
+    assert_same_run(scenario, seed=1)
+    model = OrgModel(scenario, 1, compiled=True)
+    model.run()
+    assert model.kernel.state.imp_known.shape[1] > 64 or mode == "collaboration"
+
+
+@pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
 def test_every_team_carries_what_it_worked_on_until_the_item_is_released(structure: str) -> None:
     # The kernel's holder lists against its per-team counts, at every tick.
     model = OrgModel(small_scenario(structure, demand={"arrival_rate": 6.0}), seed=5, compiled=True)
