@@ -61,10 +61,6 @@ class CentralIT:
             )
         ]
 
-    def improvement_legs(self, service: int) -> list[tuple[Pool, float]]:
-        """An improvement passes the silo pipeline like any item: each stage's pool and share."""
-        return [(pool, float(share)) for pool, share in zip(self.pools, self.shares, strict=True)]
-
     def improvable(self, team: int) -> np.ndarray:
         """Services a team may change when it copies an improvement: nobody owns one, so any."""
         return np.arange(len(self.model.services.self_service))
@@ -101,10 +97,6 @@ class MicroProvider:
         """Who decides on improvement: every owner, with its own capacity, its own figures and
         its own services (people, observing teams, services it may change)."""
         return [(t.headcount, [t.index], self.improvable(t.index).tolist()) for t in self.model.teams]
-
-    def improvement_legs(self, service: int) -> list[tuple[Pool, float]]:
-        """An improvement is the owner's own work, in its queue."""
-        return [(self.model.teams[int(self.owners[service])].pool, 1.0)]
 
     def improvable(self, team: int) -> np.ndarray:
         """Services a team may change: those it owns."""

@@ -22,6 +22,7 @@ from sim.model.kernel.flow import (
     PHASE,
     TICK,
     has_room,
+    improvement_end_tick,
     market_review,
     new_item,
     process,
@@ -96,7 +97,7 @@ def can_spread(s):
 @njit(cache=True)
 def end_tick(s, rng, tick):
     """Forgetting, project teams re-forming, debt ageing, the market's or make-or-buy's
-    reviews, the teams' load, and the tick's records."""
+    reviews, the teams' load, improvement work and its copies, and the tick's records."""
     p = s.params[0]
     knowledge = s.knowledge
     teams, services = knowledge.shape
@@ -118,6 +119,8 @@ def end_tick(s, rng, tick):
     if p.coupled:
         for t in range(teams):
             s.loads[t] += p.load_alpha * (s.team_busy[t] / s.team_headcount[t] - s.loads[t])
+    if p.improvement:
+        improvement_end_tick(s, rng, tick)
     s.wip[tick] = s.ctr[OPEN]
     s.queued_tasks[tick] = s.pool_len[: p.pools].sum()  # not the service desk's queue
     s.adoption_share[tick] = s.ctr[ADOPTED] / teams
@@ -281,6 +284,29 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.held = s.held
     ref.scratch = s.scratch
     ref.gathered = s.gathered
+    ref.imp_factors = s.imp_factors
+    ref.imp_figures = s.imp_figures
+    ref.imp_budget = s.imp_budget
+    ref.imp_copied_at = s.imp_copied_at
+    ref.imp_people = s.imp_people
+    ref.imp_observers = s.imp_observers
+    ref.imp_nobservers = s.imp_nobservers
+    ref.imp_services = s.imp_services
+    ref.imp_nservices = s.imp_nservices
+    ref.imp_improvable = s.imp_improvable
+    ref.imp_nimprovable = s.imp_nimprovable
+    ref.imp_known = s.imp_known
+    ref.imp_idea_target = s.imp_idea_target
+    ref.imp_idea_made = s.imp_idea_made
+    ref.imp_reach = s.imp_reach
+    ref.imp_ctr = s.imp_ctr
+    ref.imp_days = s.imp_days
+    ref.effort_factor = s.effort_factor
+    ref.defect_factor = s.defect_factor
+    ref.ktlo_factor = s.ktlo_factor
+    ref.improvements_done = s.improvements_done
+    ref.improvements_failed = s.improvements_failed
+    ref.improvements_copied = s.improvements_copied
     return ref
 
 
