@@ -82,13 +82,13 @@ view: $(STAMP)
 	$(PY) -m sim view $(VIEW_ARGS)
 
 # Mutation testing (tests/MUTATION.md; a tool to run, not a CI step): mutmut ([tool.mutmut] in
-# pyproject.toml) mutates the model, metrics, structures, tables and the plots' decision code and
-# runs the fast oracle tests against each mutant, with one worker. It works in a copy,
+# pyproject.toml) mutates the kernel's rules, the metrics, tables and the plots' decision code and
+# runs the fast oracle and rule tests against each mutant, with one worker. It works in a copy,
 # .mutation/ (git-ignored), where @metric is applied after each metric's definition instead of
 # as a decorator (mutmut leaves decorated functions unmutated), and keeps its results there.
 # Every mutant MUTANTS selects is rerun. The per-module score is written into tests/MUTATION.md.
 # make mutation MUTANTS='sim.metrics.*'  for one module; MUTATION_WORKERS=2 on an idle machine.
-MUTANTS ?= sim.metrics.* sim.experiment.tables.* sim.model.structures.* sim.model.org_model.* \
+MUTANTS ?= sim.metrics.* sim.experiment.tables.* sim.model.kernel.flow.* sim.model.kernel.ticks.* \
 	sim.experiment.plots.x_win_cells__mutmut_* sim.experiment.plots.x__select__mutmut_* \
 	sim.experiment.plots.x__check_single__mutmut_* sim.experiment.plots.x__pool__mutmut_*
 MUTATION_WORKERS ?= 1
@@ -173,9 +173,13 @@ mutation: $(STAMP)
 	mkdir -p $(MUTATION_DIR)
 	cp -r sim tests scenarios pyproject.toml $(MUTATION_DIR)/
 	$(PY) -c "$$MUTATION_UNDECORATE" $(MUTATION_DIR)/sim/metrics.py
+	# The kernel's rules as plain Python (mutmut leaves decorated functions unmutated; the
+	# tests then run the kernel with NUMBA_DISABLE_JIT=1, as the kernel's own plain-Python step does).
+	sed -i -E '/^@njit\(cache=True(, inline="always")?\)$$/d' $(MUTATION_DIR)/sim/model/kernel/flow.py \
+		$(MUTATION_DIR)/sim/model/kernel/ticks.py
 	cd $(MUTATION_DIR) && names="$(foreach m,$(MUTANTS),$(m))"; \
 	if [ -n "$(MUTATION_SAMPLE)" ]; then names=$$(../$(PY) -c "$$MUTATION_PICK" "$$names" $(MUTATION_SAMPLE) $(MUTATION_SEED)); fi; \
-	set -f; ../$(VENV)/bin/mutmut run --max-children $(MUTATION_WORKERS) $$names > mutmut.log 2>&1; \
+	set -f; NUMBA_DISABLE_JIT=1 ../$(VENV)/bin/mutmut run --max-children $(MUTATION_WORKERS) $$names > mutmut.log 2>&1; \
 	status=$$?; tail -n 3 mutmut.log; test $$status -eq 0
 	$(MAKE) --no-print-directory mutation-score
 
