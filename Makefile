@@ -25,13 +25,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m sim compare scenarios/central_it.toml scenarios/micro_provider.toml --reps 20
 
+# The kernel's own tests and the rule tests on hand-built organisations, run again as plain Python.
+KERNEL_TESTS := tests/test_kernel.py tests/test_mutants_model.py tests/test_relationship.py tests/test_market.py \
+	tests/test_operating.py tests/test_improvement.py tests/test_projects.py
+
 test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
-	# The compiled kernel's code run as plain Python (bounds checked by numpy): against the object
-	# engine, and on the hand-built runs of the mutant tests.
-	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernel.py tests/test_mutants_model.py
+	# The compiled kernel's code run as plain Python (every index bounds-checked by numpy): its rule tests.
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider -m "not slow" $(KERNEL_TESTS)
 
 # The whole suite under coverage.py, branch coverage of sim/ ([tool.coverage] in pyproject.toml),
 # the commands tests run as subprocesses and the pool workers included; prints the table and
@@ -44,7 +47,7 @@ coverage: $(STAMP)
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
 	$(PY) -m coverage combine --quiet && $(PY) -m coverage report || status=$$((status ? status : 1)); \
 	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run $(KERNEL_COVERAGE) --branch --source=sim/model/kernel \
-		-m pytest -q -p no:cacheprovider tests/test_kernel.py tests/test_mutants_model.py || status=$$((status ? status : 1)); \
+		-m pytest -q -p no:cacheprovider -m "not slow" $(KERNEL_TESTS) || status=$$((status ? status : 1)); \
 	$(PY) -m coverage report $(KERNEL_COVERAGE) --show-missing --precision=1 --fail-under=95 \
 		|| status=$$((status ? status : 1)); \
 	exit $$status
