@@ -11,6 +11,13 @@ owner's queue; every silo of the pipeline, with handoffs) and has no effect if i
 defect; a copy goes to a work partner, applies to a service the copier may change and
 costs it a learning dip. All of it under both structures.
 
+The rules are tested on the engine a scenario runs in, the compiled kernel: end to end on
+hand-built organisations (conftest.hand_built) whose times and factors are worked out in the
+comments, or by calling the kernel's rule (``flow.apply_improvement``, ``flow.observe_improvement``,
+``flow.improvement_choose``, ``flow.decide``, ``flow.copy_one``, ``flow.copy_ideas``,
+``flow.improvement_dip``, ``flow.improvement_scale``, ``flow.improvement_defect_factor``) on a
+model's kernel state after priming the arrays it shares with ``Improvements``.
+
 The effect test is one-sided at ``EFFECT_ALPHA`` (1%) with Student's t on 10 paired seeds
 (9 degrees of freedom); its false-failure rate is stated in its docstring."""
 
@@ -20,11 +27,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import CENTRAL_IT, Estimate, replication_seeds, small_scenario
+from conftest import CENTRAL_IT, TWO_SILOS, Estimate, arrive, hand_built, replication_seeds, run_all, small_scenario
 
-from sim.model.improvement import DEFECTS, EFFORT, KTLO_NEED, ImprovementItem, Improvements, bucket, choose, improved
+from sim.model.improvement import DEFECTS, EFFORT, KTLO_NEED, Improvements
+from sim.model.kernel import flow
 from sim.model.org_model import OrgModel
-from sim.model.work import FEATURE, FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KTLO, Task, WorkItem
+from sim.model.work import FEATURE, FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KTLO
 from sim.run import run_scenario
 from sim.scenario.errors import ScenarioError
 from sim.scenario.files import load_scenario
@@ -38,9 +46,25 @@ def reference(structure: str, *overrides: str):
     return load_scenario(CENTRAL_IT, [f"structure={structure}", *SHORT, *overrides])
 
 
-def task(kind: int, rework: bool = False, origin: int = FROM_DEMAND) -> Task:
-    item = WorkItem(1, kind, origin, 0, (), 1.0, 0.0)
-    return Task(item, None, (0, 2), (1.0, 0.5), (1.0, 0.5, 0.0), 0, 1.5, rework=rework)
+def primed_item(model: OrgModel, kind: int, origin: int = FROM_DEMAND, plan=()) -> int:
+    """A new item row in ``model``'s kernel (never arrived) planned as ``plan``, (service, effort) pairs."""
+    s, ref = model.kernel.state, model.kernel.ref
+    item = flow.new_item(ref, 1, kind, origin, 0, 1.0, 0.0)
+    for k, (service, effort) in enumerate(plan):
+        s.item_plan_services[item, k] = service
+        s.item_plan_efforts[item, k] = effort
+    s.items["nplan"][item] = len(plan)
+    return item
+
+
+def primed_task(model: OrgModel, item: int, parts=(), rework: bool = False) -> int:
+    """A new task row of ``item`` in ``model``'s kernel at pool 0, on ``parts``, (service, effort) pairs."""
+    s, ref = model.kernel.state, model.kernel.ref
+    t = flow.task_slot(ref)
+    for k, (service, effort) in enumerate(parts):
+        s.task_services[t, k] = service
+        s.task_efforts[t, k] = effort
+    return flow.new_task(ref, item, 0, len(parts), 0.0, 0.0, 0.0, False, 0, rework, 1.0)
 
 
 # --- rules ------------------------------------------------------------------------------
@@ -92,28 +116,68 @@ def test_the_boundaries_of_the_improvement_keys_are_accepted() -> None:
 
 
 def test_an_improvement_removes_its_gain_of_the_distance_to_the_floor() -> None:
-    assert improved(1.0, 0.1, 0.5) == pytest.approx(0.95)
-    assert improved(0.95, 0.1, 0.5) == pytest.approx(0.905)
-    assert improved(0.5, 0.1, 0.5) == 0.5  # at the floor: nothing left to gain
-    assert improved(0.7, 1.0, 0.6) == pytest.approx(0.6)
-    assert improved(1.0, 0.0, 0.5) == 1.0
+    """The kernel's rule (``flow.apply_improvement``) on a primed factor: ``floor + (f - floor)(1 - gain)``."""
+    model = hand_built(improvement={"enabled": True, "gain": 0.1, "floor": 0.5})
+    factors, ref = model.improvement.factors, model.kernel.ref
+    flow.apply_improvement(ref, 0, EFFORT)
+    assert factors[EFFORT, 0] == pytest.approx(0.95)  # 0.5 + 0.5 x 0.9
+    flow.apply_improvement(ref, 0, EFFORT)
+    assert factors[EFFORT, 0] == pytest.approx(0.905)  # 0.5 + 0.45 x 0.9
+    factors[DEFECTS, 1] = 0.5
+    flow.apply_improvement(ref, 1, DEFECTS)
+    assert factors[DEFECTS, 1] == 0.5  # at the floor: nothing left to gain
+    assert factors.tolist()[KTLO_NEED] == [1.0, 1.0]  # only the target factor of the service moves
+    whole = hand_built(improvement={"enabled": True, "gain": 1.0, "floor": 0.6})
+    whole.improvement.factors[KTLO_NEED, 1] = 0.7
+    flow.apply_improvement(whole.kernel.ref, 1, KTLO_NEED)
+    assert whole.improvement.factors[KTLO_NEED, 1] == pytest.approx(0.6)
+    none = hand_built(improvement={"enabled": True, "gain": 0.0, "floor": 0.5})
+    flow.apply_improvement(none.kernel.ref, 0, EFFORT)
+    assert none.improvement.factors[EFFORT, 0] == 1.0
 
 
 def test_person_days_speak_for_effort_defects_or_ktlo_need() -> None:
-    assert bucket(task(FEATURE)) == EFFORT
-    assert bucket(task(FEATURE, rework=True)) == DEFECTS
-    assert bucket(task(INCIDENT)) == DEFECTS
-    assert bucket(task(INCIDENT, origin=FROM_ESCAPED_DEFECT)) == DEFECTS
-    assert bucket(task(KTLO)) == KTLO_NEED
-    assert bucket(task(KTLO, rework=True)) == DEFECTS
+    """The kernel's rule (``flow.observe_improvement``): team 0 finishes a task of 1 day on
+    service 0 and 0.5 on service 1; its figures gain those person-days in one bucket."""
+    cases = [
+        (FEATURE, FROM_DEMAND, False, EFFORT),
+        (FEATURE, FROM_DEMAND, True, DEFECTS),
+        (INCIDENT, FROM_DEMAND, False, DEFECTS),
+        (INCIDENT, FROM_ESCAPED_DEFECT, False, DEFECTS),
+        (KTLO, FROM_DEMAND, False, KTLO_NEED),
+        (KTLO, FROM_DEMAND, True, DEFECTS),
+    ]
+    for kind, origin, rework, bucket in cases:
+        model = hand_built(improvement={"enabled": True})
+        t = primed_task(model, primed_item(model, kind, origin), [(0, 1.0), (1, 0.5)], rework=rework)
+        flow.observe_improvement(model.kernel.ref, 0, t)
+        expected = np.zeros((1, 2, 3))
+        expected[0, :, bucket] = [1.0, 0.5]
+        assert model.improvement.figures.tolist() == expected.tolist(), (kind, origin, rework)
 
 
 def test_the_largest_figure_is_chosen_and_nothing_seen_chooses_nothing() -> None:
-    seen = np.array([[1.0, 0.0, 0.0], [2.0, 3.0, 0.5], [0.0, 0.0, 2.9]])
-    assert choose(seen) == (1, 1)
-    assert choose(np.array([[0.0, 2.0, 0.0], [2.0, 0.0, 0.0]])) == (0, 1)  # first on ties
-    assert choose(np.zeros((2, 3))) is None
-    assert choose(np.zeros((0, 3))) is None
+    """The kernel's choice (``flow.improvement_choose``) for central IT's centre, which sums
+    both silos' figures: (row of its services, target), first on ties, (-1, -1) on nothing."""
+    model = hand_built("central_it", **TWO_SILOS, improvement={"enabled": True})
+    figures, ref = model.improvement.figures, model.kernel.ref
+    assert flow.improvement_choose(ref, 0) == (-1, -1)
+    figures[0] = [[1.0, 0.0, 0.0], [2.0, 1.0, 0.5]]
+    figures[1] = [[0.0, 0.0, 0.0], [0.0, 2.0, 2.9]]  # summed: service 1 has 2, 3, 3.4
+    assert flow.improvement_choose(ref, 0) == (1, 2)
+    figures[1, 1, 1] = 2.4  # service 1's defects now 3.4 too: the first of the tie wins
+    assert flow.improvement_choose(ref, 0) == (1, 1)
+    figures[:] = 0.0
+    figures[1, 0, 2] = 2.0
+    figures[0, 1, 0] = 2.0
+    assert flow.improvement_choose(ref, 0) == (0, 2)  # first on ties across services too
+
+
+def started(model: OrgModel, first: int) -> list[tuple[int, int]]:
+    """(service, target) of the items the kernel made from row ``first`` on: the improvements."""
+    s = model.kernel.state
+    rows = range(first, int(s.ctr[flow.ITEMS]))
+    return [(int(s.items["service"][i]), int(s.items["target"][i])) for i in rows]
 
 
 _LOADED = {"simulation": {"ticks": 60, "warmup_ticks": 10}, "demand": {"arrival_rate": 2.0}}
@@ -135,8 +199,6 @@ def test_owners_decide_for_their_own_services_from_their_own_figures() -> None:
         assert unit.observers.tolist() == [team.index]
         assert unit.services.tolist() == np.flatnonzero(owners == team.index).tolist()
         assert model.structure.improvable(team.index).tolist() == unit.services.tolist()
-    legs = model.structure.improvement_legs(0)
-    assert legs == [(model.structure.owner(0).pool, 1.0)]
 
 
 def test_the_centre_decides_for_every_service_from_everyones_figures() -> None:
@@ -147,49 +209,148 @@ def test_the_centre_decides_for_every_service_from_everyones_figures() -> None:
     assert unit.observers.tolist() == [t.index for t in model.teams]
     assert unit.services.tolist() == list(range(services))
     assert model.structure.improvable(0).tolist() == list(range(services))
-    legs = model.structure.improvement_legs(0)
-    assert [pool for pool, _ in legs] == model.structure.pools
-    assert [share for _, share in legs] == pytest.approx([s.effort_share for s in model.config.central_it.stages])
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
-def test_a_budget_buys_an_improvement_each_time_it_covers_one(structure: str, monkeypatch) -> None:
-    """Budget ``share x people`` a tick; one improvement per ``effort_days``; each on the
-    largest figure the unit sees, which is then reset (figures count since last chosen)."""
-    model = enabled(structure, effort_share=0.3, effort_days=2.0, copy_prob=0.0)
-    started: list[tuple[int, int, list[int]]] = []
-    improvements = model.improvement
+def test_a_budget_buys_an_improvement_each_time_it_covers_one(structure: str) -> None:
+    """The kernel's decision (``flow.decide``), 7 ticks on two teams of one person: budget
+    ``0.3 x people`` a tick, one improvement per 2 days, each on the largest figure the unit
+    sees, which is then reset (figures count since last chosen)."""
+    model = hand_built(
+        structure, **TWO_SILOS, improvement={"enabled": True, "effort_share": 0.3, "effort_days": 2.0, "copy_prob": 0}
+    )
+    improvements, ref = model.improvement, model.kernel.ref
+    # Team 0 saw most of service 0's KTLO need, then its effort; team 1 service 1's defects.
+    improvements.figures[0] = [[2.0, 0.0, 3.0], [0.5, 0.0, 0.0]]
+    improvements.figures[1] = [[0.0, 0.0, 0.0], [0.0, 2.5, 0.0]]
+    first = int(model.kernel.state.ctr[flow.ITEMS])
+    for tick in range(7):
+        flow.decide(ref, model.rng, float(tick + 1))
+    if structure == "central_it":
+        # One unit of 2 people: 0.6 a tick, 4.2 in 7 ticks: two improvements (at ticks 4 and 7),
+        # the largest summed figure (service 0's KTLO need, 3), then the next (service 1's defects, 2.5).
+        assert started(model, first) == [(0, KTLO_NEED), (1, DEFECTS)]
+        assert improvements.budget.tolist() == pytest.approx([0.2])
+        assert improvements.figures[0].tolist() == [[2.0, 0.0, 0.0], [0.5, 0.0, 0.0]]
+        assert improvements.figures[1].tolist() == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    else:
+        # A unit per owner (team 0 owns service 0, team 1 service 1) of 1 person: 0.3 a tick, 2.1
+        # in 7 ticks: one improvement each, on its own service from its own figures.
+        assert started(model, first) == [(0, KTLO_NEED), (1, DEFECTS)]
+        assert improvements.budget.tolist() == pytest.approx([0.1, 0.1])
+        assert improvements.figures[0].tolist() == [[2.0, 0.0, 0.0], [0.5, 0.0, 0.0]]  # service 1 not its own
+        assert improvements.figures[1].tolist() == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
 
-    def record(service: int, target: int, now: float) -> None:
-        started.append((service, target, [u for u, unit in enumerate(improvements.units) if service in unit.services]))
 
-    monkeypatch.setattr(improvements, "_start", record)
-    rng = np.random.default_rng(0)
-    improvements.figures[:] = rng.random(improvements.figures.shape)
-    expected_seen = [improvements.figures[u.observers][:, u.services, :].sum(axis=0) for u in improvements.units]
-    ticks = 7
-    for tick in range(ticks):
-        improvements._decide(float(tick + 1))
-    people = [u.people for u in improvements.units]
-    assert len(started) == sum(int(0.3 * p * ticks / 2.0 + 1e-9) for p in people)
-    # The first choice of every unit is its largest figure.
-    firsts = {}
-    for service, target, units in started:
-        for u in units:
-            firsts.setdefault(u, (service, target))
-    for u, (service, target) in firsts.items():
-        unit = improvements.units[u]
-        row, best = np.unravel_index(np.argmax(expected_seen[u]), expected_seen[u].shape)
-        assert (service, target) == (int(unit.services[row]), int(best))
-        assert improvements.figures[:, service, target].sum() == 0.0
+def test_an_owner_reads_only_its_own_figures_for_its_own_services() -> None:
+    """Under micro-providers team 0 (owner of service 0) has seen only service 1, which it may
+    not change, and team 1 nothing: neither buys anything."""
+    model = hand_built("micro_provider", organisation={"teams": 2}, improvement={"enabled": True, "effort_days": 1.0})
+    model.improvement.figures[0, 1, EFFORT] = 5.0
+    first = int(model.kernel.state.ctr[flow.ITEMS])
+    for tick in range(20):  # 0.1 a tick: two days' worth, held at one
+        flow.decide(model.kernel.ref, model.rng, float(tick + 1))
+    assert started(model, first) == []
+    assert model.improvement.budget.tolist() == [1.0, 1.0]
 
 
 def test_a_unit_that_has_seen_nothing_waits_without_banking() -> None:
-    model = enabled("central_it", effort_share=0.5, effort_days=3.0)
-    improvements = model.improvement
+    """Central IT's centre of 2 people at 0.5: 1 day a tick; 5 ticks buy nothing it has not
+    seen, and the budget is held at one improvement (3 days), not 5."""
+    model = hand_built(
+        "central_it", **TWO_SILOS, improvement={"enabled": True, "effort_share": 0.5, "effort_days": 3.0}
+    )
+    first = int(model.kernel.state.ctr[flow.ITEMS])
     for tick in range(5):
-        improvements._decide(float(tick + 1))
-    assert improvements.budget.tolist() == [3.0]
+        flow.decide(model.kernel.ref, model.rng, float(tick + 1))
+    assert model.improvement.budget.tolist() == [3.0]
+    assert started(model, first) == []
+    # Seen now: the held budget buys one at once, and only one.
+    model.improvement.figures[1, 0, EFFORT] = 1.0
+    flow.decide(model.kernel.ref, model.rng, 6.0)
+    assert started(model, first) == [(0, EFFORT)]
+    assert model.improvement.budget.tolist() == [1.0]
+
+
+_BUYING = {"enabled": True, "start_tick": 0, "effort_share": 0.9, "effort_days": 2.0, "copy_prob": 0.0}
+
+
+def test_central_improvements_flow_through_every_silo_and_take_effect_when_the_last_is_done() -> None:
+    """Central IT in two silos of one person, improvement buying 2 days at 0.9 a head a tick.
+
+    A feature of 1 day on service 0 at 0: build 0.5 day [0, 0.5) on team 0, operations
+    [0.5, 1) on team 1 (seen at 1.0, in tick 1). The centre's budget, 1.8 at the end of tick 0,
+    is 3.6 at the end of tick 1: it buys service 0's effort factor (1 day seen), 1.6 left; at
+    the end of tick 2, 3.4 with nothing seen: held at 2. The improvement is the silos' work,
+    each with its share: build 1 day [2, 3) on team 0, handed off, operations [3, 4) on
+    team 1; it takes effect at 4 (tick 4), not when the build is done: 0.5 + 0.5 x 0.9 = 0.95.
+    Both silos made it, so both know the idea; the improvement is not an item of the business
+    and its own person-days are not seen by the figures."""
+    model = hand_built("central_it", **TWO_SILOS, improvement=_BUYING)
+    arrive(model, 0.0, 1.0)
+    factor = []
+    for _ in range(6):
+        model.step()
+        factor.append(float(model.improvement.factors[EFFORT, 0]))
+    assert factor == pytest.approx([1.0, 1.0, 1.0, 1.0, 0.95, 0.95])
+    s = model.kernel.state
+    assert s.imp_days[: s.imp_ctr[flow.IMPROVING]].tolist() == [[2.0, 3.0, 1.0], [3.0, 4.0, 1.0]]
+    assert model.recorder.improvements_done.tolist() == [0, 0, 0, 0, 1, 0]
+    assert model.recorder.improvements_failed.sum() == 0
+    assert model.improvement.budget.tolist() == [2.0]
+    assert model.improvement.factors[:, 1].tolist() == [1.0, 1.0, 1.0]
+    assert model.improvement.factors[[DEFECTS, KTLO_NEED], 0].tolist() == [1.0, 1.0]
+    assert int(s.imp_ctr[flow.IDEAS]) == 1
+    assert s.imp_known[:, 0].tolist() == [True, True]
+    assert (model.improvement.figures == 0.0).all()
+    table = model.items.table()
+    assert len(table) == 1 and table["completion"].tolist() == [1.0]
+
+
+def test_an_owners_improvement_is_its_own_queues_work() -> None:
+    """Micro-providers, two teams of one (team 1 owns service 1), improvement as above. A
+    feature of 1 day on service 1 at 0: team 1 [0, 1). Team 1's budget, 0.9 a tick, is 2.7 at
+    the end of tick 2: it buys service 1's effort factor, then holds at 2; team 0, having seen
+    nothing, holds at 2 from tick 2. The improvement is 2 days of team 1's [3, 5): it takes
+    effect at 5, in tick 5; only team 1 knows the idea."""
+    model = hand_built("micro_provider", organisation={"teams": 2}, improvement=_BUYING)
+    arrive(model, 0.0, 1.0, service=1)
+    factor = []
+    for _ in range(6):
+        model.step()
+        factor.append(float(model.improvement.factors[EFFORT, 1]))
+    assert factor == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0, 0.95])
+    s = model.kernel.state
+    assert s.imp_days[: s.imp_ctr[flow.IMPROVING]].tolist() == [[3.0, 5.0, 2.0]]
+    assert model.recorder.improvements_done.tolist() == [0, 0, 0, 0, 0, 1]
+    assert model.improvement.budget.tolist() == [2.0, 2.0]
+    assert s.imp_known[:, 0].tolist() == [False, True]
+    assert model.improvement.factors[EFFORT, 0] == 1.0
+
+
+def test_a_defective_improvement_has_no_effect() -> None:
+    """Every handoff loses information, and no demand: the figures are primed with 1 day seen
+    of service 0's effort (central IT) or service 1's (micro-providers, team 1's own).
+
+    Central IT buys at the end of tick 1 (budget 3.6): build [2, 3), handed off, so the
+    operations leg [3, 4) arrives defective; done at 4, it fails, no effect and no idea. An
+    owner's improvement is never handed off: team 1 buys at the end of tick 2 (2.7), works
+    [3, 5) and it takes effect at 5 (0.95)."""
+    central = hand_built("central_it", **TWO_SILOS, handoff={"loss_prob": 1.0}, improvement=_BUYING)
+    central.improvement.figures[0, 0, EFFORT] = 1.0
+    run_all(central)
+    s = central.kernel.state
+    assert s.imp_days[: s.imp_ctr[flow.IMPROVING]].tolist() == [[2.0, 3.0, 1.0], [3.0, 4.0, 1.0]]
+    assert central.recorder.improvements_failed.tolist() == [0, 0, 0, 0, 1, 0]
+    assert central.recorder.improvements_done.sum() == 0
+    assert (central.improvement.factors == 1.0).all()
+    assert int(s.imp_ctr[flow.IDEAS]) == 0
+    micro = hand_built("micro_provider", organisation={"teams": 2}, handoff={"loss_prob": 1.0}, improvement=_BUYING)
+    micro.improvement.figures[1, 1, EFFORT] = 1.0
+    run_all(micro)
+    assert micro.recorder.improvements_failed.sum() == 0
+    assert micro.recorder.improvements_done.tolist() == [0, 0, 0, 0, 0, 1]
+    assert micro.improvement.factors[EFFORT].tolist() == pytest.approx([1.0, 0.95])
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
@@ -239,50 +400,65 @@ def test_information_lost_in_the_pipeline_makes_central_improvements_fail() -> N
 
 @pytest.mark.parametrize("structure", STRUCTURES)
 def test_a_copy_goes_to_a_service_the_copier_may_change(structure: str) -> None:
+    """The kernel's copy (``flow.copy_one``) of a defects idea made by team 0 at tick 3: the
+    copier applies its gain to the service it may change where it has seen most defects."""
     model = enabled(structure)
-    improvements = model.improvement
+    improvements, s, ref = model.improvement, model.kernel.state, model.kernel.ref
     copier = 1
     services = model.structure.improvable(copier)
     improvements.figures[copier, services[-1], DEFECTS] = 5.0
-    improvements._new_idea(DEFECTS, [0], tick=3)
-    improvements._copy_one(copier, 0, tick=3)
-    assert improvements.known[:, 0].tolist() == [i in (0, copier) for i in range(len(model.teams))]
+    idea = flow.new_idea(ref, DEFECTS, 3)
+    s.imp_known[0, idea] = True
+    flow.copy_one(ref, copier, idea, 3)
+    assert s.imp_known[:, idea].tolist() == [i in (0, copier) for i in range(len(model.teams))]
     changed = np.flatnonzero(improvements.factors[DEFECTS] < 1.0)
     assert changed.tolist() == [services[-1]]
     assert improvements.factors[DEFECTS, services[-1]] == pytest.approx(0.95)
-    assert model.recorder.improvements_copied[3] == 1
-    # The learning dip: the copier loses copy_cost from the next tick for copy_ticks ticks.
+    assert (improvements.factors[[EFFORT, KTLO_NEED]] == 1.0).all()
+    assert improvements.figures[copier, services[-1], DEFECTS] == 0.0  # chosen: its figure restarts
+    assert model.recorder.improvements_copied.tolist()[:5] == [0, 0, 0, 1, 0]
+    # The learning dip (``flow.improvement_dip``): the copier loses copy_cost from the next
+    # tick for copy_ticks ticks; nobody else does.
     cfg = model.config.improvement
-    assert improvements.dip(copier, 3.5) == 0.0
-    assert improvements.dip(copier, 4.0) == cfg.copy_cost
-    assert improvements.dip(copier, 4.0 + cfg.copy_ticks - 0.01) == cfg.copy_cost
-    assert improvements.dip(copier, 4.0 + cfg.copy_ticks) == 0.0
-    assert improvements.dip(0, 4.0) == 0.0
+    assert improvements.copied_at[copier] == 4.0
+    assert flow.improvement_dip(ref, copier, 3.5) == 0.0
+    assert flow.improvement_dip(ref, copier, 4.0) == cfg.copy_cost
+    assert flow.improvement_dip(ref, copier, 4.0 + cfg.copy_ticks - 0.01) == cfg.copy_cost
+    assert flow.improvement_dip(ref, copier, 4.0 + cfg.copy_ticks) == 0.0
+    assert flow.improvement_dip(ref, 0, 4.0) == 0.0
 
 
 def test_copies_travel_only_along_work_ties() -> None:
-    """A certain copy chance and no load coupling: after one tick, exactly the makers' work
-    partners know the idea (then theirs, and so on)."""
-    model = enabled("micro_provider", copy_prob=1.0)  # no tick has run: every load is 0
-    improvements = model.improvement
-    model.ties.add(0, 1)
-    model.ties.add(1, 2)
-    improvements._new_idea(EFFORT, [0], tick=0)
-    improvements._copy(0)
-    assert improvements.known[:, 0].tolist() == [True, True, False, False]
-    improvements._copy(1)
-    assert improvements.known[:, 0].tolist() == [True, True, True, False]
-    assert model.recorder.improvements_copied[:2].tolist() == [1, 1]
+    """The kernel's copying (``flow.copy_ideas``) with a certain copy chance and no load (no
+    tick has run): after one tick, exactly the makers' work partners know the idea (then
+    theirs, and so on); team 3, tied to nobody, never does."""
+    model = enabled("micro_provider", copy_prob=1.0)
+    s, ref = model.kernel.state, model.kernel.ref
+    flow.exchange(ref, 0, 1)
+    flow.exchange(ref, 1, 2)
+    idea = flow.new_idea(ref, EFFORT, 0)
+    s.imp_known[0, idea] = True
+    flow.copy_ideas(ref, model.rng, 0)
+    assert s.imp_known[:, idea].tolist() == [True, True, False, False]
+    flow.copy_ideas(ref, model.rng, 1)
+    assert s.imp_known[:, idea].tolist() == [True, True, True, False]
+    flow.copy_ideas(ref, model.rng, 2)
+    assert s.imp_known[:, idea].tolist() == [True, True, True, False]
+    assert model.recorder.improvements_copied[:3].tolist() == [1, 1, 0]
 
 
-def test_ideas_older_than_the_window_are_not_copied() -> None:
+@pytest.mark.parametrize(("tick", "copied"), [(1, 1), (2, 0)])
+def test_ideas_older_than_the_window_are_not_copied(tick: int, copied: int) -> None:
+    """An idea made at tick 0 with a window of 2 ticks is copyable at ticks 0 and 1 only;
+    at tick 2 it is forgotten."""
     model = enabled("micro_provider", copy_prob=1.0, copy_window_ticks=2)
-    improvements = model.improvement
-    model.ties.add(0, 1)
-    improvements._new_idea(EFFORT, [0], tick=0)
-    improvements._copy(2)  # made at tick 0, copyable at ticks 0 and 1 only
-    assert improvements.known.shape[1] == 0
-    assert model.recorder.improvements_copied.sum() == 0
+    s, ref = model.kernel.state, model.kernel.ref
+    flow.exchange(ref, 0, 1)
+    idea = flow.new_idea(ref, EFFORT, 0)
+    s.imp_known[0, idea] = True
+    flow.copy_ideas(ref, model.rng, tick)
+    assert int(s.imp_ctr[flow.IDEAS]) == 1 - (tick >= 2)
+    assert model.recorder.improvements_copied.sum() == copied
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
@@ -308,20 +484,38 @@ def test_copying_costs_the_copier_a_learning_dip(structure: str) -> None:
 
 
 def test_factors_scale_planned_effort_and_defect_chance() -> None:
+    """The kernel's rules on primed rows: ``flow.improvement_scale`` multiplies an item's planned
+    efforts by their service's effort factor (and KTLO-need factor for KTLO work);
+    ``flow.improvement_defect_factor`` is the mean defect factor of a task's services."""
     model = enabled("micro_provider")
-    improvements = model.improvement
+    improvements, s, ref = model.improvement, model.kernel.state, model.kernel.ref
     improvements.factors[EFFORT, 1] = 0.8
     improvements.factors[KTLO_NEED, 1] = 0.5
     improvements.factors[DEFECTS, 2] = 0.6
-    assert improvements.scale(FEATURE, (1, 2), [2.0, 1.0]) == pytest.approx([1.6, 1.0])
-    assert improvements.scale(KTLO, (1, 2), [2.0, 1.0]) == pytest.approx([0.8, 1.0])
-    assert improvements.defect_factor((1, 2)) == pytest.approx(0.8)
-    assert improvements.defect_factor(()) == 1.0
+    feature = primed_item(model, FEATURE, plan=[(1, 2.0), (2, 1.0)])
+    flow.improvement_scale(ref, feature)
+    assert s.item_plan_efforts[feature, :2].tolist() == pytest.approx([1.6, 1.0])
+    ktlo = primed_item(model, KTLO, plan=[(1, 2.0), (2, 1.0)])
+    flow.improvement_scale(ref, ktlo)
+    assert s.item_plan_efforts[ktlo, :2].tolist() == pytest.approx([0.8, 1.0])
+    assert flow.improvement_defect_factor(ref, primed_task(model, feature, [(1, 1.0), (2, 1.0)])) == pytest.approx(0.8)
+    assert flow.improvement_defect_factor(ref, primed_task(model, feature)) == 1.0
+
+
+def test_improved_factors_shorten_work_end_to_end() -> None:
+    """A micro-provider of one person whose service 0 has effort factor 0.8 and KTLO-need
+    factor 0.5: a feature of 1 day at 0 takes 0.8 [0, 0.8); a KTLO item of 1 day at 1 takes
+    1 x 0.8 x 0.5 = 0.4 [1, 1.4)."""
+    model = hand_built(improvement={"enabled": True, "effort_share": 0.0, "copy_prob": 0.0})
+    model.improvement.factors[EFFORT, 0] = 0.8
+    model.improvement.factors[KTLO_NEED, 0] = 0.5
+    arrive(model, 0.0, 1.0)
+    arrive(model, 1.0, 1.0, kind=KTLO)
+    run_all(model)
+    assert model.items.table()["completion"].tolist() == pytest.approx([0.8, 1.4])
 
 
 def test_improvement_work_is_not_demand() -> None:
-    item = ImprovementItem(0, FEATURE, FROM_DEMAND, 3, (), 5.0, 1.0, target=KTLO_NEED)
-    assert item.target == KTLO_NEED
     result = run_scenario(reference("micro_provider", "improvement.enabled=true"), seed=1)
     plain = run_scenario(reference("micro_provider"), seed=1)
     assert result.summary["items_arrived"] == plain.summary["items_arrived"]
