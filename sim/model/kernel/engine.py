@@ -24,7 +24,7 @@ RECORDS = ("params", "items", "tasks")  # the tables with a row type
 def supports(config: Scenario) -> bool:
     """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
     the object engine until they are ported)."""
-    return not (config.operating_model.kind == "funded_projects" or config.improvement.enabled)
+    return not config.improvement.enabled
 
 
 class Kernel:
@@ -34,11 +34,17 @@ class Kernel:
         config = model.config
         structure = model.structure
         desk = model.desk
-        # The service desk is one more pool and team, after the structure's.
+        # The service desk is one more pool and team, after the structure's; then, under funded
+        # projects, a pool and team row per project slot (a project may hold at most as many
+        # people as may be on projects at once, so there are no more active projects).
         pools = [*structure.pools, *([desk.pool] if desk else [])]
         teams = model.teams
         all_teams = [*teams, *([desk.team] if desk else [])]
         row = {team: k for k, team in enumerate(all_teams)}
+        funded = model.projects is not None
+        project_cap = int(config.operating_model.project_people_share * model.projects.people) if funded else 0
+        slots = max(1, project_cap) if funded else 0
+        rows = len(all_teams) + slots
         deps = model.services.dependencies
         ties_counts, ties_weight, ties_reached, ties_adopted = model.ties.arrays()
         recorder = model.recorder
@@ -47,8 +53,9 @@ class Kernel:
         rotation = model.rotation
         market = getattr(structure, "market", None)
         width = max(1, max(map(len, deps)))
-        headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
-        margin = (int(headcounts.max()) + 2) * (width + 3)
+        headcounts = np.array([p.headcount for p in pools] + [0] * slots, dtype=np.int64)
+        idle_cap = np.where(np.arange(len(headcounts)) < len(pools), headcounts, max(1, project_cap))
+        margin = (int(max(headcounts.max(), project_cap)) + 2) * (width + 3)
         sourcing = config.sourcing
         if sourcing.enabled:  # room for every migration one end of tick may start
             margin = max(margin, (-(-len(teams) // sourcing.review_ticks)) * len(deps) + 4)
@@ -57,7 +64,7 @@ class Kernel:
             consumers, n_units = exchange.used.shape
             margin = max(margin, (-(-consumers // config.market.review_ticks)) * n_units + 4)
         self.state = State(
-            params=self._params(model, margin),
+            params=self._params(model, margin, project_cap, slots),
             ctr=np.zeros(flow.ERROR + 1, dtype=np.int64),
             kind_rank=np.array(model._kind_rank, dtype=np.int64),
             request_rank=np.array(model._request_rank, dtype=np.int64),
@@ -78,21 +85,25 @@ class Kernel:
             ev_time=np.zeros(0),
             ev_keys=np.zeros((0, 3), dtype=np.int64),
             pool_heap=np.zeros(0, dtype=np.int64),
-            pool_start=np.zeros(len(pools), dtype=np.int64),
-            pool_cap=np.zeros(len(pools), dtype=np.int64),
-            pool_len=np.zeros(len(pools), dtype=np.int64),
-            pool_effort=np.zeros(len(pools)),
+            pool_start=np.zeros(len(headcounts), dtype=np.int64),
+            pool_cap=np.zeros(len(headcounts), dtype=np.int64),
+            pool_len=np.zeros(len(headcounts), dtype=np.int64),
+            pool_effort=np.zeros(len(headcounts)),
             pool_headcount=headcounts,
-            idle_buf=np.array([row[t] for p in pools for t in p.teams for _ in range(t.headcount)], dtype=np.int64),
-            idle_start=np.concatenate([[0], np.cumsum(headcounts)[:-1]]).astype(np.int64),
-            idle_head=np.zeros(len(pools), dtype=np.int64),
+            idle_buf=np.concatenate(
+                [[row[t] for p in pools for t in p.teams for _ in range(t.headcount)], np.zeros(idle_cap[len(pools) :].sum())]
+            ).astype(np.int64),
+            idle_start=np.concatenate([[0], np.cumsum(idle_cap)[:-1]]).astype(np.int64),
+            idle_head=np.zeros(len(headcounts), dtype=np.int64),
             idle_len=headcounts.copy(),
-            team_busy=np.zeros(len(all_teams), dtype=np.int64),
-            team_open=np.zeros(len(all_teams), dtype=np.int64),
-            team_hold=np.zeros(len(all_teams), dtype=np.int64),
-            team_headcount=np.array([t.headcount for t in all_teams], dtype=np.int64),
-            team_pool=np.array([pool_of[id(t.pool)] for t in all_teams], dtype=np.int64),
-            knowledge=model.knowledge,
+            team_busy=np.zeros(rows, dtype=np.int64),
+            team_open=np.zeros(rows, dtype=np.int64),
+            team_hold=np.zeros(rows, dtype=np.int64),
+            team_headcount=np.array([t.headcount for t in all_teams] + [0] * slots, dtype=np.int64),
+            team_pool=np.array(
+                [pool_of[id(t.pool)] for t in all_teams] + [len(pools) + k for k in range(slots)], dtype=np.int64
+            ),
+            knowledge=self._knowledge(model, rows) if funded else model.knowledge,
             debt=model.debt.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
             intake_limit=np.asarray(model.wip_limit.limits if model.wip_limit else np.zeros(units), dtype=float),
@@ -136,6 +147,7 @@ class Kernel:
             held=np.zeros(len(deps)),
             scratch=np.zeros(len(teams) * len(deps)),
             gathered=np.zeros(width + 1),
+            **self._projects(model, rows, slots, idle_cap),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
         self.ref = None
@@ -143,6 +155,52 @@ class Kernel:
         self._reserve_migration_item()
         self.model = model
         self.teams = all_teams  # whose busy people the model reads back
+
+    @staticmethod
+    def _knowledge(model: OrgModel, rows: int) -> np.ndarray:
+        """Funded projects: the knowledge matrix with a row per team row of the kernel (the
+        project teams' after the standing teams' and the desk's); the model keeps the standing
+        teams' rows as its matrix, a view of it."""
+        knowledge = np.zeros((rows, model.knowledge.shape[1]))
+        teams = len(model.teams)
+        knowledge[:teams] = model.knowledge
+        model.knowledge = knowledge[:teams]
+        for team in model.teams:
+            team.row = model.knowledge[team.index]
+        return knowledge
+
+    @staticmethod
+    def _projects(model: OrgModel, rows: int, slots: int, idle_cap: np.ndarray) -> dict[str, np.ndarray]:
+        """The fields of funded projects (sized for none when off)."""
+        teams = len(model.teams)
+        services = model.config.organisation.services
+        size = model.config.organisation.team_size
+        return {
+            "team_owed": np.zeros(rows, dtype=np.int64),
+            "team_home": np.arange(rows, dtype=np.int64),
+            "team_formed": np.full(rows, -np.inf),
+            "idle_cap": idle_cap.astype(np.int64),
+            "proj_active": np.zeros(slots, dtype=bool),
+            **{name: np.zeros(slots, dtype=np.int64) for name in ("proj_unbuilt", "proj_items", "proj_nlent")},
+            "proj_first": np.full(slots, -1, dtype=np.int64),
+            "proj_nowed": np.zeros(slots, dtype=np.int64),
+            **{
+                name: np.zeros((slots, teams), dtype=np.int64)
+                for name in ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count")
+            },
+            "waiting": np.zeros((teams, max(1, size)), dtype=np.int64),
+            "waiting_len": np.zeros(teams, dtype=np.int64),
+            "fund_backlog": np.zeros(0, dtype=np.int64),
+            "fund_planned": np.zeros(0),
+            "fund_ctr": np.zeros(2, dtype=np.int64),
+            "fund_home": np.zeros(teams, dtype=np.int64),
+            "fund_free": np.zeros(teams, dtype=np.int64),
+            "fund_known": np.zeros(teams),
+            "fund_chosen": np.zeros(max(1, slots), dtype=np.int64),
+            "fund_services": np.zeros(services, dtype=bool),
+            "fund_gather": np.zeros(services),
+            "project_people": model.recorder.project_people,
+        }
 
     @staticmethod
     def _exchange(exchange: Exchange | None) -> dict[str, np.ndarray]:
@@ -195,7 +253,7 @@ class Kernel:
         }
 
     @staticmethod
-    def _params(model: OrgModel, margin: int) -> np.ndarray:
+    def _params(model: OrgModel, margin: int, project_cap: int, slots: int) -> np.ndarray:
         config = model.config
         quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
         sourcing = config.sourcing
@@ -280,6 +338,14 @@ class Kernel:
             "resolve_max_days": desk.resolve_max_days,
             "routing_accuracy": desk.routing_accuracy,
             "feedback_share": desk.feedback_share,
+            "funded": model.projects is not None,
+            "funding_ticks": config.operating_model.funding_ticks,
+            "handover_share": config.operating_model.handover_share,
+            "project_cap": project_cap,
+            "standing_teams": len(model.teams),
+            "slots": slots,
+            "slot_team": len(model.teams) + (1 if desk.enabled else 0),
+            "slot_pool": len(structure.pools) + (1 if desk.enabled else 0),
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
@@ -313,8 +379,11 @@ class Kernel:
             raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
-        for team, busy in zip(self.teams, self.state.team_busy.tolist(), strict=True):
+        for team, busy, people in zip(
+            self.teams, self.state.team_busy.tolist(), self.state.team_headcount.tolist(), strict=False
+        ):
             team.busy = busy
+            team.headcount = people  # less those on projects
 
     def _reserve_migration_item(self) -> None:
         """Row ``flow.MIGRATION``: the item of every migration task (an upgrade, never logged)."""
