@@ -118,11 +118,14 @@ core_scenarios = st.fixed_dictionaries(
         ),
         "operating_model": st.fixed_dictionaries(
             {
-                "kind": st.sampled_from(["product", "project"]),
+                "kind": st.sampled_from(["product", "project", "funded_projects"]),
                 "project_ticks": st.integers(1, 40),
                 "knowledge_kept": st.floats(0.0, 1.0),
                 "onboarding_ticks": st.integers(0, 15),
                 "onboarding_cost": st.floats(0.0, 0.9),
+                "funding_ticks": st.integers(1, 30),
+                "project_people_share": st.floats(0.05, 1.0),
+                "handover_share": st.floats(0.0, 2.0),
             }
         ),
         "tech_debt": st.fixed_dictionaries(
@@ -172,6 +175,17 @@ def test_the_kernel_runs_the_internal_market_of_generated_scenarios_as_the_objec
     assert_same_generated_run(sections, seed)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sections=core_scenarios, seed=st.integers(0, 2**16))
+def test_the_kernel_runs_funded_projects_of_generated_scenarios_as_the_object_engine_does(
+    sections: dict[str, Any], seed: int
+) -> None:
+    # Funded projects in every scenario (teams of at least two: every team keeps one person).
+    sections["operating_model"]["kind"] = "funded_projects"
+    sections["organisation"]["team_size"] = max(2, sections["organisation"]["team_size"])
+    assert_same_generated_run(sections, seed)
+
+
 def assert_same_generated_run(sections: dict[str, Any], seed: int) -> None:
     structure = sections.pop("structure")
     try:
@@ -210,6 +224,22 @@ def test_the_kernel_runs_the_service_desk_as_the_object_engine_does(structure: s
 def test_the_kernel_runs_the_internal_market_as_the_object_engine_does(structure: str) -> None:
     overrides = [f"structure={structure}", "simulation.ticks=300", "simulation.warmup_ticks=50"]
     assert_same_run(load_scenario("scenarios/operating/internal_market.toml", overrides), seed=3)
+
+
+@pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["relationship.mode=collaboration", "demand.arrival_rate=8"],
+        ["relationship.mode=provider_customer", "intake.policy=wip_limit", "spread.capacity_coupling=true"],
+        ["service_desk.enabled=true", "market.enabled=true", "market.internal_providers=2"],
+    ],
+    ids=["shipped", "collaboration", "provider_customer", "desk_market"],
+)
+def test_the_kernel_runs_funded_projects_as_the_object_engine_does(structure: str, overrides: list[str]) -> None:
+    settings = [f"structure={structure}", "simulation.ticks=300", "simulation.warmup_ticks=50", *overrides]
+    assert_same_run(load_scenario("scenarios/operating/funded_projects.toml", settings), seed=3)
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
