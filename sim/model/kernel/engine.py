@@ -148,6 +148,7 @@ class Kernel:
             scratch=np.zeros(len(teams) * len(deps)),
             gathered=np.zeros(width + 1),
             **self._projects(model, rows, slots, idle_cap),
+            swarm_stack=np.zeros((int(headcounts.sum()) + 2, 2), dtype=np.int64),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
         self.ref = None

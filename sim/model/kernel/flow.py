@@ -265,7 +265,42 @@ def transfer(s, t):
 @njit(cache=True)
 def swarm(s, rng, t, now):
     """The receiver starts a swarmed transfer: it keeps 1/(1+s) of the work and s/(1+s) goes
-    as a helper task to the front of the sender's queue."""
+    as a helper task to the front of the sender's queue, where an idle person starts it at
+    once. Usually only the helper starts there (the sender's queue had no idle person or
+    nothing queued); but people who came back from a disbanded project team and are not yet
+    dispatched start what else waits there too, swarmed transfers among it, each of which
+    splits in turn: a stack of the splits whose own work is still to be timed (no recursion)."""
+    pool = split(s, rng, t, now)
+    if pool < 0:
+        return
+    depth = 0
+    s.swarm_stack[0, 0] = -1  # ``t``'s own work: timed by the caller
+    s.swarm_stack[0, 1] = pool
+    while depth >= 0:
+        pool = s.swarm_stack[depth, 1]
+        if s.idle_len[pool] > 0 and s.pool_len[pool] > 0:
+            next_task = pop(s, pool)
+            team = idle_take(s, pool)
+            take_on(s, rng, next_task, team, now)
+            if s.tasks[next_task].swarm_sender >= 0:
+                helped = split(s, rng, next_task, now)
+                if helped >= 0:
+                    depth += 1
+                    s.swarm_stack[depth, 0] = next_task
+                    s.swarm_stack[depth, 1] = helped
+                    continue
+            work_on(s, next_task, team, now)
+        else:
+            done_splitting = s.swarm_stack[depth, 0]
+            if done_splitting >= 0:
+                work_on(s, done_splitting, s.tasks[done_splitting].team, now)
+            depth -= 1
+
+
+@njit(cache=True)
+def split(s, rng, t, now):
+    """Split a swarmed transfer as it starts: the helper's part to the front of the sender's
+    queue; returns the sender's pool (-1: the helper waits where nobody will serve it)."""
     p = s.params[0]
     tk = s.tasks[t]
     lent = p.swarm_share / (1 + p.swarm_share)
@@ -292,17 +327,10 @@ def swarm(s, rng, t, now):
         # Handed over by a project team, disbanded since: the help never comes (as in the
         # object engine, whose helper waits in the disbanded team's queue), nor does the task's end.
         free_task(s, helper)
-        return
+        return -1
     hk.ready = now
     push(s, sender_pool, helper)
-    # The sender's queue had no idle person or nothing queued; so what starts now is a
-    # helper (the front of any queue), and a helper never swarms: no nested swarm.
-    while s.idle_len[sender_pool] > 0 and s.pool_len[sender_pool] > 0:
-        next_task = pop(s, sender_pool)
-        if s.tasks[next_task].swarm_of < 0:
-            s.ctr[ERROR] = 1
-        take_on(s, rng, next_task, idle_take(s, sender_pool), now)
-        work_on(s, next_task, s.tasks[next_task].team, now)
+    return sender_pool
 
 
 @njit(cache=True)

@@ -326,6 +326,7 @@ class State(NamedTuple):
     fund_services: np.ndarray  # scratch: the services of the bundle
     fund_gather: np.ndarray
     project_people: np.ndarray  # the record
+    swarm_stack: np.ndarray  # scratch of ``flow.swarm``: splits whose own work is still to be timed, and their pools
 
 
 I64, F64, BOOL = np.int64, np.float64, np.bool_
@@ -343,7 +344,9 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(
         ("self_service", "adopted", "ties_adopted", "score_seen", "proj_active", "fund_services"), (BOOL, 1)
     ),
-    **dict.fromkeys(("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count", "waiting"), (I64, 2)),
+    **dict.fromkeys(
+        ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count", "waiting", "swarm_stack"), (I64, 2)
+    ),
     **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
     **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates"), (I64, 2)),
     "mk_candidates": (I64, 3),

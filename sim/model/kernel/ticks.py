@@ -324,6 +324,7 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.fund_services = s.fund_services
     ref.fund_gather = s.fund_gather
     ref.project_people = s.project_people
+    ref.swarm_stack = s.swarm_stack
     return ref
 
 
