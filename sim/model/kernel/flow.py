@@ -1379,13 +1379,17 @@ def donors(s, size):
     for pool in range(p.pools):
         for k in range(s.idle_len[pool]):
             free[s.idle_buf[s.idle_start[pool] + (s.idle_head[pool] + k) % s.idle_cap[pool]]] += 1
+    # ``knowledge[:, services].mean(axis=1)`` as numpy computes it: with two teams or more,
+    # column by column into each team's total; with one, the row's pairwise sum.
     for team in range(p.standing_teams):
         n = 0
+        total = 0.0
         for v in range(p.services):
             if s.fund_services[v]:
                 s.fund_gather[n] = s.knowledge[team, v]
+                total = s.fund_gather[n] if n == 0 else total + s.fund_gather[n]
                 n += 1
-        known[team] = pairwise_sum(s.fund_gather, 0, n) / n
+        known[team] = (pairwise_sum(s.fund_gather, 0, n) if p.standing_teams == 1 else total) / n
     for j in range(size):
         best = -1
         for i in range(p.standing_teams):
