@@ -55,6 +55,9 @@ class Kernel:
         width = max(1, max(map(len, deps)))
         headcounts = np.array([p.headcount for p in pools] + [0] * slots, dtype=np.int64)
         idle_cap = np.where(np.arange(len(headcounts)) < len(pools), headcounts, max(1, project_cap))
+        idle = [row[t] for p in pools for t in p.teams for _ in range(t.headcount)]
+        idle_buf = np.zeros(int(idle_cap.sum()), dtype=np.int64)  # the project pools' rings after the others'
+        idle_buf[: len(idle)] = idle
         margin = (int(max(headcounts.max(), project_cap)) + 2) * (width + 3)
         sourcing = config.sourcing
         if sourcing.enabled:  # room for every migration one end of tick may start
@@ -90,9 +93,7 @@ class Kernel:
             pool_len=np.zeros(len(headcounts), dtype=np.int64),
             pool_effort=np.zeros(len(headcounts)),
             pool_headcount=headcounts,
-            idle_buf=np.concatenate(
-                [[row[t] for p in pools for t in p.teams for _ in range(t.headcount)], np.zeros(idle_cap[len(pools) :].sum())]
-            ).astype(np.int64),
+            idle_buf=idle_buf,
             idle_start=np.concatenate([[0], np.cumsum(idle_cap)[:-1]]).astype(np.int64),
             idle_head=np.zeros(len(headcounts), dtype=np.int64),
             idle_len=headcounts.copy(),
