@@ -243,13 +243,17 @@ def test_the_kernel_runs_funded_projects_as_the_object_engine_does(structure: st
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
-def test_every_team_carries_what_it_worked_on_until_the_item_is_released(structure: str) -> None:
-    # The kernel's holder lists against its per-team counts, at every tick.
-    model = OrgModel(small_scenario(structure, demand={"arrival_rate": 6.0}), seed=5, compiled=True)
+@pytest.mark.parametrize("kind", ["product", "funded_projects"])
+def test_every_team_carries_what_it_worked_on_until_the_item_is_released(structure: str, kind: str) -> None:
+    # The kernel's holder lists against its per-team counts (project teams' too), at every tick.
+    scenario = small_scenario(
+        structure, demand={"arrival_rate": 6.0}, operating_model={"kind": kind, "funding_ticks": 5}
+    )
+    model = OrgModel(scenario, seed=5, compiled=True)
     for _ in range(model.config.simulation.ticks):
         model.step()
         s = model.kernel.state
-        held = np.zeros(len(model.teams), dtype=np.int64)
+        held = np.zeros(len(s.team_open), dtype=np.int64)
         for item in np.flatnonzero(s.items["holders"][: s.ctr[flow.ITEMS]] >= 0):
             node = s.items[item]["holders"]
             while node >= 0:
