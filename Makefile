@@ -29,8 +29,9 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check sim tests experiments benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
-	# The compiled kernel's code run as plain Python (bounds checked by numpy), against the object engine.
-	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernel.py
+	# The compiled kernel's code run as plain Python (bounds checked by numpy): against the object
+	# engine, and on the hand-built runs of the mutant tests.
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernel.py tests/test_mutants_model.py
 
 # The whole suite under coverage.py, branch coverage of sim/ ([tool.coverage] in pyproject.toml),
 # the commands tests run as subprocesses and the pool workers included; prints the table and
@@ -43,7 +44,7 @@ coverage: $(STAMP)
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
 	$(PY) -m coverage combine --quiet && $(PY) -m coverage report || status=$$((status ? status : 1)); \
 	NUMBA_DISABLE_JIT=1 $(PY) -m coverage run $(KERNEL_COVERAGE) --branch --source=sim/model/kernel \
-		-m pytest -q -p no:cacheprovider tests/test_kernel.py || status=$$((status ? status : 1)); \
+		-m pytest -q -p no:cacheprovider tests/test_kernel.py tests/test_mutants_model.py || status=$$((status ? status : 1)); \
 	$(PY) -m coverage report $(KERNEL_COVERAGE) --show-missing --precision=1 --fail-under=95 \
 		|| status=$$((status ? status : 1)); \
 	exit $$status

@@ -25,7 +25,8 @@ from scipy import stats
 
 from sim.analytic import littles_law_window_gap
 from sim.cli import main as cli_main
-from sim.model.work import FROM_DEMAND
+from sim.model.org_model import OrgModel
+from sim.model.work import FEATURE, FROM_DEMAND
 from sim.run import RunResult
 from sim.scenario.schema import Scenario
 
@@ -167,6 +168,61 @@ def small_scenario(structure: str = "micro_provider", **sections: Any) -> Scenar
     """A small, fast scenario (4 teams of 2, 40 ticks) with ``sections`` laid over it."""
     data = deep_merge(SMALL, {"structure": structure})
     return Scenario.model_validate(deep_merge(data, sections))
+
+
+# --- hand-built organisations ----------------------------------------------------------
+# One person per team, two services, no dependency network (items get their dependencies when
+# placed), no self-service, no random demand, and nothing that stretches work or adds to it
+# unless a test says so: the expected times and person-days can be worked out by hand.
+HAND_BUILT: dict[str, Any] = {
+    "name": "hand-built",
+    "simulation": {"ticks": 6, "warmup_ticks": 0},
+    "organisation": {
+        "teams": 1,
+        "team_size": 1,
+        "services": 2,
+        "dependencies_per_service": 0.0,
+        "demand_skew": 0.0,
+        "self_service_share": 0.0,
+    },
+    "demand": {"arrival_rate": 0.0, "dependency_effort_share": 0.5},
+    "handoff": {"delay_ticks": 0.0, "loss_prob": 0.0},
+    "quality": {"base_defect_prob": 0.0},
+    "knowledge": {"unfamiliarity_penalty": 0.0, "learning_rate": 0.0, "forgetting_rate": 0.0},
+    "context_switching": {"loss_by_concurrency": [0.0]},
+    "spread": {
+        "start_tick": 0,
+        "initial_adopters": 0,
+        "external_prob": 0.0,
+        "imitation_prob": 0.0,
+        "capacity_coupling": False,
+    },
+}
+
+# Central IT in two silos of one team each, half of every item's effort in each.
+TWO_SILOS: dict[str, Any] = {
+    "organisation": {"teams": 2},
+    "central_it": {"stages": [{"name": "build", "effort_share": 0.5}, {"name": "operations", "effort_share": 0.5}]},
+}
+
+
+def hand_built(structure: str = "micro_provider", seed: int = 0, **sections: Any) -> OrgModel:
+    """A ``HAND_BUILT`` organisation under ``structure`` with ``sections`` laid over it."""
+    data = deep_merge(deep_merge(HAND_BUILT, {"structure": structure}), sections)
+    return OrgModel(Scenario.model_validate(data), seed)
+
+
+def arrive(
+    model: OrgModel, at: float, effort: float, service: int = 0, deps: tuple[int, ...] = (), kind: int = FEATURE
+) -> None:
+    """An item of the business arriving at ``at``."""
+    model.place(kind, service, effort, at, deps)
+
+
+def run_all(model: OrgModel) -> None:
+    """Every tick of ``model``, one step at a time."""
+    for _ in range(model.config.simulation.ticks):
+        model.step()
 
 
 def demand_items(result: RunResult) -> pd.DataFrame:

@@ -2,12 +2,19 @@
 
 Rules: off by default and without effect when off; bad values refused with one line; an
 external provider's finite capacity queues work first come first served; a unit's other
-internal candidates never include its usual provider or the consumer itself; a consumer
-scores a provider only from work it got back from it, so without re-tries it never leaves its
-usual provider; the review moves a unit to the best-scored provider seen when the current one
-is worse by more than the margin, counts a move back to the provider left at the previous
+internal candidates never include its usual provider or the consumer itself, and a re-try
+goes to one of them other than the current choice; a consumer scores a provider only from
+work it got back from it (turnaround, defects and price), so without re-tries it never leaves
+its usual provider; the review moves a unit to the best-scored provider seen when the current
+one is worse by more than the margin, counts a move back to the provider left at the previous
 switch as a flip-back, and charges the consumer (under central IT its intake silo) a
-migration; an external provider's price shows in the cost. All under both structures.
+migration; an external provider's price shows in the cost. Each rule that differs between
+the structures is tested under both.
+
+The rules are tested on the engine a scenario runs in, the compiled kernel: end to end on
+hand-built organisations (conftest.hand_built) whose times are worked out in the comments, or
+by calling the kernel's rule (``flow.choose``, ``flow.market_score``, ``flow.market_review``)
+on a model's arrays primed by hand.
 
 The effect test is one-sided at ``EFFECT_ALPHA`` (1%) with Student's t on 10 paired seeds
 (9 degrees of freedom); its false-failure rate is stated in its docstring."""
@@ -18,10 +25,22 @@ import json
 
 import numpy as np
 import pytest
-from conftest import CENTRAL_IT, SCENARIOS, Estimate, replication_seeds, small_scenario
+from conftest import (
+    CENTRAL_IT,
+    SCENARIOS,
+    TWO_SILOS,
+    Estimate,
+    arrive,
+    deep_merge,
+    hand_built,
+    replication_seeds,
+    run_all,
+    small_scenario,
+)
 
 from sim import ScenarioError, load_scenario
-from sim.model.market import External, draw_alternates
+from sim.model.kernel import flow
+from sim.model.market import draw_alternates
 from sim.model.org_model import OrgModel
 from sim.run import run_scenario
 from sim.scenario.schema import Market, Scenario
@@ -29,6 +48,8 @@ from sim.scenario.schema import Market, Scenario
 STRUCTURES = ["central_it", "micro_provider"]
 SHIPPED = SCENARIOS / "operating" / "internal_market.toml"
 SHORT = ["simulation.ticks=200", "simulation.warmup_ticks=50"]
+# An external provider serving 2 person-days a tick, at once and without defects.
+VENDOR = {"name": "vendor", "capacity_days_per_tick": 2.0, "lead_ticks": 0.0, "defect_prob": 0.0, "price_factor": 1.5}
 
 
 def market_config(structure: str, **market) -> Scenario:
@@ -89,11 +110,31 @@ def test_bad_market_values_are_refused_in_one_line(overrides: list[str], message
 
 
 def test_an_external_provider_queues_work_beyond_its_capacity() -> None:
-    """Capacity 1 person-day a tick, no turnaround: two pieces of 2 days sent at 0 come back
-    at 2 and 4; one sent at 10, after the queue emptied, at 11."""
-    vendor = External(capacity=1.0, lead=0.0, defect_prob=0.0, price=1.5)
-    rng = np.random.default_rng(0)
-    assert [vendor.serve(0.0, 2.0, rng), vendor.serve(0.0, 2.0, rng), vendor.serve(10.0, 1.0, rng)] == [2.0, 4.0, 11.0]
+    # Team 0 (two people) owns service 0; its one other candidate for service 1's requests is
+    # the vendor (no other team drawn), and every request goes to it (re-tries always). The
+    # vendor serves 2 person-days a tick, no turnaround. Two 1-day items on service 0 touching
+    # service 1 (4-day requests) start at 0 and send their requests: served one after the
+    # other, they come back at 2 and 4, when their items are done (own parts done at 1). A
+    # third (0.5 days, a 2-day request) sent at 10, after the queue emptied, is back at 11.
+    model = hand_built(
+        simulation={"ticks": 12},
+        organisation={"teams": 2, "team_size": 2},
+        demand={"dependency_effort_share": 4.0},
+        market={"enabled": True, "internal_providers": 0, "explore_prob": 1.0, "externals": [VENDOR]},
+    )
+    for at, effort in ((0.0, 1.0), (0.0, 1.0), (10.0, 0.5)):
+        arrive(model, at, effort, deps=(1,))
+    run_all(model)
+    items = model.items.table()
+    assert items["completion"].tolist() == [2.0, 4.0, 11.0]
+    assert items["dependency_wait"].tolist() == [1.0, 3.0, 0.5]
+    series = model.recorder.frame()
+    assert series["market_external_days"].tolist() == [8.0] + [0.0] * 9 + [2.0, 0.0]
+    assert series["bought_days"].tolist() == series["market_external_days"].tolist()
+    assert series["market_cost_days"].sum() == 10.0 * 1.5
+    # The consumer scores the vendor (provider 2: after the two teams) from the turnarounds
+    # 2, 4 and 1, smoothed with weight 0.2: 2, 2 + 0.2 x (4 - 2) = 2.4, 2.4 + 0.2 x (1 - 2.4).
+    assert model.kernel.state.mk_turnaround[0, 1, 2] == pytest.approx(2.12, rel=1e-12)
 
 
 def test_alternates_are_other_pools_without_repeats() -> None:
@@ -104,15 +145,28 @@ def test_alternates_are_other_pools_without_repeats() -> None:
     assert [len(a) for a in draw_alternates(rng, np.array([0, 1]), pools=2, k=4)] == [1, 1]
 
 
+def candidates(model: OrgModel, consumer: int, unit: int) -> list[int]:
+    """The candidate providers of ``consumer``'s ``unit``, as the kernel holds them."""
+    s = model.kernel.state
+    return s.mk_candidates[consumer, unit, : s.mk_ncandidates[consumer, unit]].tolist()
+
+
 @pytest.mark.parametrize("structure", STRUCTURES)
 def test_a_retry_goes_to_another_candidate_never_the_consumer_itself(structure: str) -> None:
+    """The kernel's choice (``flow.choose``) with re-tries always: each piece goes to one of
+    the unit's other candidates, every one of them in 100 pieces, never to the current choice
+    (the usual provider, then another) nor to the consumer's own pool."""
     model = OrgModel(market_config(structure, explore_prob=1.0, internal_providers=3), seed=2)
-    exchange = model.structure.exchange
-    for consumer, own in enumerate(exchange.consumer_pool):
-        for unit in range(0, len(exchange.defaults), 7):
-            chosen = exchange.choose(consumer, unit)
-            assert chosen != exchange.current[consumer, unit] and chosen != own
-            assert chosen in exchange.candidates[consumer][unit]
+    s, ref = model.kernel.state, model.kernel.ref
+    for consumer, own in enumerate(model.structure.exchange.consumer_pool):
+        for unit in range(s.mk_used.shape[1]):
+            pool = candidates(model, consumer, unit)
+            assert own not in pool and len(pool) > 2
+            for current in (s.mk_defaults[unit], pool[-1]):
+                s.mk_current[consumer, unit] = current
+                picks = {flow.choose(ref, model.rng, consumer, unit) for _ in range(100)}
+                assert picks == set(pool) - {current}
+    assert s.mk_used.all()  # every unit chosen for is marked used (the review looks at those only)
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
@@ -141,61 +195,107 @@ def test_retries_refresh_the_scores_of_providers_left(structure: str) -> None:
     assert sum(others) > 0
 
 
-def primed(structure: str, **market) -> tuple[OrgModel, int, int, int, int]:
-    """A model whose consumer 0 (its first consumer) uses unit ``u`` and has seen its usual
-    provider ``d`` and one other candidate ``o``; returns (model, consumer, u, d, o)."""
-    model = OrgModel(market_config(structure, **market), seed=1)
-    exchange = model.structure.exchange
-    consumer = 0
-    own = exchange.consumer_pool[consumer]  # a team never requests work on its own service
-    unit = next(u for u, candidates in enumerate(exchange.candidates[consumer]) if exchange.defaults[u] != own)
-    default = int(exchange.defaults[unit])
-    other = next(p for p in exchange.candidates[consumer][unit] if p != default)
-    exchange.used[consumer, unit] = True
-    exchange.scores.seen[consumer, unit, [default, other]] = True
-    return model, consumer, unit, default, other
+def primed(structure: str, **market) -> tuple[OrgModel, int, int, int]:
+    """A model (nothing run yet) whose first consumer uses unit ``u`` and has seen its usual
+    provider ``d`` and one other candidate ``o``, reviewing every tick without a migration
+    cost (``market`` laid over that); returns (model, u, d, o)."""
+    model = OrgModel(market_config(structure, **{"review_ticks": 1, "switch_cost_days": 0.0, **market}), seed=1)
+    s = model.kernel.state
+    own = model.structure.exchange.consumer_pool[0]  # a team never requests work on its own service
+    unit = next(u for u in range(s.mk_used.shape[1]) if s.mk_defaults[u] != own)
+    default = int(s.mk_defaults[unit])
+    other = next(p for p in candidates(model, 0, unit) if p != default)
+    s.mk_used[0, unit] = True
+    s.mk_seen[0, unit, [default, other]] = True
+    return model, unit, default, other
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
 def test_review_moves_a_unit_only_when_worse_by_more_than_the_margin(structure: str) -> None:
-    model, consumer, unit, default, other = primed(structure, switch_margin=0.5, price_weight=0.0, review_ticks=1)
-    exchange = model.structure.exchange
-    exchange.scores.turnaround[consumer, unit, [default, other]] = [1.4, 1.0]  # 1.4 <= 1.0 x 1.5: stay
-    assert exchange.review(0) == []
-    exchange.scores.turnaround[consumer, unit, [default, other]] = [1.6, 1.0]  # worse by more: move
-    assert (consumer, unit) in exchange.review(1)
-    assert exchange.current[consumer, unit] == other and exchange.previous[consumer, unit] == default
-    assert exchange.series["market_switches"][1] >= 1 and exchange.series["market_flipbacks"][1] == 0
-    exchange.scores.turnaround[consumer, unit, [default, other]] = [1.0, 2.0]  # back: a flip-back
-    assert (consumer, unit) in exchange.review(2)
-    assert exchange.current[consumer, unit] == default and exchange.series["market_flipbacks"][2] >= 1
+    """The kernel's review (``flow.market_review``) of the primed unit; consumer 0 is due at
+    even ticks (every 2 ticks)."""
+    model, unit, default, other = primed(structure, switch_margin=0.5, price_weight=0.0, review_ticks=2)
+    s, ref = model.kernel.state, model.kernel.ref
+    turnaround = s.mk_turnaround[0, unit]
+    turnaround[[default, other]] = [1.4, 1.0]  # 1.4 <= 1.0 x 1.5: stay
+    flow.market_review(ref, model.rng, 0)
+    assert (s.mk_current[0, unit], s.mk_previous[0, unit]) == (default, -1)
+    turnaround[[default, other]] = [1.6, 1.0]  # worse by more: move, at the next review
+    flow.market_review(ref, model.rng, 1)
+    assert s.mk_current[0, unit] == default
+    flow.market_review(ref, model.rng, 2)
+    assert (s.mk_current[0, unit], s.mk_previous[0, unit]) == (other, default)
+    turnaround[[default, other]] = [1.0, 2.0]  # back to the provider left: a flip-back
+    flow.market_review(ref, model.rng, 4)
+    assert (s.mk_current[0, unit], s.mk_previous[0, unit]) == (default, other)
+    assert s.mk_series[flow.SERIES_SWITCHES, :6].tolist() == [0, 0, 1, 0, 1, 0]
+    assert s.mk_series[flow.SERIES_FLIPBACKS, :6].tolist() == [0, 0, 0, 0, 1, 0]
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
 def test_price_and_defects_count_in_the_score(structure: str) -> None:
-    model, consumer, unit, default, other = primed(structure, failure_weight=10.0, price_weight=2.0)
-    scores = model.structure.exchange.scores
-    scores.turnaround[consumer, unit, [default, other]] = [3.0, 1.0]
-    scores.failure[consumer, unit, [default, other]] = [0.0, 0.1]
-    scores.price[consumer, unit, [default, other]] = [1.0, 1.5]
-    # 3 + 0 + 2 = 5 against 1 + 10 x 0.1 + 2 x 1.5 = 5
-    assert scores.score((consumer, unit, default)) == pytest.approx(5.0)
-    assert scores.score((consumer, unit, other)) == pytest.approx(5.0)
+    """The kernel's score (``flow.market_score``), and the review that reads it (no margin)."""
+    model, unit, default, other = primed(structure, failure_weight=10.0, price_weight=2.0, switch_margin=0.0)
+    s, ref = model.kernel.state, model.kernel.ref
+    s.mk_turnaround[0, unit, [default, other]] = [3.0, 1.0]
+    s.mk_failure[0, unit, [default, other]] = [0.0, 0.1]
+    s.mk_price[0, unit, [default, other]] = [1.0, 1.5]
+    # 3 + 0 + 2 = 5 against 1 + 10 x 0.1 + 2 x 1.5 = 5: the other is no better, the unit stays.
+    assert flow.market_score(ref, 0, unit, default) == pytest.approx(5.0)
+    assert flow.market_score(ref, 0, unit, other) == pytest.approx(5.0)
+    flow.market_review(ref, model.rng, 0)
+    assert s.mk_current[0, unit] == default
+    s.mk_price[0, unit, other] = 1.4  # 1 + 1 + 2.8 = 4.8: better, the unit moves
+    assert flow.market_score(ref, 0, unit, other) == pytest.approx(4.8)
+    flow.market_review(ref, model.rng, 1)
+    assert s.mk_current[0, unit] == other
 
 
-@pytest.mark.parametrize("structure", STRUCTURES)
-def test_a_switch_costs_the_consumer_a_migration(structure: str) -> None:
-    """At the first review the unit moves; the migration (4 person-days) is queued at the
-    consumer's pool: its team under micro-providers, the intake silo under central IT."""
-    model, consumer, unit, default, other = primed(structure, switch_cost_days=4.0, review_ticks=1)
-    exchange = model.structure.exchange
-    exchange.scores.turnaround[consumer, unit, [default, other]] = [50.0, 1.0]
-    model.structure.end_tick(0)
-    pool = model.structure.pools[0] if structure == "central_it" else model.teams[consumer].pool
-    # Nothing else has started: the migration is the one task under way, by one of the pool's teams.
-    migrations = [t for *_, t in model._events if getattr(t, "handler", None) is exchange.migration]
-    assert [t.effort for t in migrations] == [4.0]
-    assert migrations[0].services == (exchange.service_of(unit),) and migrations[0].team in pool.teams
+@pytest.mark.parametrize(
+    ("structure", "consumer", "unit", "switched_at", "knowledge", "busy"),
+    [
+        # Team 1's 1-day item on service 1 asks team 0, service 0's owner, for 0.5 days (unit 0:
+        # team 1's requests on service 0), back at 0.5: team 1 scores its usual provider 0.5
+        # against the vendor's 0.1. Its review at the end of tick 0 moves the unit to the
+        # vendor and queues the migration, 4 person-days of service 0 at team 1 once its own
+        # part is done: from 1 to 5. Team 1 learnt the migration's 4 days of service 0 and its
+        # part's 1 day of service 1; team 0 the request's 0.5 days of service 0.
+        ("micro_provider", 1, 0, 0, [[-np.expm1(-0.5), 0.0], [-np.expm1(-4.0), -np.expm1(-1.0)]], (1.0, 4.5)),
+        # The central organisation's 1-day item on service 0 is built by silo 0 (team 0) from 0
+        # to 0.5, then run by silo 1 (unit 2: stage 1 of service 0) from 0.5 to 1, when it is
+        # back, in tick 1, scored 0.5. The review at the end of tick 1 moves the unit to the
+        # vendor; the migration goes to the intake, silo 0, from 2 to 6, on service 0: team 0
+        # learnt 0.5 + 4 days of service 0, team 1 its stage's 0.5 days.
+        ("central_it", 0, 2, 1, [[-np.expm1(-4.5), 0.0], [-np.expm1(-0.5), 0.0]], (1.0, 4.0)),
+    ],
+)
+def test_a_switch_costs_the_consumer_a_migration(
+    structure: str, consumer: int, unit: int, switched_at: int, knowledge: list[list[float]], busy: tuple
+) -> None:
+    """Two one-person teams (central IT: two silos) knowing nothing, learning at rate 1; the
+    consumer reviews every tick, weighs no price, and has seen the vendor (provider 2) deliver
+    the unit's work in 0.1 ticks; the usual provider (1 - consumer) earns its score from the
+    piece it does."""
+    market = {"enabled": True, "internal_providers": 0, "explore_prob": 0.0, "review_ticks": 1, "price_weight": 0.0}
+    sections = {
+        "simulation": {"ticks": 7},
+        "organisation": {"teams": 2},
+        "knowledge": {"initial": 0.0, "learning_rate": 1.0},
+        "market": market | {"switch_cost_days": 4.0},
+    }
+    model = hand_built(structure, **(deep_merge(TWO_SILOS, sections) if structure == "central_it" else sections))
+    s = model.kernel.state
+    s.mk_seen[consumer, unit, 2], s.mk_turnaround[consumer, unit, 2] = True, 0.1
+    arrive(model, 0.0, 1.0, *((0, ()) if structure == "central_it" else (1, (0,))))
+    run_all(model)
+    assert model.items.table()["completion"].tolist() == [1.0]
+    usual = 1 - consumer
+    assert s.mk_turnaround[consumer, unit, usual] == 0.5
+    assert (s.mk_current[consumer, unit], s.mk_previous[consumer, unit]) == (2, usual)
+    series = model.recorder.frame()
+    assert series["market_switches"].tolist() == [int(tick == switched_at) for tick in range(7)]
+    assert (series["busy_new_days"].sum(), series["busy_dependency_days"].sum()) == busy
+    np.testing.assert_allclose(model.knowledge, knowledge, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)

@@ -7,71 +7,19 @@ structures, escalated incidents, escaped defects, the spread of the practice (in
 network, mandate), misrouting, and make-or-buy with its migration.
 
 Each test runs a hand-built organisation of one to eight teams with no random demand
-(``arrival_rate`` 0): the items are placed at chosen times, every friction not under test is
-off, and the expected times and person-days are worked out in the comments."""
+(``arrival_rate`` 0): the items are placed at chosen times (``OrgModel.place``), every friction
+not under test is off, and the expected times and person-days are worked out in the comments.
+The runs go through the engine a scenario runs in, the compiled kernel, so these tests guard
+its rules (with ``NUMBA_DISABLE_JIT=1`` as plain Python, too)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
-from conftest import deep_merge
+from conftest import TWO_SILOS, arrive, deep_merge, hand_built, run_all
 
-from sim.model.org_model import ARRIVE, OrgModel
+from sim.model.org_model import OrgModel
 from sim.model.work import FEATURE, FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KTLO
-from sim.scenario.schema import Scenario
-
-# One person per team, two services, no dependency network (items get their dependencies
-# here), no self-service, and nothing that stretches work or adds to it unless a test says so.
-BASE: dict[str, Any] = {
-    "name": "mutants",
-    "simulation": {"ticks": 6, "warmup_ticks": 0},
-    "organisation": {
-        "teams": 1,
-        "team_size": 1,
-        "services": 2,
-        "dependencies_per_service": 0.0,
-        "demand_skew": 0.0,
-        "self_service_share": 0.0,
-    },
-    "demand": {"arrival_rate": 0.0, "dependency_effort_share": 0.5},
-    "handoff": {"delay_ticks": 0.0, "loss_prob": 0.0},
-    "quality": {"base_defect_prob": 0.0},
-    "knowledge": {"unfamiliarity_penalty": 0.0, "learning_rate": 0.0, "forgetting_rate": 0.0},
-    "context_switching": {"loss_by_concurrency": [0.0]},
-    "spread": {
-        "start_tick": 0,
-        "initial_adopters": 0,
-        "external_prob": 0.0,
-        "imitation_prob": 0.0,
-        "capacity_coupling": False,
-    },
-}
-
-# Central IT in two silos of one team each, half of every item's effort in each.
-TWO_SILOS: dict[str, Any] = {
-    "organisation": {"teams": 2},
-    "central_it": {"stages": [{"name": "build", "effort_share": 0.5}, {"name": "operations", "effort_share": 0.5}]},
-}
-
-
-def model_of(structure: str = "micro_provider", seed: int = 0, **sections: Any) -> OrgModel:
-    data = deep_merge(deep_merge(BASE, {"structure": structure}), sections)
-    return OrgModel(Scenario.model_validate(data), seed, compiled=False)
-
-
-def arrive(
-    model: OrgModel, at: float, effort: float, service: int = 0, deps: tuple[int, ...] = (), kind: int = FEATURE
-) -> None:
-    """An item of the business arriving at ``at`` (placed on the model's event heap)."""
-    item = model.demand.new_item(kind, FROM_DEMAND, service, deps, effort, at)
-    model._schedule(at, ARRIVE, item)
-
-
-def run(model: OrgModel) -> None:
-    for _ in range(model.config.simulation.ticks):
-        model.step()
 
 
 def ties(model: OrgModel) -> int:
@@ -92,12 +40,12 @@ def test_capacity_lost_to_forming_a_project_team_and_to_learning_compounds(
     # of tick 1 and loses 0.2 while forming, for 5 ticks. A 1-day item arriving at 2.25 is done
     # at the share of capacity kept, the product of what each loss leaves: 0.7 x 0.8, 0.8
     # (forming only), 0.7 (learning only; a product team never re-forms), 1.
-    model = model_of(
+    model = hand_built(
         operating_model={"kind": kind, "project_ticks": 2, "onboarding_ticks": 5, "onboarding_cost": 0.2},
         spread={"initial_adopters": 1, "capacity_coupling": coupled, "learning_cost": 0.3, "learning_ticks": 10},
     )
     arrive(model, 2.25, 1.0)
-    run(model)
+    run_all(model)
     assert model.items.table()["completion"].tolist() == pytest.approx([2.25 + 1.0 / kept], rel=1e-12)
 
 
@@ -105,9 +53,9 @@ def test_unfamiliar_work_is_stretched_and_booked_by_category() -> None:
     # One team owning both services, half known (penalty 1: stretch 1 + 1 x 0.5 = 1.5). An item
     # of 1 day on service 0 touching service 1 (0.5 x 1 = 0.5 days, the same owner's work):
     # 1.5 days stretched to 2.25, from 0.5 to 2.75; new work 1 x 1.5, dependency 0.5 x 1.5.
-    model = model_of(knowledge={"initial": 0.5, "unfamiliarity_penalty": 1.0})
+    model = hand_built(knowledge={"initial": 0.5, "unfamiliarity_penalty": 1.0})
     arrive(model, 0.5, 1.0, deps=(1,))
-    run(model)
+    run_all(model)
     item = model.items.table().iloc[0]
     assert (item["completion"], item["touch_time"]) == (2.75, 2.25)
     series = model.recorder.frame()
@@ -122,13 +70,13 @@ def test_accepted_unstarted_work_adds_to_the_load_under_accept_all(policy: str, 
     # At 1 the second starts with the third accepted and waiting: under accept_all that weighs
     # 0.5, a load of 1.5 items per person, halfway between the losses 0 at 1 and 0.2 at 2: a
     # tenth of capacity lost, 1 / 0.9 days. Queued work (policy queue) weighs nothing.
-    model = model_of(
+    model = hand_built(
         intake={"policy": policy},
         context_switching={"loss_by_concurrency": [0.0, 0.2, 0.4], "waiting_weight": 0.5},
     )
     for at in (0.0, 0.25, 0.5):
         arrive(model, at, 1.0)
-    run(model)
+    run_all(model)
     completions = model.items.table()["completion"].tolist()
     assert completions == pytest.approx([1.0, 1.0 + second, 2.0 + second], rel=1e-12)
 
@@ -136,15 +84,15 @@ def test_accepted_unstarted_work_adds_to_the_load_under_accept_all(policy: str, 
 def test_the_load_is_the_busy_share_averaged_over_the_load_memory() -> None:
     # Two people, one busy through ticks 0 and 1: busy share 0.5; with a memory of 10 ticks the
     # load moves a tenth of the way each tick: 0.05, then 0.05 + 0.1 x (0.5 - 0.05) = 0.095.
-    model = model_of(organisation={"team_size": 2}, spread={"capacity_coupling": True, "start_tick": 5})
+    model = hand_built(organisation={"team_size": 2}, spread={"capacity_coupling": True, "start_tick": 5})
     arrive(model, 0.0, 2.0)
     model.step()
     assert model.loads.tolist() == pytest.approx([0.05], rel=1e-12)
     model.step()
     assert model.loads.tolist() == pytest.approx([0.095], rel=1e-12)
     # An idle team (load 0) with external influence 1 adopts at the start tick, 1, for sure.
-    idle = model_of(spread={"capacity_coupling": True, "start_tick": 1, "external_prob": 1.0})
-    run(idle)
+    idle = hand_built(spread={"capacity_coupling": True, "start_tick": 1, "external_prob": 1.0})
+    run_all(idle)
     assert idle.recorder.adoption_share.tolist() == [0, 1, 1, 1, 1, 1]
 
 
@@ -152,10 +100,10 @@ def test_the_load_is_the_busy_share_averaged_over_the_load_memory() -> None:
 def test_an_unprotected_upgrade_is_skipped_under_pressure(protected: float, skipped: int) -> None:
     # Skipping from pressure 0 up, none protected: the KTLO item (an upgrade) is skipped, never
     # logged; the feature is never skipped. All protected: both arrive.
-    model = model_of(tech_debt={"enabled": True, "skip_pressure": 0.0, "protected_share": protected})
+    model = hand_built(tech_debt={"enabled": True, "skip_pressure": 0.0, "protected_share": protected})
     arrive(model, 0.25, 1.0, kind=KTLO)
     arrive(model, 0.5, 1.0, kind=FEATURE)
-    run(model)
+    run_all(model)
     assert model.recorder.ktlo_skipped.tolist() == [skipped, 0, 0, 0, 0, 0]
     assert model.items.table()["kind"].tolist() == ["ktlo"] * (1 - skipped) + ["feature"]
 
@@ -167,7 +115,7 @@ def test_a_caught_defect_goes_back_through_the_pipeline_from_the_largest_stage()
     # item's effort over the stages from the largest, the first: 0.25 days each) goes back to
     # the first silo and down the pipeline again: done at 0.5 + 0.5 + 0.25 + 0.25 = 1.5, after
     # three handoffs between the two teams (a rework pass loses nothing), each a work tie.
-    model = model_of(
+    model = hand_built(
         "central_it",
         **deep_merge(
             TWO_SILOS,
@@ -175,7 +123,7 @@ def test_a_caught_defect_goes_back_through_the_pipeline_from_the_largest_stage()
         ),
     )
     arrive(model, 0.0, 1.0)
-    run(model)
+    run_all(model)
     item = model.items.table().iloc[0]
     assert (item["completion"], item["reworks"], item["handoffs"], item["escaped"]) == (1.5, 1, 3, False)
     assert ties(model) == 3
@@ -189,9 +137,9 @@ def test_an_escalated_incident_is_diagnosed_by_operations_then_passes_the_pipeli
     # hands it to the first silo (to 1.25), which hands it back to operations (to 1.75).
     # Three handoffs; the two from operations' and the first silo's team are work ties.
     desk = {"enabled": True, "staff": 1, "triage_days": 0.25, "resolve_max_days": 0.5, "routing_accuracy": 1.0}
-    model = model_of("central_it", **deep_merge(TWO_SILOS, {"service_desk": desk | {"feedback_share": 0.0}}))
+    model = hand_built("central_it", **deep_merge(TWO_SILOS, {"service_desk": desk | {"feedback_share": 0.0}}))
     arrive(model, 0.0, 1.0, kind=INCIDENT)
-    run(model)
+    run_all(model)
     item = model.items.table().iloc[0]
     assert (item["completion"], item["handoffs"], item["desk_resolved"]) == (1.75, 3, False)
     assert ties(model) == 2
@@ -202,10 +150,10 @@ def test_a_request_is_a_handoff_to_the_provider_booked_as_dependency_work() -> N
     # at 0: team 0 does its part (to 1) and sends the request on starting; with a handoff delay
     # of 1, team 1 does it from 1 to 1.5. The item waited 0.5 days on its dependency after its
     # own part; one handoff, one tie; the request is dependency work, the own part new work.
-    model = model_of(organisation={"teams": 2}, handoff={"delay_ticks": 1.0})
+    model = hand_built(organisation={"teams": 2}, handoff={"delay_ticks": 1.0})
     assert model.structure.owners.tolist() == [0, 1]
     arrive(model, 0.0, 1.0, deps=(1,))
-    run(model)
+    run_all(model)
     item = model.items.table().iloc[0]
     assert (item["completion"], item["dependency_wait"], item["handoffs"]) == (1.5, 0.5, 1)
     assert ties(model) == 1
@@ -219,13 +167,13 @@ def test_a_micro_provider_reworks_the_whole_item_at_the_owner() -> None:
     # As above, but the request's handoff loses information (a defect) and the owner catches it
     # when the request is back at 1.5: the rework is half of every planned effort (0.5 + 0.25
     # days) at the owner, from 1.5 to 2.25, then the item is released, defect-free.
-    model = model_of(
+    model = hand_built(
         organisation={"teams": 2},
         handoff={"delay_ticks": 1.0, "loss_prob": 1.0},
         quality={"early_detection_prob": 1.0, "rework_effort_fraction": 0.5},
     )
     arrive(model, 0.0, 1.0, deps=(1,))
-    run(model)
+    run_all(model)
     item = model.items.table().iloc[0]
     assert (item["completion"], item["reworks"], item["escaped"], item["dependency_wait"]) == (2.25, 1, False, 0.5)
     assert model.recorder.frame()["busy_rework_days"].sum() == 0.75
@@ -235,9 +183,9 @@ def test_an_escaped_defect_is_reported_from_the_next_working_day() -> None:
     # Every task injects a defect (base 1) and none is caught: the item done at 1.25 fails in
     # operation and its incident (0.8 of its effort) arrives at 2; that fix, done at 2.8, fails
     # too, and the next incident (the same effort: a fix's failure is not scaled) arrives at 3.
-    model = model_of(quality={"base_defect_prob": 1.0, "early_detection_prob": 0.0})
+    model = hand_built(quality={"base_defect_prob": 1.0, "early_detection_prob": 0.0})
     arrive(model, 0.25, 1.0)
-    run(model)
+    run_all(model)
     items = model.items.table().iloc[:3]
     assert items["origin"].tolist() == [FROM_DEMAND, FROM_ESCAPED_DEFECT, FROM_ESCAPED_DEFECT]
     assert items["arrival"].tolist() == [0.25, 2.0, 3.0]
@@ -250,7 +198,7 @@ def test_an_escaped_defect_is_reported_from_the_next_working_day() -> None:
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("adopters", [3, 8])
 def test_the_initial_adopters_are_that_many_distinct_teams(adopters: int, seed: int) -> None:
-    model = model_of(seed=seed, organisation={"teams": 8}, spread={"initial_adopters": adopters})
+    model = hand_built(seed=seed, organisation={"teams": 8}, spread={"initial_adopters": adopters})
     model.step()
     assert int(model.adopted.sum()) == adopters
     assert model.recorder.adoption_share[0] == adopters / 8
@@ -263,20 +211,20 @@ def test_imitation_reaches_every_team_on_the_complete_network_and_only_work_part
     # Two teams, one adopter at tick 0, imitation 1, no outside influence. On the complete
     # network the other team sees an adopter share of 1 and adopts at once; on the work network
     # it has exchanged no work (no demand), so it is never reached.
-    model = model_of(
+    model = hand_built(
         organisation={"teams": 2}, spread={"initial_adopters": 1, "imitation_prob": 1.0, "network": network}
     )
-    run(model)
+    run_all(model)
     assert model.recorder.adoption_share.tolist() == [share] * 6
 
 
 def test_the_mandate_makes_every_team_adopt_from_its_lag() -> None:
     # No outside influence, no imitation; a mandate 2 ticks after the start (tick 1) with
     # compliance 1: nobody adopts before tick 3, everybody at tick 3.
-    model = model_of(
+    model = hand_built(
         organisation={"teams": 4}, spread={"start_tick": 1, "mandate_lag_ticks": 2, "mandate_compliance_prob": 1.0}
     )
-    run(model)
+    run_all(model)
     assert model.recorder.adoption_share.tolist() == [0, 0, 0, 1, 1, 1]
 
 
@@ -287,7 +235,7 @@ def test_a_misrouted_incident_lands_in_any_silo_but_operations() -> None:
         {"name": "build", "effort_share": 0.25},
         {"name": "operations", "effort_share": 0.5},
     ]
-    model = model_of("central_it", organisation={"teams": 3}, central_it={"stages": stages})
+    model = hand_built("central_it", organisation={"teams": 3}, central_it={"stages": stages})
     item = model.demand.new_item(INCIDENT, FROM_DEMAND, 0, (), 1.0, 0.0)
     rng = np.random.default_rng(0)
     assert {model.structure.wrong_pool(item, rng).name for _ in range(100)} == {"analysis", "build"}
@@ -296,7 +244,7 @@ def test_a_misrouted_incident_lands_in_any_silo_but_operations() -> None:
 @pytest.mark.parametrize("teams", [1, 2, 3])
 def test_a_misrouted_incident_lands_at_any_team_but_the_owner(teams: int) -> None:
     # With one team there is no other: the owner itself.
-    model = model_of(organisation={"teams": teams, "services": 3})
+    model = hand_built(organisation={"teams": teams, "services": 3})
     rng = np.random.default_rng(0)
     for service in range(3):
         item = model.demand.new_item(INCIDENT, FROM_DEMAND, service, (), 1.0, 0.0)
@@ -316,9 +264,9 @@ def test_a_consumer_switches_provider_only_with_make_or_buy_and_pays_the_migrati
     # person-day of dependency work at team 0, from 1 to 2) is booked besides the request. It
     # opens no item: every team ends holding nothing. Without make-or-buy nobody reviews.
     sourcing = {"review_ticks": 1, "external_lead_ticks": 0.01, "failure_weight": 0.0, "switch_margin": 0.0}
-    model = model_of(organisation={"teams": 2}, sourcing=sourcing | {"enabled": enabled, "switch_cost_days": 1.0})
+    model = hand_built(organisation={"teams": 2}, sourcing=sourcing | {"enabled": enabled, "switch_cost_days": 1.0})
     arrive(model, 0.0, 1.0, deps=(1,))
-    run(model)
+    run_all(model)
     series = model.recorder.frame()
     assert series["provider_switches"].tolist() == [switches, 0, 0, 0, 0, 0]
     assert series["busy_dependency_days"].sum() == 0.5 + switches

@@ -1,5 +1,6 @@
 """The provider/customer critique and its alternative (sim/model/relationship.py): each rule on
-its own, then the sign of each effect when it is switched on, under both structures.
+its own, in hand-built organisations whose times are worked out in the comments, then the sign
+of each effect when it is switched on, under both structures.
 
 Effect tests compare paired runs (same seeds, so the same demand) over 10 seeds and pass when
 a one-sided paired t test (9 degrees of freedom, level ``EFFECT_ALPHA`` = 1%) finds the
@@ -9,11 +10,23 @@ and each test fails a correct model only as often as its effect is that hard to 
 from __future__ import annotations
 
 import pytest
-from conftest import CENTRAL_IT, FRICTIONLESS, MICRO_PROVIDER, Estimate, deep_merge, replication_seeds, small_scenario
+from conftest import (
+    CENTRAL_IT,
+    FRICTIONLESS,
+    MICRO_PROVIDER,
+    TWO_SILOS,
+    Estimate,
+    arrive,
+    deep_merge,
+    hand_built,
+    replication_seeds,
+    run_all,
+    small_scenario,
+)
 
 from sim.model.org_model import OrgModel
-from sim.model.relationship import HELPER_PRIORITY, Swarm, negotiation_delay, scale
-from sim.model.work import FEATURE, FROM_DEMAND, Task, WorkItem
+from sim.model.relationship import negotiation_delay
+from sim.model.work import FROM_DEMAND, INCIDENT
 from sim.run import RunResult, run_scenario
 from sim.scenario.files import load_scenario
 from sim.scenario.schema import Relationship
@@ -23,33 +36,23 @@ SEEDS = replication_seeds(10, entropy=606)
 SHORT = ["simulation.ticks=300", "simulation.warmup_ticks=100"]  # an effect's sign, not a steady-state level
 
 
-class Inner:
-    """A stand-in for the structure as a transferred task's own handler: records its calls."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple[Task, float]] = []
-        self.done: list[tuple[Task, float]] = []
-
-    def on_start(self, task: Task, now: float) -> None:
-        self.started.append((task, now))
-
-    def on_done(self, task: Task, now: float) -> None:
-        self.done.append((task, now))
+def pair(relationship: dict, **sections) -> OrgModel:
+    """Two micro-providers of one person (team 0 owns service 0, team 1 service 1) with
+    ``relationship``, and a 1-day item on service 0 touching service 1 arriving at 0: team 0
+    does its part and sends team 1 a request (half a day unless ``sections`` say otherwise)."""
+    m = hand_built(**deep_merge({"organisation": {"teams": 2}, "relationship": relationship}, sections))
+    arrive(m, 0.0, 1.0, deps=(1,))
+    run_all(m)
+    return m
 
 
-def model(structure: str = "micro_provider", **relationship) -> OrgModel:
-    """A frictionless small organisation (no delay, loss, defects or switching) with ``relationship``."""
-    sections = deep_merge(FRICTIONLESS, {"relationship": relationship})
-    return OrgModel(small_scenario(structure, **sections), seed=1)
+def busy_days(m: OrgModel) -> tuple[float, float, float]:
+    """Person-days booked as new, dependency and rework work over the run."""
+    series = m.recorder.frame()
+    return tuple(series[f"busy_{kind}_days"].sum() for kind in ("new", "dependency", "rework"))
 
 
-def transfer(m: OrgModel, effort: float = 3.0, rework: bool = False, sender: int = 0, receiver: int = 1) -> Task:
-    """A task of ``effort`` on service 0 handed at time 0 from team ``sender`` to ``receiver``'s pool."""
-    item = WorkItem(1, FEATURE, FROM_DEMAND, 0, (), effort, 0.0, planned=effort)
-    task = m.new_task(item, m.teams[receiver].pool, (0,), (effort,), (effort, 0.0, 0.0), rework=rework)
-    task.handler = Inner()
-    m.handoff(task, m.teams[sender], 0.0)
-    return task
+PROVIDER_CUSTOMER = {"mode": "provider_customer", "negotiation_ticks": 2.0, "over_ask_factor": 1.5}
 
 
 # --- rules ----------------------------------------------------------------------------
@@ -59,71 +62,73 @@ def test_only_provider_customer_negotiates() -> None:
     assert negotiation_delay(Relationship(mode="none", negotiation_ticks=2.5)) == 0.0
 
 
-def test_scale_multiplies_every_effort_of_a_task() -> None:
-    task = transfer(model())
-    scale(task, 2.0)
-    assert (task.effort, task.service_efforts, task.category_efforts) == (6.0, (6.0,), (6.0, 0.0, 0.0))
-
-
 def test_a_customer_waits_for_negotiation_and_over_asks() -> None:
-    m = model(mode="provider_customer", negotiation_ticks=2.0, over_ask_factor=1.5)
-    task = transfer(m, effort=3.0)
-    assert task.ready == pytest.approx(2.0)  # no handoff delay in the frictionless organisation
-    assert (task.effort, task.service_efforts) == (pytest.approx(4.5), (pytest.approx(4.5),))
+    # Team 0's own part runs from 0 to 1. The request (0.5 days) is negotiated for 2 ticks and
+    # over-asked by 1.5: team 1 does 0.75 days from 2 to 2.75, the item's completion; it waited
+    # 1.75 on its dependency after its own part.
+    item = pair(PROVIDER_CUSTOMER).items.table().iloc[0]
+    assert (item["completion"], item["dependency_wait"], item["handoffs"]) == (2.75, 1.75, 1)
+    assert busy_days(pair(PROVIDER_CUSTOMER)) == (1.0, 0.75, 0.0)
 
 
 def test_a_rework_pass_negotiates_but_is_not_inflated() -> None:
-    # A fix's scope is set by the defect it mends: nothing to over-ask.
-    task = transfer(model(mode="provider_customer", negotiation_ticks=2.0, over_ask_factor=1.5), rework=True)
-    assert (task.ready, task.effort) == (pytest.approx(2.0), 3.0)
+    # Central IT in two silos (0.5 days each of a 1-day item). Build works 0 to 0.5; the
+    # handoff to operations is negotiated (ready at 2.5), over-asked (0.75 days, to 3.25) and
+    # loses information: operations catches the defect. The rework (half the item, 0.25 days
+    # a stage) goes back to build, negotiated again (5.25 to 5.5) but not inflated (a fix's
+    # scope is the defect it mends), and to operations (7.5 to 7.75).
+    sections = {"handoff": {"loss_prob": 1.0}, "quality": {"early_detection_prob": 1.0, "rework_effort_fraction": 0.5}}
+    m = hand_built(
+        "central_it",
+        **deep_merge(TWO_SILOS, sections | {"simulation": {"ticks": 10}, "relationship": PROVIDER_CUSTOMER}),
+    )
+    arrive(m, 0.0, 1.0)
+    run_all(m)
+    item = m.items.table().iloc[0]
+    assert (item["completion"], item["reworks"], item["handoffs"]) == (7.75, 1, 3)
+    assert busy_days(m) == (1.25, 0.0, 0.5)
 
 
 def test_work_not_from_a_team_is_not_a_transfer() -> None:
-    # The desk's escalations are handed over from no team of the organisation: no relationship.
-    m = model(mode="provider_customer", negotiation_ticks=2.0, over_ask_factor=1.5)
-    item = WorkItem(1, FEATURE, FROM_DEMAND, 0, (), 3.0, 0.0, planned=3.0)
-    task = m.new_task(item, m.teams[1].pool, (0,), (3.0,), (3.0, 0.0, 0.0))
-    m.handoff(task, None, 0.0)
-    assert (task.ready, task.effort, task.handler) == (0.0, 3.0, None)
+    # The desk's escalations are handed over from no team of the organisation: the desk
+    # triages a 1-day incident (0 to 0.25) and escalates it; operations diagnoses it at once,
+    # at its usual 0.5 days (to 0.75), with no negotiation and nothing over-asked. Its handoffs
+    # between the silos are negotiated and over-asked: build 2.75 to 3.5, operations 5.5 to 6.25.
+    desk = {"enabled": True, "staff": 1, "triage_days": 0.25, "resolve_max_days": 0.5, "routing_accuracy": 1.0}
+    sections = {"service_desk": desk | {"feedback_share": 0.0}, "relationship": PROVIDER_CUSTOMER}
+    m = hand_built("central_it", **deep_merge(TWO_SILOS, sections | {"simulation": {"ticks": 8}}))
+    arrive(m, 0.0, 1.0, kind=INCIDENT)
+    run_all(m)
+    item = m.items.table().iloc[0]
+    assert (item["completion"], item["handoffs"], item["desk_resolved"]) == (6.25, 3, False)
+    assert busy_days(m) == (2.25, 0.0, 0.0)  # triage 0.25, diagnosis 0.5, 0.75 at each silo
 
 
-def test_swarming_splits_the_work_when_the_receiver_starts() -> None:
-    m = model(mode="collaboration", swarm_share=0.5)
-    task = transfer(m, effort=3.0)
-    swarm = task.handler
-    assert isinstance(swarm, Swarm) and task.effort == 3.0  # nothing split while it waits
-    m._process(until=0.5)
-    inner = swarm.inner
-    assert inner.started == [(task, 0.0)]
-    helper = swarm.helper
-    # The receiver keeps 1/(1+s) of the work; s/(1+s) goes to the front of the sender's own queue.
-    assert task.effort == pytest.approx(2.0) and task.category_efforts[0] == pytest.approx(2.0)
-    assert helper.effort == pytest.approx(1.0) and helper.service_efforts == (pytest.approx(1.0),)
-    assert helper.pool is m.teams[0].pool and helper.priority == HELPER_PRIORITY < task.priority
-    assert helper.team is m.teams[0]  # the sender had a free person: the help started at once
-    # The transfer is done for its own handler once both parts are: at 2, not at 1.
-    m._process(until=1.5)
-    assert inner.done == []
-    m._process(until=3.0)
-    assert inner.done == [(task, pytest.approx(2.0))]
-
-
-@pytest.mark.parametrize("helper_first", [True, False])
-def test_a_swarmed_transfer_is_done_when_its_last_part_is(helper_first: bool) -> None:
-    m = model(mode="collaboration", swarm_share=1.0)
-    task = transfer(m)
-    swarm = task.handler
-    swarm.on_start(task, 0.0)
-    parts = [swarm.helper, task] if helper_first else [task, swarm.helper]
-    swarm.on_done(parts[0], 1.0)
-    assert swarm.inner.done == []
-    swarm.on_done(parts[1], 2.0)
-    assert swarm.inner.done == [(task, 2.0)]
-
-
-def test_no_swarm_without_a_share() -> None:
-    task = transfer(model(mode="collaboration", swarm_share=0.0))
-    assert isinstance(task.handler, Inner)
+@pytest.mark.parametrize(
+    ("share", "people", "completion", "dependency_wait"),
+    [
+        # No swarm: team 1 does the 2-day request from 0 to 2.
+        (0.0, 2, 2.0, 1.0),
+        # Swarm 0.5: team 1 keeps 2/3 of it (to 4/3); 1/3 (2/3 of a day) goes to the front of
+        # team 0's queue, where its second person does it at once (to 2/3): done at 4/3.
+        (0.5, 2, 4 / 3, 1 / 3),
+        # Team 0's only person is busy with its own part until 1: the help runs from 1 to 5/3.
+        (0.5, 1, 5 / 3, 2 / 3),
+    ],
+)
+def test_swarming_splits_the_work_when_the_receiver_starts(
+    share: float, people: int, completion: float, dependency_wait: float
+) -> None:
+    # The request is 2 days (dependency share 2); the transfer is done when both parts are.
+    m = pair(
+        {"mode": "collaboration", "swarm_share": share},
+        demand={"dependency_effort_share": 2.0},
+        organisation={"team_size": people},
+    )
+    item = m.items.table().iloc[0]
+    assert (item["completion"], item["dependency_wait"]) == (pytest.approx(completion), pytest.approx(dependency_wait))
+    assert busy_days(m) == pytest.approx((1.0, 2.0, 0.0))  # the work is split, not changed
+    assert m.ties.counts.tolist() == [[0, 1], [1, 0]]  # the help is not a second handoff
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)

@@ -194,6 +194,14 @@ class OrgModel(mesa.Model):
     def _schedule(self, time: float, code: int, obj: object) -> None:
         heapq.heappush(self._events, (time, next(self._seq), code, obj))
 
+    def place(self, kind: int, service: int, effort: float, at: float, deps: tuple[int, ...] = ()) -> None:
+        """An item of the business arriving at ``at`` (not before the current tick), besides
+        the demand stream's: of ``kind`` on ``service``, touching the services ``deps``."""
+        if self.kernel is not None:
+            self.kernel.place(kind, service, deps, effort, at)
+        else:
+            self._schedule(at, ARRIVE, self.demand.new_item(kind, FROM_DEMAND, service, deps, effort, at))
+
     def deliver_bought(self, task: Task, at: float) -> None:
         """An externally bought ``task`` comes back at ``at``."""
         self._schedule(at, BOUGHT, task)

@@ -54,6 +54,10 @@ class TickRecorder:
         """Take the busy intervals as rows (start, finish, person-days per category) at once."""
         self._intervals = np.ascontiguousarray(intervals, dtype=float).ravel()
 
+    def set_improvement(self, intervals: np.ndarray) -> None:
+        """Take the improvement work's intervals as rows (start, finish, person-days) at once."""
+        self._improving = np.ascontiguousarray(intervals, dtype=float).ravel()
+
     def add_improvement(self, start: float, finish: float, days: float) -> None:
         """Record ``days`` person-days of improvement work, spent evenly over [start, finish)."""
         if finish > start and start < self.ticks:

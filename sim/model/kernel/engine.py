@@ -24,7 +24,7 @@ RECORDS = ("params", "items", "tasks")  # the tables with a row type
 def supports(config: Scenario) -> bool:
     """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
     the object engine until they are ported)."""
-    return not config.improvement.enabled
+    return not (config.operating_model.kind == "funded_projects" and config.improvement.enabled)
 
 
 class Kernel:
@@ -66,6 +66,8 @@ class Kernel:
         if exchange is not None:  # the same for the market: every unit of every consumer due
             consumers, n_units = exchange.used.shape
             margin = max(margin, (-(-consumers // config.market.review_ticks)) * n_units + 4)
+        if model.improvement is not None:  # and every improvement one end of tick may start
+            margin += 3 * len(deps) + 4
         self.state = State(
             params=self._params(model, margin, project_cap, slots),
             ctr=np.zeros(flow.ERROR + 1, dtype=np.int64),
@@ -150,6 +152,7 @@ class Kernel:
             gathered=np.zeros(width + 1),
             **self._projects(model, rows, slots, idle_cap),
             swarm_stack=np.zeros((int(headcounts.sum()) + 2, 2), dtype=np.int64),
+            **self._improvement(model),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
         self.ref = None
@@ -255,6 +258,54 @@ class Kernel:
         }
 
     @staticmethod
+    def _improvement(model: OrgModel) -> dict[str, np.ndarray]:
+        """Improvement's fields of the state: the Improvements' own factors, figures, budgets
+        and copy times (the kernel keeps them up to date), its units and each team's services
+        as padded rows, room for the live ideas (grown with them), the recorder's series."""
+        recorder = model.recorder
+        series = ("effort_factor", "defect_factor", "ktlo_factor")
+        series += ("improvements_done", "improvements_failed", "improvements_copied")
+        fields = {name: getattr(recorder, name) for name in series}
+        improvement = model.improvement
+        teams = len(model.teams)
+        if improvement is None:  # one unit, team and service, seeing nothing
+            return {
+                **fields,
+                "imp_factors": np.ones((3, 1)),
+                "imp_figures": np.zeros((1, 1, 3)),
+                "imp_budget": np.zeros(0),
+                "imp_copied_at": np.full(teams, -np.inf),
+                "imp_people": np.zeros(0, dtype=np.int64),
+                **_padded("imp_observers", [[]]),
+                **_padded("imp_services", [[]]),
+                **_padded("imp_improvable", [[]]),
+                "imp_known": np.zeros((teams, 0), dtype=bool),
+                "imp_idea_target": np.zeros(0, dtype=np.int64),
+                "imp_idea_made": np.zeros(0, dtype=np.int64),
+                "imp_reach": np.zeros((teams, 0), dtype=np.int64),
+                "imp_ctr": np.zeros(2, dtype=np.int64),
+                "imp_days": np.zeros((0, 3)),
+            }
+        units = improvement.units
+        return {
+            **fields,
+            "imp_factors": improvement.factors,
+            "imp_figures": improvement.figures,
+            "imp_budget": improvement.budget,
+            "imp_copied_at": improvement.copied_at,
+            "imp_people": np.array([unit.people for unit in units], dtype=np.int64),
+            **_padded("imp_observers", [unit.observers for unit in units]),
+            **_padded("imp_services", [unit.services for unit in units]),
+            **_padded("imp_improvable", [model.structure.improvable(team) for team in range(teams)]),
+            "imp_known": np.zeros((teams, 0), dtype=bool),  # grown from the first call (state.grown)
+            "imp_idea_target": np.zeros(0, dtype=np.int64),
+            "imp_idea_made": np.zeros(0, dtype=np.int64),
+            "imp_reach": np.zeros((teams, 0), dtype=np.int64),
+            "imp_ctr": np.zeros(2, dtype=np.int64),
+            "imp_days": np.zeros((0, 3)),
+        }
+
+    @staticmethod
     def _params(model: OrgModel, margin: int, project_cap: int, slots: int) -> np.ndarray:
         config = model.config
         quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
@@ -262,6 +313,7 @@ class Kernel:
         # The market's review reads the fields make-or-buy's does (the two exclude each other).
         review = config.market if config.market.enabled else sourcing
         desk = config.service_desk
+        improvement = config.improvement
         structure = model.structure
         central = config.structure == "central_it"
         values = {
@@ -348,6 +400,16 @@ class Kernel:
             "slots": slots,
             "slot_team": len(model.teams) + (1 if desk.enabled else 0),
             "slot_pool": len(structure.pools) + (1 if desk.enabled else 0),
+            "improvement": improvement.enabled,
+            "improvement_start": config.improvement_start_tick,
+            "effort_share": improvement.effort_share,
+            "effort_days": improvement.effort_days,
+            "gain": improvement.gain,
+            "floor": improvement.floor,
+            "copy_prob": improvement.copy_prob,
+            "copy_window_ticks": improvement.copy_window_ticks,
+            "copy_cost": improvement.copy_cost,
+            "copy_ticks": improvement.copy_ticks,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
@@ -377,15 +439,29 @@ class Kernel:
             self._grow(starts[end - block.first_tick] - starts[tick - block.first_tick])
             ticks.run_ticks(self.ref, model.rng, end, block.first_id, *block.arrays(), block.first_tick)
         model.recorder.set_busy(self.state.intervals[: self.state.ctr[flow.INTERVALS]])
+        model.recorder.set_improvement(self.state.imp_days[: self.state.imp_ctr[flow.IMPROVING]])
         if self.state.ctr[flow.ERROR]:
             raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
-        for team, busy, people in zip(
-            self.teams, self.state.team_busy.tolist(), self.state.team_headcount.tolist(), strict=False
-        ):
-            team.busy = busy
-            team.headcount = people  # less those on projects
+        s = self.state
+        n = len(self.teams)  # the project teams' rows follow
+        columns = (s.team_busy[:n].tolist(), s.team_open[:n].tolist(), s.team_hold[:n].tolist())
+        people = s.team_headcount[:n].tolist()  # less those on projects
+        for team, busy, open_items, holding, headcount in zip(self.teams, *columns, people, strict=True):
+            team.busy, team.open_items, team.holding_in_hand, team.headcount = busy, open_items, holding, headcount
+
+    def place(self, kind: int, service: int, deps: tuple[int, ...], effort: float, at: float) -> None:
+        """A demand item of ``kind`` on ``service`` touching ``deps``, arriving at ``at``."""
+        if len(deps) > self.state.item_deps.shape[1]:
+            raise ValueError(f"an item touches at most {self.state.item_deps.shape[1]} services here, not {len(deps)}")
+        self._grow(1)
+        s = self.state
+        s.ctr[flow.NEXT_ID] += 1
+        item = flow.new_item(self.ref, s.ctr[flow.NEXT_ID], kind, flow.FROM_DEMAND, service, effort, at)
+        s.item_deps[item, : len(deps)] = deps
+        s.items[item]["ndeps"] = len(deps)
+        flow.schedule(self.ref, at, flow.ARRIVE, item)
 
     def _reserve_migration_item(self) -> None:
         """Row ``flow.MIGRATION``: the item of every migration task (an upgrade, never logged)."""
@@ -417,3 +493,14 @@ class Kernel:
         items = items[items["order"] >= 0]
         items = items[np.argsort(items["order"], kind="stable")]
         return item_table(lambda name, _: items[name])
+
+
+def _padded(name: str, rows: list) -> dict[str, np.ndarray]:
+    """``rows`` of integers as the field ``name`` (a row each, padded with -1) and their
+    lengths as its count field (``imp_services``: ``imp_nservices``)."""
+    width = max(1, max(map(len, rows)))
+    table = np.full((len(rows), width), -1, dtype=np.int64)
+    for k, row in enumerate(rows):
+        table[k, : len(row)] = row
+    counts = np.array([len(row) for row in rows], dtype=np.int64)
+    return {name: table, f"imp_n{name.removeprefix('imp_')}": counts}

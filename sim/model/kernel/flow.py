@@ -34,6 +34,10 @@ TICK, PHASE, ADOPTED, BACKLOG_SEQ, ERROR = range(12, 17)  # the tick being run, 
 # projects not yet handed over), and the stages of a project's feature.
 FUND_BACKLOG, FUND_PENDING = 0, 1
 BUILD, HANDOVER = 0, 1
+# Improvement (docs/ODD.md 7.10): the factors, as in sim/model/improvement.py, and the slots
+# of its counters ``s.imp_ctr`` (live ideas, rows of ``s.imp_days``).
+EFFORT, DEFECTS, KTLO_NEED = 0, 1, 2
+IDEAS, IMPROVING = 0, 1
 
 
 # --- allocation ---------------------------------------------------------------------
@@ -86,6 +90,7 @@ def new_item(s, id_, kind, origin, service, effort, time):
     it.backlog_wait = 0.0
     it.escalated = False
     it.desk_resolved = False
+    it.target = 0
     return i
 
 
@@ -132,6 +137,7 @@ def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_re
     tk.sent = 0.0
     tk.next_free = -1
     tk.funded = False
+    tk.improving = False
     return t
 
 
@@ -399,10 +405,11 @@ def switching_loss(per_person, table):
 
 @njit(cache=True)
 def capacity_loss(s, team, now):
-    """Capacity share lost to learning the practice and, in a team re-formed for a new
-    project, to forming (the two compound); none at the service desk."""
+    """Capacity share lost to learning the practice, in a team re-formed for a new project or
+    a project team to forming, and to learning a copied improvement (they compound); none at
+    the service desk."""
     p = s.params[0]
-    if team == p.desk_team or not (p.coupled or p.rotation or p.funded):
+    if team == p.desk_team or not (p.coupled or p.rotation or p.funded or p.improvement):
         return 0.0
     loss = 0.0
     if p.coupled and now - s.adopted_at[s.team_home[team]] < p.learning_ticks:
@@ -412,6 +419,10 @@ def capacity_loss(s, team, now):
         loss = 1 - (1 - loss) * (1 - onboarding)
     if p.funded:
         loss = 1 - (1 - loss) * (1 - forming_loss(s, team, now))
+    if p.improvement:
+        dip = improvement_dip(s, team, now)
+        if dip:
+            loss = 1 - (1 - loss) * (1 - dip)
     return loss
 
 
@@ -485,6 +496,8 @@ def work_on(s, t, team, now):
         s.ctr[INTERVALS] = n + 1
         if n + 1 + p.margin > len(s.intervals):
             s.ctr[GROW] = 1
+        if tk.improving:
+            book_improvement(s, now, finish_at, effort * stretch)
     if not tk.is_request:
         it.touch_time += duration
     schedule(s, finish_at, DONE, t)
@@ -501,6 +514,8 @@ def finish(s, rng, t, now):
     if not leaving:
         idle_return(s, pool, team)
     learn(s, team, t)
+    if s.params[0].improvement:
+        observe_improvement(s, team, t)
     inject_defect(s, rng, t, team)
     if tk.swarm_of >= 0 or tk.swarm_sender >= 0:
         swarm_part_done(s, rng, t, now)
@@ -521,6 +536,8 @@ def done(s, rng, t, now):
         pass  # the consumer learnt the service on the way; nothing else follows
     elif tk.funded:
         project_on_done(s, rng, t, now)
+    elif tk.improving:
+        improvement_on_done(s, rng, t, now)
     elif s.params[0].structure == CENTRAL_IT:
         if tk.provider >= 0:
             returned(s, t, now)
@@ -556,6 +573,8 @@ def inject_defect(s, rng, t, team):
         return
     reduction = p.defect_reduction if s.adopted[s.team_home[team]] else 0.0
     factor = debt_defect_factor(s, t) if p.debt else 1.0
+    if p.improvement:
+        factor *= improvement_defect_factor(s, t)
     prob = (
         p.base_defect_prob
         * (1 + p.familiarity_effect * tk.unfamiliarity)
@@ -666,7 +685,8 @@ def route(s, rng, item, now):
 @njit(cache=True)
 def plan_item(s, item):
     """The services and efforts of a full pass: the primary service plus dependency work on
-    each touched dependency (cheaper where the dependency is self-service)."""
+    each touched dependency (cheaper where the dependency is self-service), raised by debt
+    and scaled by the services' improvement factors where those are modelled."""
     p = s.params[0]
     it = s.items[item]
     s.item_plan_services[item, 0] = it.service
@@ -681,6 +701,8 @@ def plan_item(s, item):
     if p.debt:
         for k in range(it.nplan):
             s.item_plan_efforts[item, k] *= 1 + p.debt_effort_effect * s.debt[s.item_plan_services[item, k]]
+    if p.improvement:
+        improvement_scale(s, item)
     it.planned = py_sum(s.item_plan_efforts[item], 0, it.nplan)
 
 
@@ -1176,6 +1198,287 @@ def market_review(s, rng, tick):
             migrate(s, rng, pool, unit % p.services, float(tick + 1))
 
 
+# --- improvement work and viral change (sim/model/improvement.py, docs/ODD.md 7.10) ----------
+@njit(cache=True)
+def improvement_scale(s, item):
+    """``Improvements.scale``: the planned efforts of ``item`` times their service's effort
+    factor (and KTLO-need factor, for KTLO work)."""
+    it = s.items[item]
+    for k in range(it.nplan):
+        service = s.item_plan_services[item, k]
+        effort = s.item_plan_efforts[item, k] * s.imp_factors[EFFORT, service]
+        if it.kind == KTLO:
+            effort = effort * s.imp_factors[KTLO_NEED, service]
+        s.item_plan_efforts[item, k] = effort
+
+
+@njit(cache=True)
+def improvement_defect_factor(s, t):
+    """``Improvements.defect_factor``: the mean defect factor of the task's services."""
+    n = s.tasks[t].nserv
+    if n == 0:
+        return 1.0
+    for k in range(n):
+        s.gathered[k] = s.imp_factors[DEFECTS, s.task_services[t, k]]
+    return py_sum(s.gathered, 0, n) / n
+
+
+@njit(cache=True)
+def improvement_dip(s, team, now):
+    """``Improvements.dip``: the capacity share ``team`` loses while learning a copied improvement."""
+    p = s.params[0]
+    if 0 <= now - s.imp_copied_at[team] < p.copy_ticks:
+        return p.copy_cost
+    return 0.0
+
+
+@njit(cache=True)
+def book_improvement(s, start, finish, days):
+    """``TickRecorder.add_improvement``: ``days`` person-days of improvement work over [start, finish)."""
+    n = s.imp_ctr[IMPROVING]
+    s.imp_days[n, 0] = start
+    s.imp_days[n, 1] = finish
+    s.imp_days[n, 2] = days
+    s.imp_ctr[IMPROVING] = n + 1
+    if n + 1 + s.params[0].margin > len(s.imp_days):
+        s.ctr[GROW] = 1
+
+
+@njit(cache=True)
+def observe_improvement(s, team, t):
+    """``Improvements.observe``: ``team`` finished ``t`` and has seen its person-days on each of
+    its services, as defects (rework, incidents), KTLO need or effort. Work with a handler of
+    its own (improvement, desk, migration, a swarmed transfer and its helper) is not seen."""
+    tk = s.tasks[t]
+    if tk.improving or tk.desk or tk.migration or tk.swarm_sender >= 0 or tk.swarm_of >= 0:
+        return
+    if team == s.params[0].desk_team:
+        return
+    kind = s.items[tk.of_item].kind
+    if tk.rework or kind == INCIDENT:
+        target = DEFECTS
+    elif kind == KTLO:
+        target = KTLO_NEED
+    else:
+        target = EFFORT
+    for k in range(tk.nserv):
+        s.imp_figures[team, s.task_services[t, k], target] += s.task_efforts[t, k]
+
+
+@njit(cache=True)
+def improvement_start(s, rng, service, target, now):
+    """``Improvements._start``: an improvement item (never logged) whose first leg is queued now."""
+    effort = s.params[0].effort_days
+    item = new_item(s, 0, FEATURE, FROM_DEMAND, service, effort, now)
+    it = s.items[item]
+    it.target = target
+    s.item_plan_services[item, 0] = service
+    s.item_plan_efforts[item, 0] = effort
+    it.nplan = 1
+    it.planned = effort
+    enqueue(s, rng, improvement_leg(s, item, 0), now)
+
+
+@njit(cache=True)
+def improvement_leg(s, item, leg):
+    """``Improvements._leg``: the task of an improvement's ``leg`` (``improvement_legs``: every
+    silo with its stage's share; the owner, all of it)."""
+    p = s.params[0]
+    it = s.items[item]
+    if p.structure == CENTRAL_IT:
+        pool, share = leg, s.shares[leg]
+    else:
+        pool, share = s.owner_of[it.service], 1.0
+    t = task_slot(s)
+    s.task_services[t, 0] = it.service
+    s.task_efforts[t, 0] = it.effort * share
+    t = new_task(s, item, pool, 1, 0.0, 0.0, 0.0, False, leg, False, 1.0)
+    s.tasks[t].improving = True
+    return t
+
+
+@njit(cache=True)
+def improvement_on_done(s, rng, t, now):
+    """``Improvements.on_done``: hand the improvement to the next leg, or let it take effect
+    (unless it carries a defect) and become an idea its holders know; its holders let go."""
+    p = s.params[0]
+    tk = s.tasks[t]
+    item = tk.of_item
+    it = s.items[item]
+    legs = p.last + 1 if p.structure == CENTRAL_IT else 1
+    if tk.stage + 1 < legs:
+        handoff(s, rng, improvement_leg(s, item, tk.stage + 1), tk.team, now)
+        return
+    tick = min(int(now), p.ticks - 1)
+    idea = -1
+    if it.defects:
+        s.improvements_failed[tick] += 1
+    else:
+        apply_improvement(s, it.service, it.target)
+        s.improvements_done[tick] += 1
+        idea = new_idea(s, it.target, tick)
+    node = it.holders
+    while node >= 0:
+        team = s.hold_team[node]
+        s.team_open[team] -= 1
+        if idea >= 0:
+            s.imp_known[team, idea] = True  # the makers
+        following = s.hold_next[node]
+        s.hold_next[node] = s.ctr[HOLD_FREE]
+        s.ctr[HOLD_FREE] = node
+        s.ctr[HOLDS_FREE] += 1
+        node = following
+    it.holders = -1
+
+
+@njit(cache=True)
+def apply_improvement(s, service, target):
+    """``Improvements._apply``: remove ``gain`` of the factor's distance to ``floor``."""
+    p = s.params[0]
+    factor = s.imp_factors[target, service]
+    if factor > p.floor:
+        s.imp_factors[target, service] = p.floor + (factor - p.floor) * (1 - p.gain)
+
+
+@njit(cache=True)
+def new_idea(s, target, tick):
+    """``Improvements._new_idea``: a new column of the live ideas, known by nobody yet; returns it.
+    Asks for growth while room for one more is left (an event makes at most one)."""
+    idea = s.imp_ctr[IDEAS]
+    s.imp_known[:, idea] = False
+    s.imp_idea_target[idea] = target
+    s.imp_idea_made[idea] = tick
+    s.imp_ctr[IDEAS] = idea + 1
+    if idea + 2 >= s.imp_known.shape[1]:
+        s.ctr[GROW] = 1
+    return idea
+
+
+@njit(cache=True)
+def improvement_has_room(s):
+    """Whether the end of a tick can start every improvement its units may buy (``params.margin``
+    items) and book their intervals."""
+    margin = s.params[0].margin
+    return s.ctr[ITEMS] + margin <= len(s.items) and s.imp_ctr[IMPROVING] + margin <= len(s.imp_days)
+
+
+@njit(cache=True)
+def improvement_end_tick(s, rng, tick):
+    """``Improvements.end_tick``: from the start tick, the units' budgets buy improvements and
+    teams copy their partners' ideas; the services' mean factors are recorded."""
+    p = s.params[0]
+    if tick >= p.improvement_start:
+        decide(s, rng, float(tick + 1))
+        copy_ideas(s, rng, tick)
+    services = s.imp_factors.shape[1]
+    s.effort_factor[tick] = pairwise_sum(s.imp_factors[EFFORT], 0, services) / services
+    s.defect_factor[tick] = pairwise_sum(s.imp_factors[DEFECTS], 0, services) / services
+    s.ktlo_factor[tick] = pairwise_sum(s.imp_factors[KTLO_NEED], 0, services) / services
+
+
+@njit(cache=True)
+def decide(s, rng, now):
+    """``Improvements._decide``: each unit's budget grows by ``effort_share`` x its people and,
+    each time it covers ``effort_days``, buys an improvement of the largest figure it sees
+    (whose figures then restart from zero); a unit that has seen nothing waits, its budget
+    held at one improvement."""
+    p = s.params[0]
+    teams = s.imp_figures.shape[0]
+    for u in range(len(s.imp_budget)):
+        s.imp_budget[u] += p.effort_share * s.imp_people[u]
+        while s.imp_budget[u] >= p.effort_days:
+            row, target = improvement_choose(s, u)
+            if row < 0:
+                s.imp_budget[u] = p.effort_days
+                break
+            service = s.imp_services[u, row]
+            for team in range(teams):
+                s.imp_figures[team, service, target] = 0.0
+            s.imp_budget[u] -= p.effort_days
+            improvement_start(s, rng, service, target, now)
+
+
+@njit(cache=True)
+def improvement_choose(s, u):
+    """``improvement.choose`` over what unit ``u`` sees (its observers' figures summed in
+    order, as numpy sums the rows): (row of its services, target) of the largest figure,
+    first on ties; (-1, -1) when nothing has been seen."""
+    best_row, best_target, best = -1, -1, 0.0
+    observers = s.imp_nobservers[u]
+    for row in range(s.imp_nservices[u]):
+        service = s.imp_services[u, row]
+        for target in range(3):
+            seen = s.imp_figures[s.imp_observers[u, 0], service, target]
+            for k in range(1, observers):
+                seen += s.imp_figures[s.imp_observers[u, k], service, target]
+            if seen > best:
+                best_row, best_target, best = row, target, seen
+    return best_row, best_target
+
+
+@njit(cache=True)
+def copy_ideas(s, rng, tick):
+    """``Improvements._copy``: ideas older than the window are forgotten; every team draws, for
+    every live idea (teams x ideas, in that order), whether it copies it: with ``copy_prob`` x
+    the share of its work partners (weighted by exchanges) that knew it at the start, slowed
+    by load when capacity is coupled."""
+    p = s.params[0]
+    kept = 0
+    for idea in range(s.imp_ctr[IDEAS]):
+        if s.imp_idea_made[idea] > tick - p.copy_window_ticks:
+            if kept != idea:
+                s.imp_known[:, kept] = s.imp_known[:, idea]
+                s.imp_idea_target[kept] = s.imp_idea_target[idea]
+                s.imp_idea_made[kept] = s.imp_idea_made[idea]
+            kept += 1
+    s.imp_ctr[IDEAS] = kept
+    if kept == 0 or p.copy_prob == 0:
+        return
+    counts = s.ties_counts
+    teams = len(counts)
+    reach = s.imp_reach
+    reach[:, :kept] = 0
+    for idea in range(kept):
+        for other in range(teams):
+            if s.imp_known[other, idea]:
+                for team in range(teams):
+                    reach[team, idea] += counts[team, other]
+    for team in range(teams):
+        exchanges = 0
+        for other in range(teams):
+            exchanges += counts[team, other]
+        weight = max(float(exchanges), 1.0)
+        for idea in range(kept):
+            prob = p.copy_prob * float(reach[team, idea]) / weight
+            if p.coupled:
+                prob *= 1 - min(max(s.loads[team], 0.0), 1.0)
+            if rng.random() < prob and not s.imp_known[team, idea]:
+                copy_one(s, team, idea, tick)
+
+
+@njit(cache=True)
+def copy_one(s, team, idea, tick):
+    """``Improvements._copy_one``: ``team`` knows ``idea`` and applies its gain to the service it
+    may change with the largest figure of the idea's kind (first on ties), at once; the
+    copy costs it a learning dip from the next tick."""
+    target = s.imp_idea_target[idea]
+    s.imp_known[team, idea] = True
+    n = s.imp_nimprovable[team]
+    if n == 0:
+        return
+    figures = s.imp_figures[team]
+    best = 0
+    for row in range(1, n):
+        if figures[s.imp_improvable[team, row], target] > figures[s.imp_improvable[team, best], target]:
+            best = row
+    service = s.imp_improvable[team, best]
+    apply_improvement(s, service, target)
+    for other in range(s.imp_figures.shape[0]):
+        s.imp_figures[other, service, target] = 0.0
+    s.imp_copied_at[team] = tick + 1
+    s.improvements_copied[tick] += 1
+
+
 # --- the service desk (docs/ODD.md 7.7) ------------------------------------------------------
 @njit(cache=True)
 def desk_receive(s, rng, item, now):
@@ -1656,6 +1959,7 @@ def has_room(s):
         and s.ctr[HOLDS_FREE] >= margin
         and s.ctr[EVENTS] + margin <= len(s.ev_time)
         and s.ctr[INTERVALS] + margin <= len(s.intervals)
+        and (not s.params[0].improvement or improvement_has_room(s))
     )
 
 

@@ -15,6 +15,8 @@ from sim.model.kernel.flow import (
     FUND_PENDING,
     HOLD_FREE,
     HOLDS_FREE,
+    IDEAS,
+    IMPROVING,
     INTERVALS,
     ITEMS,
     TASK_FREE,
@@ -57,6 +59,7 @@ ITEM = np.dtype(
         # Funded projects: the project slot that builds it, and the next item of that project.
         ("project", np.int64),
         ("project_next", np.int64),
+        ("target", np.int64),  # an improvement: the factor it improves (improvement.EFFORT ...)
     ],
     align=True,
 )
@@ -99,6 +102,7 @@ TASK = np.dtype(
         ("sent", np.float64),
         ("next_free", np.int64),
         ("funded", np.bool_),  # funded projects: a build or hand-over task (its finish goes to the projects' rule)
+        ("improving", np.bool_),  # improvement work: booked as such, its end goes to improvement_on_done
     ],
     align=True,
 )
@@ -190,6 +194,17 @@ PARAMS = np.dtype(
         ("slots", np.int64),
         ("slot_team", np.int64),
         ("slot_pool", np.int64),
+        # Improvement work and viral change (docs/ODD.md 7.10).
+        ("improvement", np.bool_),
+        ("improvement_start", np.int64),
+        ("effort_share", np.float64),
+        ("effort_days", np.float64),
+        ("gain", np.float64),
+        ("floor", np.float64),
+        ("copy_prob", np.float64),
+        ("copy_window_ticks", np.int64),
+        ("copy_cost", np.float64),
+        ("copy_ticks", np.float64),
     ],
     align=True,
 )
@@ -327,6 +342,35 @@ class State(NamedTuple):
     fund_gather: np.ndarray
     project_people: np.ndarray  # the record
     swarm_stack: np.ndarray  # scratch of ``flow.swarm``: splits whose own work is still to be timed, and their pools
+    # Improvement work and viral change (sim/model/improvement.py): the Improvements' own
+    # factors, figures, budgets and copy times (the kernel keeps them up to date); each
+    # unit's people, observing teams and services, padded with -1 (counts apart); the
+    # services each team may change; the live ideas (teams x ideas, the first
+    # ``imp_ctr[flow.IDEAS]`` columns); the improvement work's intervals (start, finish,
+    # person-days); the recorder's series.
+    imp_factors: np.ndarray
+    imp_figures: np.ndarray
+    imp_budget: np.ndarray
+    imp_copied_at: np.ndarray
+    imp_people: np.ndarray
+    imp_observers: np.ndarray
+    imp_nobservers: np.ndarray
+    imp_services: np.ndarray
+    imp_nservices: np.ndarray
+    imp_improvable: np.ndarray
+    imp_nimprovable: np.ndarray
+    imp_known: np.ndarray
+    imp_idea_target: np.ndarray
+    imp_idea_made: np.ndarray
+    imp_reach: np.ndarray  # scratch: per team and idea, its exchanges with teams that know it
+    imp_ctr: np.ndarray  # live ideas, improvement intervals
+    imp_days: np.ndarray
+    effort_factor: np.ndarray
+    defect_factor: np.ndarray
+    ktlo_factor: np.ndarray
+    improvements_done: np.ndarray
+    improvements_failed: np.ndarray
+    improvements_copied: np.ndarray
 
 
 I64, F64, BOOL = np.int64, np.float64, np.bool_
@@ -353,6 +397,11 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(("mk_turnaround", "mk_failure", "mk_price"), (F64, 3)),
     "mk_seen": (BOOL, 3),
     "mk_series": (F64, 2),
+    **dict.fromkeys(("imp_factors", "imp_days"), (F64, 2)),
+    "imp_figures": (F64, 3),
+    **dict.fromkeys(("imp_observers", "imp_services", "imp_improvable", "imp_reach"), (I64, 2)),
+    "imp_known": (BOOL, 2),
+    **dict.fromkeys(("imp_budget", "imp_copied_at", "effort_factor", "defect_factor", "ktlo_factor"), (F64, 1)),
     **dict.fromkeys(
         (
             "ev_time",
@@ -445,11 +494,14 @@ def grown(s: State, arriving: int = 0) -> State:
     for used, names in (
         (c[EVENTS] + arriving, ("ev_time", "ev_keys")),
         (c[INTERVALS], ("intervals",)),
+        (s.imp_ctr[IMPROVING], ("imp_days",)),
     ):
         size = _size(len(getattr(s, names[0])), used + margin)
         if size > len(getattr(s, names[0])):
             for name in names:
                 changes[name] = _rows(getattr(s, name), size)
+    if s.params[0]["improvement"]:
+        changes.update(_grown_ideas(s))
     for name in ("pool", "backlog"):
         queues = (getattr(s, f"{name}_{part}") for part in ("heap", "start", "cap", "len"))
         extra = np.zeros(len(getattr(s, f"{name}_len")), dtype=np.int64)
@@ -457,6 +509,23 @@ def grown(s: State, arriving: int = 0) -> State:
             extra[int(params["slot_pool"]) :] = waiting
         changes.update(_grown_queues(name, *queues, extra))
     return s._replace(**changes) if changes else s
+
+
+def _grown_ideas(s: State) -> dict[str, np.ndarray]:
+    """Room for eight more live ideas (an event makes at most one; ``flow.new_idea`` asks for
+    growth when one is left)."""
+    old = s.imp_known.shape[1]
+    size = _size(old, s.imp_ctr[IDEAS] + 8)
+    if size == old:
+        return {}
+    known = np.zeros((len(s.imp_known), size), dtype=bool)
+    known[:, :old] = s.imp_known
+    return {
+        "imp_known": known,
+        "imp_idea_target": _rows(s.imp_idea_target, size),
+        "imp_idea_made": _rows(s.imp_idea_made, size),
+        "imp_reach": np.zeros((len(s.imp_reach), size), dtype=np.int64),
+    }
 
 
 def _grown_queues(

@@ -24,6 +24,7 @@ from sim.model.kernel.flow import (
     TICK,
     fund,
     has_room,
+    improvement_end_tick,
     market_review,
     new_item,
     people_on_projects,
@@ -99,7 +100,7 @@ def can_spread(s):
 @njit(cache=True)
 def end_tick(s, rng, tick):
     """Forgetting, project teams re-forming, debt ageing, the market's or make-or-buy's
-    reviews, the teams' load, and the tick's records."""
+    reviews, the teams' load, improvement work and its copies, and the tick's records."""
     p = s.params[0]
     knowledge = s.knowledge
     teams, services = len(s.adopted), knowledge.shape[1]  # the standing teams (project teams' rows follow)
@@ -130,6 +131,8 @@ def end_tick(s, rng, tick):
     if p.coupled:
         for t in range(teams):
             s.loads[t] += p.load_alpha * (s.team_busy[t] / s.team_headcount[t] - s.loads[t])
+    if p.improvement:
+        improvement_end_tick(s, rng, tick)
     s.wip[tick] = s.ctr[OPEN]
     s.queued_tasks[tick] = s.pool_len[: p.pools].sum()  # not the service desk's queue
     s.adoption_share[tick] = s.ctr[ADOPTED] / teams
@@ -325,6 +328,29 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.fund_gather = s.fund_gather
     ref.project_people = s.project_people
     ref.swarm_stack = s.swarm_stack
+    ref.imp_factors = s.imp_factors
+    ref.imp_figures = s.imp_figures
+    ref.imp_budget = s.imp_budget
+    ref.imp_copied_at = s.imp_copied_at
+    ref.imp_people = s.imp_people
+    ref.imp_observers = s.imp_observers
+    ref.imp_nobservers = s.imp_nobservers
+    ref.imp_services = s.imp_services
+    ref.imp_nservices = s.imp_nservices
+    ref.imp_improvable = s.imp_improvable
+    ref.imp_nimprovable = s.imp_nimprovable
+    ref.imp_known = s.imp_known
+    ref.imp_idea_target = s.imp_idea_target
+    ref.imp_idea_made = s.imp_idea_made
+    ref.imp_reach = s.imp_reach
+    ref.imp_ctr = s.imp_ctr
+    ref.imp_days = s.imp_days
+    ref.effort_factor = s.effort_factor
+    ref.defect_factor = s.defect_factor
+    ref.ktlo_factor = s.ktlo_factor
+    ref.improvements_done = s.improvements_done
+    ref.improvements_failed = s.improvements_failed
+    ref.improvements_copied = s.improvements_copied
     return ref
 
 
