@@ -118,11 +118,14 @@ core_scenarios = st.fixed_dictionaries(
         ),
         "operating_model": st.fixed_dictionaries(
             {
-                "kind": st.sampled_from(["product", "project"]),
+                "kind": st.sampled_from(["product", "project", "funded_projects"]),
                 "project_ticks": st.integers(1, 40),
                 "knowledge_kept": st.floats(0.0, 1.0),
                 "onboarding_ticks": st.integers(0, 15),
                 "onboarding_cost": st.floats(0.0, 0.9),
+                "funding_ticks": st.integers(1, 30),
+                "project_people_share": st.floats(0.05, 1.0),
+                "handover_share": st.floats(0.0, 2.0),
             }
         ),
         "tech_debt": st.fixed_dictionaries(
@@ -172,6 +175,17 @@ def test_the_kernel_runs_the_internal_market_of_generated_scenarios_as_the_objec
     assert_same_generated_run(sections, seed)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sections=core_scenarios, seed=st.integers(0, 2**16))
+def test_the_kernel_runs_funded_projects_of_generated_scenarios_as_the_object_engine_does(
+    sections: dict[str, Any], seed: int
+) -> None:
+    # Funded projects in every scenario (teams of at least two: every team keeps one person).
+    sections["operating_model"]["kind"] = "funded_projects"
+    sections["organisation"]["team_size"] = max(2, sections["organisation"]["team_size"])
+    assert_same_generated_run(sections, seed)
+
+
 improvement_sections = st.fixed_dictionaries(
     {
         "enabled": st.just(True),
@@ -193,8 +207,11 @@ improvement_sections = st.fixed_dictionaries(
 def test_the_kernel_runs_improvement_in_generated_scenarios_as_the_object_engine_does(
     sections: dict[str, Any], improvement: dict[str, Any], seed: int
 ) -> None:
-    # Improvement in every scenario, over both structures and the other mechanisms drawn.
+    # Improvement in every scenario, over both structures and the other mechanisms drawn
+    # (but funded projects: the kernel does not run the two together yet).
     sections["improvement"] = improvement
+    if sections["operating_model"]["kind"] == "funded_projects":
+        sections["operating_model"]["kind"] = "product"
     assert_same_generated_run(sections, seed)
 
 
@@ -239,6 +256,22 @@ def test_the_kernel_runs_the_internal_market_as_the_object_engine_does(structure
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["relationship.mode=collaboration", "demand.arrival_rate=8"],
+        ["relationship.mode=provider_customer", "intake.policy=wip_limit", "spread.capacity_coupling=true"],
+        ["service_desk.enabled=true", "market.enabled=true", "market.internal_providers=2"],
+    ],
+    ids=["shipped", "collaboration", "provider_customer", "desk_market"],
+)
+def test_the_kernel_runs_funded_projects_as_the_object_engine_does(structure: str, overrides: list[str]) -> None:
+    settings = [f"structure={structure}", "simulation.ticks=300", "simulation.warmup_ticks=50", *overrides]
+    assert_same_run(load_scenario("scenarios/operating/funded_projects.toml", settings), seed=3)
+
+
+@pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
 @pytest.mark.parametrize("mode", ["none", "collaboration"])
 def test_the_kernel_improves_and_copies_as_much_as_the_object_engine_does(structure: str, mode: str) -> None:
     # Improvements as often as the figures allow, copied at half a chance a day: without
@@ -260,13 +293,17 @@ def test_the_kernel_improves_and_copies_as_much_as_the_object_engine_does(struct
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
-def test_every_team_carries_what_it_worked_on_until_the_item_is_released(structure: str) -> None:
-    # The kernel's holder lists against its per-team counts, at every tick.
-    model = OrgModel(small_scenario(structure, demand={"arrival_rate": 6.0}), seed=5, compiled=True)
+@pytest.mark.parametrize("kind", ["product", "funded_projects"])
+def test_every_team_carries_what_it_worked_on_until_the_item_is_released(structure: str, kind: str) -> None:
+    # The kernel's holder lists against its per-team counts (project teams' too), at every tick.
+    scenario = small_scenario(
+        structure, demand={"arrival_rate": 6.0}, operating_model={"kind": kind, "funding_ticks": 5}
+    )
+    model = OrgModel(scenario, seed=5, compiled=True)
     for _ in range(model.config.simulation.ticks):
         model.step()
         s = model.kernel.state
-        held = np.zeros(len(model.teams), dtype=np.int64)
+        held = np.zeros(len(s.team_open), dtype=np.int64)
         for item in np.flatnonzero(s.items["holders"][: s.ctr[flow.ITEMS]] >= 0):
             node = s.items[item]["holders"]
             while node >= 0:
@@ -287,7 +324,10 @@ def _live_tasks(s) -> int:
 
 def test_the_kernel_is_refused_where_a_mechanism_is_not_ported() -> None:
     with pytest.raises(ValueError, match="compiled kernel"):
-        OrgModel(small_scenario("central_it", operating_model={"kind": "funded_projects"}), 0, compiled=True)
+        scenario = small_scenario(
+            "central_it", operating_model={"kind": "funded_projects"}, improvement={"enabled": True}
+        )
+        OrgModel(scenario, 0, compiled=True)
 
 
 def test_the_handle_carries_every_array_of_the_state() -> None:

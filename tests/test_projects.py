@@ -33,9 +33,10 @@ FUNDED = {"operating_model": {"kind": "funded_projects", "funding_ticks": 5, "pr
 
 
 def funded(structure: str, **sections) -> OrgModel:
-    """A small organisation (4 teams of 2) whose features are funded as projects."""
+    """A small organisation (4 teams of 3) whose features are funded as projects, in the object
+    engine, whose rules these tests read (the kernel runs the same, tests/test_kernel.py)."""
     base = deep_merge({"organisation": {"teams": 4, "team_size": 3}}, FUNDED)
-    return OrgModel(small_scenario(structure, **deep_merge(base, sections)), seed=4)
+    return OrgModel(small_scenario(structure, **deep_merge(base, sections)), seed=4, compiled=False)
 
 
 def people(model: OrgModel) -> int:
@@ -185,7 +186,7 @@ def test_incidents_and_upgrades_still_go_to_the_standing_teams(structure: str) -
     config = small_scenario(
         structure, **deep_merge(FUNDED, {"demand": {"kinds": {"feature": 0.0, "incident": 0.5, "ktlo": 0.5}}})
     )
-    model = OrgModel(config, seed=3)
+    model = OrgModel(config, seed=3, compiled=False)
     model.run()
     assert model.projects.count == 0  # nothing to fund
     plain = small_scenario(structure, demand={"kinds": {"feature": 0.0, "incident": 0.5, "ktlo": 0.5}})

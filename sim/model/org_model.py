@@ -16,7 +16,7 @@ from sim.model.desk import ServiceDesk
 from sim.model.improvement import Improvements
 from sim.model.kernel.engine import Kernel
 from sim.model.organisation import build_services
-from sim.model.projects import FundedProjects, ProjectRotation
+from sim.model.projects import ProjectRotation
 from sim.model.recorder import TickRecorder
 from sim.model.spread import WorkTies
 from sim.model.structures import STRUCTURES
@@ -46,8 +46,6 @@ class OrgModel(mesa.Model):
         project = config.operating_model.kind == "project"
         self.rotation = ProjectRotation(config.operating_model, org.teams) if project else None
         self.structure = STRUCTURES[config.structure](self)
-        funded = config.operating_model.kind == "funded_projects"
-        self.projects = FundedProjects(self) if funded else None
         self.improvement = Improvements(self) if config.improvement.enabled else None
         self.desk = ServiceDesk(self) if config.service_desk.enabled else None
         people = org.teams * org.team_size + (self.desk.team.headcount if self.desk else 0)

@@ -27,7 +27,7 @@ REQUEST_RANK = {"fifo": (1, 1), "own_first": (0, 2), "requests_first": (2, 0)}
 def supports(config: Scenario) -> bool:
     """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
     the object engine until they are ported)."""
-    return config.operating_model.kind != "funded_projects"
+    return not (config.operating_model.kind == "funded_projects" and config.improvement.enabled)
 
 
 class Kernel:
@@ -38,11 +38,18 @@ class Kernel:
         structure = model.structure
         central = config.structure == "central_it"
         desk = model.desk
-        # The service desk is one more pool and team, after the structure's.
+        # The service desk is one more pool and team, after the structure's; then, under funded
+        # projects, a pool and team row per project slot (a project may hold at most as many
+        # people as may be on projects at once, so there are no more active projects).
         pools = [*structure.pools, *([desk.pool] if desk else [])]
         teams = model.teams
         all_teams = [*teams, *([desk.team] if desk else [])]
         row = {team: k for k, team in enumerate(all_teams)}
+        funded = config.operating_model.kind == "funded_projects"
+        people = config.organisation.teams * config.organisation.team_size
+        project_cap = int(config.operating_model.project_people_share * people) if funded else 0
+        slots = max(1, project_cap) if funded else 0
+        rows = len(all_teams) + slots
         deps = model.services.dependencies
         ties_counts, ties_weight, ties_reached, ties_adopted = model.ties.arrays()
         recorder = model.recorder
@@ -51,8 +58,12 @@ class Kernel:
         rotation = model.rotation
         market = getattr(structure, "market", None)
         width = max(1, max(map(len, deps)))
-        headcounts = np.array([p.headcount for p in pools], dtype=np.int64)
-        margin = (int(headcounts.max()) + 2) * (width + 3)
+        headcounts = np.array([p.headcount for p in pools] + [0] * slots, dtype=np.int64)
+        idle_cap = np.where(np.arange(len(headcounts)) < len(pools), headcounts, max(1, project_cap))
+        idle = [row[t] for p in pools for t in p.teams for _ in range(t.headcount)]
+        idle_buf = np.zeros(int(idle_cap.sum()), dtype=np.int64)  # the project pools' rings after the others'
+        idle_buf[: len(idle)] = idle
+        margin = (int(max(headcounts.max(), project_cap)) + 2) * (width + 3)
         sourcing = config.sourcing
         if sourcing.enabled:  # room for every migration one end of tick may start
             margin = max(margin, (-(-len(teams) // sourcing.review_ticks)) * len(deps) + 4)
@@ -63,7 +74,7 @@ class Kernel:
         if model.improvement is not None:  # and every improvement one end of tick may start
             margin += 3 * len(deps) + 4
         self.state = State(
-            params=self._params(model, margin),
+            params=self._params(model, margin, project_cap, slots),
             ctr=np.zeros(flow.ERROR + 1, dtype=np.int64),
             kind_rank=np.array([config.demand.priority.index(name) for name in KIND_NAMES], dtype=np.int64),
             request_rank=np.array(REQUEST_RANK[config.micro_provider.request_priority], dtype=np.int64),
@@ -85,21 +96,23 @@ class Kernel:
             ev_time=np.zeros(0),
             ev_keys=np.zeros((0, 3), dtype=np.int64),
             pool_heap=np.zeros(0, dtype=np.int64),
-            pool_start=np.zeros(len(pools), dtype=np.int64),
-            pool_cap=np.zeros(len(pools), dtype=np.int64),
-            pool_len=np.zeros(len(pools), dtype=np.int64),
-            pool_effort=np.zeros(len(pools)),
+            pool_start=np.zeros(len(headcounts), dtype=np.int64),
+            pool_cap=np.zeros(len(headcounts), dtype=np.int64),
+            pool_len=np.zeros(len(headcounts), dtype=np.int64),
+            pool_effort=np.zeros(len(headcounts)),
             pool_headcount=headcounts,
-            idle_buf=np.array([row[t] for p in pools for t in p.teams for _ in range(t.headcount)], dtype=np.int64),
-            idle_start=np.concatenate([[0], np.cumsum(headcounts)[:-1]]).astype(np.int64),
-            idle_head=np.zeros(len(pools), dtype=np.int64),
+            idle_buf=idle_buf,
+            idle_start=np.concatenate([[0], np.cumsum(idle_cap)[:-1]]).astype(np.int64),
+            idle_head=np.zeros(len(headcounts), dtype=np.int64),
             idle_len=headcounts.copy(),
-            team_busy=np.zeros(len(all_teams), dtype=np.int64),
-            team_open=np.zeros(len(all_teams), dtype=np.int64),
-            team_hold=np.zeros(len(all_teams), dtype=np.int64),
-            team_headcount=np.array([t.headcount for t in all_teams], dtype=np.int64),
-            team_pool=np.array([pool_of[id(t.pool)] for t in all_teams], dtype=np.int64),
-            knowledge=model.knowledge,
+            team_busy=np.zeros(rows, dtype=np.int64),
+            team_open=np.zeros(rows, dtype=np.int64),
+            team_hold=np.zeros(rows, dtype=np.int64),
+            team_headcount=np.array([t.headcount for t in all_teams] + [0] * slots, dtype=np.int64),
+            team_pool=np.array(
+                [pool_of[id(t.pool)] for t in all_teams] + [len(pools) + k for k in range(slots)], dtype=np.int64
+            ),
+            knowledge=self._knowledge(model, rows) if funded else model.knowledge,
             debt=model.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
             intake_limit=np.array([config.intake.wip_limit_per_person * p for p in structure.intake_people()]),
@@ -143,6 +156,8 @@ class Kernel:
             held=np.zeros(len(deps)),
             scratch=np.zeros(len(teams) * len(deps)),
             gathered=np.zeros(width + 1),
+            **self._projects(model, rows, slots, idle_cap),
+            swarm_stack=np.zeros((int(headcounts.sum()) + 2, 2), dtype=np.int64),
             **self._improvement(model),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
@@ -150,6 +165,50 @@ class Kernel:
         self._grow(0)
         self._reserve_migration_item()
         self.model = model
+
+    @staticmethod
+    def _knowledge(model: OrgModel, rows: int) -> np.ndarray:
+        """Funded projects: the knowledge matrix with a row per team row of the kernel (the
+        project teams' after the standing teams' and the desk's); the model keeps the standing
+        teams' rows as its matrix, a view of it."""
+        knowledge = np.zeros((rows, model.knowledge.shape[1]))
+        teams = len(model.teams)
+        knowledge[:teams] = model.knowledge
+        model.knowledge = knowledge[:teams]
+        return knowledge
+
+    @staticmethod
+    def _projects(model: OrgModel, rows: int, slots: int, idle_cap: np.ndarray) -> dict[str, np.ndarray]:
+        """The fields of funded projects (sized for none when off)."""
+        teams = len(model.teams)
+        services = model.config.organisation.services
+        size = model.config.organisation.team_size
+        return {
+            "team_owed": np.zeros(rows, dtype=np.int64),
+            "team_home": np.arange(rows, dtype=np.int64),
+            "team_formed": np.full(rows, -np.inf),
+            "idle_cap": idle_cap.astype(np.int64),
+            "proj_active": np.zeros(slots, dtype=bool),
+            **{name: np.zeros(slots, dtype=np.int64) for name in ("proj_unbuilt", "proj_items", "proj_nlent")},
+            "proj_first": np.full(slots, -1, dtype=np.int64),
+            "proj_nowed": np.zeros(slots, dtype=np.int64),
+            **{
+                name: np.zeros((slots, teams), dtype=np.int64)
+                for name in ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count")
+            },
+            "waiting": np.zeros((teams, max(1, size)), dtype=np.int64),
+            "waiting_len": np.zeros(teams, dtype=np.int64),
+            "fund_backlog": np.zeros(0, dtype=np.int64),
+            "fund_planned": np.zeros(0),
+            "fund_ctr": np.zeros(2, dtype=np.int64),
+            "fund_home": np.zeros(teams, dtype=np.int64),
+            "fund_free": np.zeros(teams, dtype=np.int64),
+            "fund_known": np.zeros(teams),
+            "fund_chosen": np.zeros(max(1, slots), dtype=np.int64),
+            "fund_services": np.zeros(services, dtype=bool),
+            "fund_gather": np.zeros(services),
+            "project_people": model.recorder.project_people,
+        }
 
     @staticmethod
     def _exchange(exchange: Exchange | None) -> dict[str, np.ndarray]:
@@ -250,7 +309,7 @@ class Kernel:
         }
 
     @staticmethod
-    def _params(model: OrgModel, margin: int) -> np.ndarray:
+    def _params(model: OrgModel, margin: int, project_cap: int, slots: int) -> np.ndarray:
         config = model.config
         quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
         sourcing = config.sourcing
@@ -336,6 +395,14 @@ class Kernel:
             "resolve_max_days": desk.resolve_max_days,
             "routing_accuracy": desk.routing_accuracy,
             "feedback_share": desk.feedback_share,
+            "funded": config.operating_model.kind == "funded_projects",
+            "funding_ticks": config.operating_model.funding_ticks,
+            "handover_share": config.operating_model.handover_share,
+            "project_cap": project_cap,
+            "standing_teams": len(model.teams),
+            "slots": slots,
+            "slot_team": len(model.teams) + (1 if desk.enabled else 0),
+            "slot_pool": len(structure.pools) + (1 if desk.enabled else 0),
             "improvement": improvement.enabled,
             "improvement_start": config.improvement_start_tick,
             "effort_share": improvement.effort_share,
@@ -380,6 +447,9 @@ class Kernel:
             raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
+        teams = model.teams  # the project teams' rows follow
+        for team, headcount in zip(teams, self.state.team_headcount[: len(teams)].tolist(), strict=True):
+            team.headcount = headcount  # less those lent to projects
 
     def place(self, kind: int, service: int, deps: tuple[int, ...], effort: float, at: float) -> None:
         """A demand item of ``kind`` on ``service`` touching ``deps``, arriving at ``at``."""

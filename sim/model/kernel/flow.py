@@ -30,6 +30,10 @@ SERIES_SWITCHES, SERIES_FLIPBACKS, SERIES_DEFAULT, SERIES_ALTERNATE, SERIES_EXTE
 # Slots of the counters array ``s.ctr``.
 EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, GROW, TASKS_FREE, HOLDS_FREE = range(12)
 TICK, PHASE, ADOPTED, BACKLOG_SEQ, ERROR = range(12, 17)  # the tick being run, how far it got, adopters
+# Funded projects: slots of ``s.fund_ctr`` (features waiting for funding, features of active
+# projects not yet handed over), and the stages of a project's feature.
+FUND_BACKLOG, FUND_PENDING = 0, 1
+BUILD, HANDOVER = 0, 1
 # Improvement (docs/ODD.md 7.10): the factors, as in sim/model/improvement.py, and the slots
 # of its counters ``s.imp_ctr`` (live ideas, rows of ``s.imp_days``).
 EFFORT, DEFECTS, KTLO_NEED = 0, 1, 2
@@ -133,6 +137,7 @@ def new_task(s, item, pool, nserv, categories_new, categories_dep, categories_re
     tk.provider = -1
     tk.sent = 0.0
     tk.next_free = -1
+    tk.funded = False
     tk.improving = False
     return t
 
@@ -190,14 +195,14 @@ def pool_pressure(s, pool, horizon):
 def idle_take(s, pool):
     head = s.idle_head[pool]
     team = s.idle_buf[s.idle_start[pool] + head]
-    s.idle_head[pool] = (head + 1) % s.pool_headcount[pool]
+    s.idle_head[pool] = (head + 1) % s.idle_cap[pool]
     s.idle_len[pool] -= 1
     return team
 
 
 @njit(cache=True)
 def idle_return(s, pool, team):
-    cap = s.pool_headcount[pool]
+    cap = s.idle_cap[pool]
     s.idle_buf[s.idle_start[pool] + (s.idle_head[pool] + s.idle_len[pool]) % cap] = team
     s.idle_len[pool] += 1
 
@@ -267,7 +272,42 @@ def transfer(s, t):
 @njit(cache=True)
 def swarm(s, rng, t, now):
     """The receiver starts a swarmed transfer: it keeps 1/(1+s) of the work and s/(1+s) goes
-    as a helper task to the front of the sender's queue."""
+    as a helper task to the front of the sender's queue, where an idle person starts it at
+    once. Usually only the helper starts there (the sender's queue had no idle person or
+    nothing queued); but people who came back from a disbanded project team and are not yet
+    dispatched start what else waits there too, swarmed transfers among it, each of which
+    splits in turn: a stack of the splits whose own work is still to be timed (no recursion)."""
+    pool = split(s, rng, t, now)
+    if pool < 0:
+        return
+    depth = 0
+    s.swarm_stack[0, 0] = -1  # ``t``'s own work: timed by the caller
+    s.swarm_stack[0, 1] = pool
+    while depth >= 0:
+        pool = s.swarm_stack[depth, 1]
+        if s.idle_len[pool] > 0 and s.pool_len[pool] > 0:
+            next_task = pop(s, pool)
+            team = idle_take(s, pool)
+            take_on(s, rng, next_task, team, now)
+            if s.tasks[next_task].swarm_sender >= 0:
+                helped = split(s, rng, next_task, now)
+                if helped >= 0:
+                    depth += 1
+                    s.swarm_stack[depth, 0] = next_task
+                    s.swarm_stack[depth, 1] = helped
+                    continue
+            work_on(s, next_task, team, now)
+        else:
+            done_splitting = s.swarm_stack[depth, 0]
+            if done_splitting >= 0:
+                work_on(s, done_splitting, s.tasks[done_splitting].team, now)
+            depth -= 1
+
+
+@njit(cache=True)
+def split(s, rng, t, now):
+    """Split a swarmed transfer as it starts: the helper's part to the front of the sender's
+    queue; returns the sender's pool (-1: the helper waits where nobody will serve it)."""
     p = s.params[0]
     tk = s.tasks[t]
     lent = p.swarm_share / (1 + p.swarm_share)
@@ -290,16 +330,14 @@ def swarm(s, rng, t, now):
     tk.cat_rework *= kept
     tk.effort *= kept
     tk.swarm_parts = 2
+    if p.funded and tk.swarm_sender >= p.slot_team:
+        # Handed over by a project team, disbanded since: the help never comes (as in the
+        # object engine, whose helper waits in the disbanded team's queue), nor does the task's end.
+        free_task(s, helper)
+        return -1
     hk.ready = now
     push(s, sender_pool, helper)
-    # The sender's queue had no idle person or nothing queued; so what starts now is a
-    # helper (the front of any queue), and a helper never swarms: no nested swarm.
-    while s.idle_len[sender_pool] > 0 and s.pool_len[sender_pool] > 0:
-        next_task = pop(s, sender_pool)
-        if s.tasks[next_task].swarm_of < 0:
-            s.ctr[ERROR] = 1
-        take_on(s, rng, next_task, idle_take(s, sender_pool), now)
-        work_on(s, next_task, s.tasks[next_task].team, now)
+    return sender_pool
 
 
 @njit(cache=True)
@@ -368,17 +406,20 @@ def switching_loss(per_person, table):
 
 @njit(cache=True)
 def capacity_loss(s, team, now):
-    """Capacity share lost to learning the practice, in a team re-formed for a new project
-    to forming, and to learning a copied improvement (they compound); none at the service desk."""
+    """Capacity share lost to learning the practice, in a team re-formed for a new project or
+    a project team to forming, and to learning a copied improvement (they compound); none at
+    the service desk."""
     p = s.params[0]
-    if team == p.desk_team or not (p.coupled or p.rotation or p.improvement):
+    if team == p.desk_team or not (p.coupled or p.rotation or p.funded or p.improvement):
         return 0.0
     loss = 0.0
-    if p.coupled and now - s.adopted_at[team] < p.learning_ticks:
+    if p.coupled and now - s.adopted_at[s.team_home[team]] < p.learning_ticks:
         loss = p.learning_cost
     if p.rotation:
         onboarding = p.onboarding_cost if now - s.formed_at[team] < p.onboarding_ticks else 0.0
         loss = 1 - (1 - loss) * (1 - onboarding)
+    if p.funded:
+        loss = 1 - (1 - loss) * (1 - forming_loss(s, team, now))
     if p.improvement:
         dip = improvement_dip(s, team, now)
         if dip:
@@ -472,7 +513,9 @@ def finish(s, rng, t, now):
     pool = tk.pool
     s.team_busy[team] -= 1
     s.team_hold[team] -= 1 if tk.holds else 0
-    idle_return(s, pool, team)
+    leaving = s.team_owed[team] > 0  # promised to a project team: leaves once this task is done
+    if not leaving:
+        idle_return(s, pool, team)
     learn(s, team, t)
     if s.params[0].improvement:
         observe_improvement(s, team, t)
@@ -481,6 +524,8 @@ def finish(s, rng, t, now):
         swarm_part_done(s, rng, t, now)
     else:
         done(s, rng, t, now)
+    if leaving:
+        depart(s, rng, team, now)
     dispatch(s, rng, pool, now)
 
 
@@ -492,6 +537,8 @@ def done(s, rng, t, now):
         desk_on_done(s, rng, t, now)
     elif tk.migration:
         pass  # the consumer learnt the service on the way; nothing else follows
+    elif tk.funded:
+        project_on_done(s, rng, t, now)
     elif tk.improving:
         improvement_on_done(s, rng, t, now)
     elif s.params[0].structure == CENTRAL_IT:
@@ -527,7 +574,7 @@ def inject_defect(s, rng, t, team):
     it = s.items[tk.of_item]
     if it.planned <= 0 or p.base_defect_prob == 0:
         return
-    reduction = p.defect_reduction if s.adopted[team] else 0.0
+    reduction = p.defect_reduction if s.adopted[s.team_home[team]] else 0.0
     factor = debt_defect_factor(s, t) if p.debt else 1.0
     if p.improvement:
         factor *= improvement_defect_factor(s, t)
@@ -610,6 +657,8 @@ def arrive(s, rng, item, now):
     s.arrivals[tick] += 1
     if p.desk and it.kind == INCIDENT:
         desk_receive(s, rng, item, now)
+    elif p.funded and it.kind == FEATURE and it.origin == FROM_DEMAND:
+        wait(s, item)
     else:
         enter(s, rng, item, now)
 
@@ -676,7 +725,8 @@ def intake_pressure(s, item):
     p = s.params[0]
     if p.structure == CENTRAL_IT:
         queued = py_sum(s.pool_effort, 0, p.pools)
-        return min(1.0, max(0.0, queued) / (p.intake_people * p.horizon))
+        people = s.pool_headcount[: p.pools].sum() if p.funded else p.intake_people  # less those on projects
+        return min(1.0, max(0.0, queued) / (people * p.horizon))
     return pool_pressure(s, s.owner_of[s.items[item].service], p.horizon)
 
 
@@ -1512,11 +1562,401 @@ def desk_task(s, item, pool, effort, stage):
     return t
 
 
+# --- funded projects (sim/model/projects.py, docs/ODD.md 7.12) -----------------------------------
+@njit(cache=True)
+def wait(s, item):
+    """A feature arrives: it waits for the next funding round."""
+    n = s.fund_ctr[FUND_BACKLOG]
+    s.fund_backlog[n] = item
+    s.fund_ctr[FUND_BACKLOG] = n + 1
+
+
+@njit(cache=True)
+def on_projects(s):
+    """People on project teams or promised to one."""
+    p = s.params[0]
+    people = 0
+    for slot in range(p.slots):
+        if s.proj_active[slot]:
+            people += s.team_headcount[p.slot_team + slot]
+            for k in range(s.proj_nowed[slot]):
+                people += s.proj_owed_count[slot, k]
+    return people
+
+
+@njit(cache=True)
+def people_on_projects(s):
+    """People on project teams (the record)."""
+    p = s.params[0]
+    people = 0
+    for slot in range(p.slots):
+        if s.proj_active[slot]:
+            people += s.team_headcount[p.slot_team + slot]
+    return people
+
+
+@njit(cache=True)
+def team_size(s, effort):
+    """People a bundle of ``effort`` person-days needs to finish in the planned length, as far
+    as the cap on project people and the standing teams (one person each stays) allow."""
+    p = s.params[0]
+    wanted = max(1, math.ceil(effort / p.project_ticks))
+    cap = p.project_cap - on_projects(s)
+    lendable = 0
+    for team in range(p.standing_teams):
+        lendable += max(0, s.team_headcount[team] - s.team_owed[team] - 1)
+    return max(0, min(wanted, cap, lendable))
+
+
+@njit(cache=True)
+def fund(s, rng, now):
+    """Bundle the waiting features into a project and assemble its team in a free slot; the
+    features keep waiting if nobody can be lent."""
+    p = s.params[0]
+    n = s.fund_ctr[FUND_BACKLOG]
+    for j in range(n):
+        item = s.fund_backlog[j]
+        if s.items[item].nplan == 0:
+            plan_item(s, item)
+        s.fund_planned[j] = s.items[item].planned
+    size = team_size(s, py_sum(s.fund_planned, 0, n))
+    if size == 0:
+        return
+    s.fund_ctr[FUND_BACKLOG] = 0
+    s.fund_services[:] = False
+    for j in range(n):
+        item = s.fund_backlog[j]
+        for k in range(s.items[item].nplan):
+            s.fund_services[s.item_plan_services[item, k]] = True
+    donors(s, size)
+    slot = 0
+    while s.proj_active[slot]:
+        slot += 1
+    row = p.slot_team + slot
+    pool = p.slot_pool + slot
+    s.proj_active[slot] = True
+    s.team_home[row] = project_home(s, size)
+    s.team_formed[row] = now
+    s.team_busy[row] = 0
+    s.team_open[row] = 0
+    s.team_hold[row] = 0
+    s.knowledge[row, :] = 0.0
+    s.proj_unbuilt[slot] = n
+    s.proj_items[slot] = n
+    s.fund_ctr[FUND_PENDING] += n
+    s.proj_nlent[slot] = 0
+    s.proj_nowed[slot] = 0
+    for j in range(size):
+        lend(s, rng, s.fund_chosen[j], slot, now)
+    last = -1
+    for j in range(n):
+        item = s.fund_backlog[j]
+        it = s.items[item]
+        it.backlog_wait = now - it.arrival
+        it.project = slot
+        it.project_next = -1
+        if last < 0:
+            s.proj_first[slot] = item
+        else:
+            s.items[last].project_next = item
+        last = item
+        t = task_slot(s)
+        m = it.nplan
+        for k in range(m):
+            s.task_services[t, k] = s.item_plan_services[item, k]
+            s.task_efforts[t, k] = s.item_plan_efforts[item, k]
+        new, dep, rw = categorise(s, item, s.task_efforts[t], m, False)
+        new_task(s, item, pool, m, new, dep, rw, False, BUILD, False, 1.0)
+        s.tasks[t].funded = True
+        enqueue(s, rng, t, now)
+
+
+@njit(cache=True)
+def donors(s, size):
+    """The standing team each of ``size`` people comes from (``s.fund_chosen``), one at a time,
+    among the teams with at least two people at home (not lent, not promised): the most idle
+    people; among equals the most people at home, then the best mean knowledge of the
+    bundle's services, then the lowest index."""
+    p = s.params[0]
+    home, free, known = s.fund_home, s.fund_free, s.fund_known
+    for team in range(p.standing_teams):
+        home[team] = s.team_headcount[team] - s.team_owed[team]
+        free[team] = 0
+    for pool in range(p.pools):
+        for k in range(s.idle_len[pool]):
+            free[s.idle_buf[s.idle_start[pool] + (s.idle_head[pool] + k) % s.idle_cap[pool]]] += 1
+    # ``knowledge[:, services].mean(axis=1)`` as numpy computes it: with two teams or more,
+    # column by column into each team's total; with one, the row's pairwise sum.
+    for team in range(p.standing_teams):
+        n = 0
+        total = 0.0
+        for v in range(p.services):
+            if s.fund_services[v]:
+                s.fund_gather[n] = s.knowledge[team, v]
+                total = s.fund_gather[n] if n == 0 else total + s.fund_gather[n]
+                n += 1
+        known[team] = (pairwise_sum(s.fund_gather, 0, n) if p.standing_teams == 1 else total) / n
+    for j in range(size):
+        best = -1
+        for i in range(p.standing_teams):
+            if home[i] < 2:
+                continue
+            # the greatest (idle, at home, knowledge, -index): ties go to the lower index
+            if best < 0:
+                best = i
+            elif free[i] != free[best]:
+                if free[i] > free[best]:
+                    best = i
+            elif home[i] != home[best]:
+                if home[i] > home[best]:
+                    best = i
+            elif known[i] > known[best]:
+                best = i
+        home[best] -= 1
+        free[best] = max(0, free[best] - 1)
+        s.fund_chosen[j] = best
+
+
+@njit(cache=True)
+def project_home(s, size):
+    """The team whose practice and work ties the project team uses: the first of the donors
+    that lends the most people."""
+    home, most = -1, 0
+    for j in range(size):
+        count = 0
+        for k in range(size):
+            count += s.fund_chosen[k] == s.fund_chosen[j]
+        if count > most:
+            home, most = s.fund_chosen[j], count
+    return home
+
+
+@njit(cache=True)
+def lend(s, rng, donor, slot, now):
+    """One person of ``donor`` joins the project: now if idle, else when their task is done."""
+    if idle_remove(s, s.team_pool[donor], donor):
+        move(s, rng, donor, slot, now)
+        return
+    s.team_owed[donor] += 1
+    add_person(s.proj_owed[slot], s.proj_owed_count[slot], s.proj_nowed, slot, donor, 1)
+    s.waiting[donor, s.waiting_len[donor]] = slot
+    s.waiting_len[donor] += 1
+
+
+@njit(cache=True)
+def add_person(teams, counts, sizes, slot, team, change):
+    """Add ``change`` to ``team``'s count in a slot's list of (team, count), in order of first entry."""
+    for k in range(sizes[slot]):
+        if teams[k] == team:
+            counts[k] += change
+            return
+    k = sizes[slot]
+    teams[k] = team
+    counts[k] = change
+    sizes[slot] = k + 1
+
+
+@njit(cache=True)
+def idle_remove(s, pool, team):
+    """Take ``team``'s first idle person out of ``pool``'s idle ring; False if none is idle."""
+    cap, start, head, n = s.idle_cap[pool], s.idle_start[pool], s.idle_head[pool], s.idle_len[pool]
+    for k in range(n):
+        if s.idle_buf[start + (head + k) % cap] == team:
+            for j in range(k, n - 1):
+                s.idle_buf[start + (head + j) % cap] = s.idle_buf[start + (head + j + 1) % cap]
+            s.idle_len[pool] = n - 1
+            return True
+    return False
+
+
+@njit(cache=True)
+def depart(s, rng, donor, now):
+    """A person ``donor`` owes a project has finished their task and leaves for it."""
+    slot = s.waiting[donor, 0]
+    n = s.waiting_len[donor]
+    for k in range(n - 1):
+        s.waiting[donor, k] = s.waiting[donor, k + 1]
+    s.waiting_len[donor] = n - 1
+    s.team_owed[donor] -= 1
+    add_person(s.proj_owed[slot], s.proj_owed_count[slot], s.proj_nowed, slot, donor, -1)
+    move(s, rng, donor, slot, now)
+
+
+@njit(cache=True)
+def move(s, rng, donor, slot, now):
+    """The person's capacity moves from ``donor`` to the project team, with their team's knowledge."""
+    p = s.params[0]
+    row = p.slot_team + slot
+    pool = p.slot_pool + slot
+    resize(s, donor, -1)
+    people = s.team_headcount[row]
+    for v in range(p.services):
+        s.knowledge[row, v] = (people * s.knowledge[row, v] + s.knowledge[donor, v]) / (people + 1)
+    s.team_headcount[row] = people + 1
+    s.pool_headcount[pool] += 1
+    idle_return(s, pool, row)
+    add_person(s.proj_lent[slot], s.proj_lent_count[slot], s.proj_nlent, slot, donor, 1)
+    dispatch(s, rng, pool, now)
+
+
+@njit(cache=True)
+def resize(s, team, change):
+    s.team_headcount[team] += change
+    s.pool_headcount[s.team_pool[team]] += change
+
+
+@njit(cache=True)
+def disband(s, rng, slot, now):
+    """The people go back to their home teams and take the project's knowledge with them (each
+    home team's knowledge becomes the headcount-weighted mean); promises are void."""
+    p = s.params[0]
+    row = p.slot_team + slot
+    for k in range(s.proj_nowed[slot]):
+        donor, owed = s.proj_owed[slot, k], s.proj_owed_count[slot, k]
+        if owed:
+            s.team_owed[donor] -= owed
+            kept = 0
+            for j in range(s.waiting_len[donor]):
+                if s.waiting[donor, j] != slot:
+                    s.waiting[donor, kept] = s.waiting[donor, j]
+                    kept += 1
+            s.waiting_len[donor] = kept
+    for k in range(s.proj_nlent[slot]):
+        donor, people = s.proj_lent[slot, k], s.proj_lent_count[slot, k]
+        home = s.team_headcount[donor]
+        for v in range(p.services):
+            s.knowledge[donor, v] = (home * s.knowledge[donor, v] + people * s.knowledge[row, v]) / (home + people)
+        resize(s, donor, people)
+        for _ in range(people):
+            idle_return(s, s.team_pool[donor], donor)
+    pool = p.slot_pool + slot
+    s.team_headcount[row] = 0
+    s.pool_headcount[pool] = 0
+    s.idle_len[pool] = 0
+    s.idle_head[pool] = 0
+    s.proj_active[slot] = False
+    s.fund_ctr[FUND_PENDING] -= s.proj_items[slot]
+    for k in range(s.proj_nlent[slot]):
+        dispatch(s, rng, s.team_pool[s.proj_lent[slot, k]], now)
+
+
+@njit(cache=True)
+def project_on_done(s, rng, t, now):
+    """A feature is built: it waits for the project's end (and claims no attention meanwhile),
+    the last one hands them all over; a hand-over is done: the team that runs the service
+    verifies it and reworks what it catches."""
+    tk = s.tasks[t]
+    item, team = tk.of_item, tk.team
+    if tk.stage == BUILD:
+        drop(s, item, team)
+        slot = s.items[item].project
+        s.proj_unbuilt[slot] -= 1
+        if s.proj_unbuilt[slot] == 0:
+            hand_over(s, rng, slot, now)
+    elif verify(s, rng, item, team, now):
+        rework(s, rng, item, team, now)
+
+
+@njit(cache=True)
+def hand_over(s, rng, slot, now):
+    """Every feature is handed to the team that runs its service, then the team disbands."""
+    p = s.params[0]
+    row = p.slot_team + slot
+    item = s.proj_first[slot]
+    while item >= 0:
+        it = s.items[item]
+        runner = s.runners[0] if p.structure == CENTRAL_IT else s.owner_of[it.service]
+        t = task_slot(s)
+        m = it.nplan
+        for k in range(m):
+            s.task_services[t, k] = s.item_plan_services[item, k]
+            s.task_efforts[t, k] = s.item_plan_efforts[item, k] * p.handover_share
+        new, dep, rw = categorise(s, item, s.task_efforts[t], m, False)
+        new_task(s, item, s.team_pool[runner], m, new, dep, rw, False, HANDOVER, False, 1.0)
+        s.tasks[t].funded = True
+        handoff(s, rng, t, row, now)
+        s.tasks[t].from_team = s.team_home[row]  # the work tie is the home team's
+        item = it.project_next
+    disband(s, rng, slot, now)
+
+
+@njit(cache=True)
+def rework(s, rng, item, team, now):
+    """A defect caught at the end of a hand-over: the structure's rework (central IT: a pass
+    from the largest stage onward, handed off from ``team``; micro-providers: the owner's)."""
+    p = s.params[0]
+    if p.structure == CENTRAL_IT:
+        scale = p.rework_effort_fraction / p.rework_rest
+        handoff(s, rng, central_stage_task(s, rng, item, p.rework_stage, scale, True), team, now)
+        return
+    it = s.items[item]
+    owner = s.owner_of[it.service]
+    t = task_slot(s)
+    n = it.nplan
+    for k in range(n):
+        s.task_services[t, k] = s.item_plan_services[item, k]
+        s.task_efforts[t, k] = s.item_plan_efforts[item, k] * p.rework_effort_fraction
+    new, dep, rw = categorise(s, item, s.task_efforts[t], n, True)
+    new_task(s, item, owner, n, new, dep, rw, False, 0, True, 1.0)
+    s.tasks[t].opens = False
+    it.open_parts = 1
+    enqueue(s, rng, t, now)
+
+
+@njit(cache=True)
+def drop(s, item, team):
+    """``team`` stops carrying ``item`` before it is released (a built feature awaiting hand-over)."""
+    previous = -1
+    node = s.items[item].holders
+    while node >= 0:
+        following = s.hold_next[node]
+        if s.hold_team[node] == team:
+            if previous < 0:
+                s.items[item].holders = following
+            else:
+                s.hold_next[previous] = following
+            s.hold_next[node] = s.ctr[HOLD_FREE]
+            s.ctr[HOLD_FREE] = node
+            s.ctr[HOLDS_FREE] += 1
+            s.team_open[team] -= 1
+            return
+        previous = node
+        node = following
+
+
+@njit(cache=True)
+def forming_loss(s, team, now):
+    """Capacity a project team loses while it forms (a standing team loses none)."""
+    p = s.params[0]
+    return p.onboarding_cost if now - s.team_formed[team] < p.onboarding_ticks else 0.0
+
+
+@njit(cache=True)
+def fund_room(s):
+    """Room for a funding round of every waiting feature and the hand-over of every feature
+    of the active projects, besides the margin."""
+    margin = s.params[0].margin + s.fund_ctr[FUND_BACKLOG] + s.fund_ctr[FUND_PENDING]
+    return (
+        s.ctr[TASKS_FREE] >= margin
+        and s.ctr[HOLDS_FREE] >= margin
+        and s.ctr[EVENTS] + margin <= len(s.ev_time)
+        and s.ctr[INTERVALS] + margin <= len(s.intervals)
+    )
+
+
 # --- the tick -----------------------------------------------------------------------------------
 @njit(cache=True)
 def has_room(s):
     """Whether every table has a margin free (what the end of a tick may take at most)."""
-    margin = s.params[0].margin
+    p = s.params[0]
+    margin = p.margin
+    if p.funded:  # and for the funding round: its features all go to one project's pool
+        for slot in range(p.slots):
+            pool = p.slot_pool + slot
+            if s.pool_len[pool] + 8 + s.fund_ctr[FUND_BACKLOG] > s.pool_cap[pool]:
+                return False
+        if not fund_room(s):
+            return False
     return (
         s.ctr[TASKS_FREE] >= margin
         and s.ctr[HOLDS_FREE] >= margin
@@ -1547,6 +1987,6 @@ def process(s, rng, until):
             on_bought(s, rng, obj, now)
         else:
             arrive(s, rng, obj, now)
-        if s.ctr[GROW]:
+        if s.ctr[GROW] or (s.params[0].funded and not fund_room(s)):
             return True
     return False

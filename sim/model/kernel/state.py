@@ -11,6 +11,8 @@ from numba.experimental import structref
 
 from sim.model.kernel.flow import (
     EVENTS,
+    FUND_BACKLOG,
+    FUND_PENDING,
     HOLD_FREE,
     HOLDS_FREE,
     IDEAS,
@@ -54,6 +56,9 @@ ITEM = np.dtype(
         ("seq", np.int64),
         ("escalated", np.bool_),  # routed on by the service desk: a handoff into the teams
         ("desk_resolved", np.bool_),
+        # Funded projects: the project slot that builds it, and the next item of that project.
+        ("project", np.int64),
+        ("project_next", np.int64),
         ("target", np.int64),  # an improvement: the factor it improves (improvement.EFFORT ...)
     ],
     align=True,
@@ -96,6 +101,7 @@ TASK = np.dtype(
         ("provider", np.int64),
         ("sent", np.float64),
         ("next_free", np.int64),
+        ("funded", np.bool_),  # funded projects: a build or hand-over task (its finish goes to the projects' rule)
         ("improving", np.bool_),  # improvement work: booked as such, its end goes to improvement_on_done
     ],
     align=True,
@@ -178,6 +184,16 @@ PARAMS = np.dtype(
         ("resolve_max_days", np.float64),
         ("routing_accuracy", np.float64),
         ("feedback_share", np.float64),
+        # Funded projects (sim/model/projects.py): each project takes a slot, a row of the team
+        # arrays (from ``slot_team``) and a pool (from ``slot_pool``), free again once it disbands.
+        ("funded", np.bool_),
+        ("funding_ticks", np.int64),
+        ("handover_share", np.float64),
+        ("project_cap", np.int64),  # most people on projects at once (project_people_share x people)
+        ("standing_teams", np.int64),
+        ("slots", np.int64),
+        ("slot_team", np.int64),
+        ("slot_pool", np.int64),
         # Improvement work and viral change (docs/ODD.md 7.10).
         ("improvement", np.bool_),
         ("improvement_start", np.int64),
@@ -296,6 +312,37 @@ class State(NamedTuple):
     held: np.ndarray  # scratch: the most any team knows of each service
     scratch: np.ndarray  # scratch: the knowledge values run_knowledge sums
     gathered: np.ndarray  # scratch: the debt of a task's services
+    # Funded projects (sim/model/projects.py; docs/ODD.md 7.12). Per team row: people promised
+    # to a project, the team whose practice and ties it uses, when it formed (-inf: standing).
+    team_owed: np.ndarray
+    team_home: np.ndarray
+    team_formed: np.ndarray
+    idle_cap: np.ndarray  # each pool's ring of idle people: its size (pools' headcounts change)
+    # Per project slot: whether a project holds it, features not built, its features (a list
+    # through the items' ``project_next``), and by home team in order, people lent and owed.
+    proj_active: np.ndarray
+    proj_unbuilt: np.ndarray
+    proj_items: np.ndarray
+    proj_first: np.ndarray
+    proj_lent: np.ndarray  # slot x donor: the team
+    proj_lent_count: np.ndarray
+    proj_nlent: np.ndarray
+    proj_owed: np.ndarray
+    proj_owed_count: np.ndarray
+    proj_nowed: np.ndarray
+    waiting: np.ndarray  # per standing team, the slots its busy people are promised to, in order
+    waiting_len: np.ndarray
+    fund_backlog: np.ndarray  # features waiting for the next funding round
+    fund_planned: np.ndarray  # scratch: their planned effort
+    fund_ctr: np.ndarray  # flow.FUND_BACKLOG, flow.FUND_PENDING
+    fund_home: np.ndarray  # scratch of ``donors``: people at home, idle, knowledge, the chosen
+    fund_free: np.ndarray
+    fund_known: np.ndarray
+    fund_chosen: np.ndarray
+    fund_services: np.ndarray  # scratch: the services of the bundle
+    fund_gather: np.ndarray
+    project_people: np.ndarray  # the record
+    swarm_stack: np.ndarray  # scratch of ``flow.swarm``: splits whose own work is still to be timed, and their pools
     # Improvement work and viral change (sim/model/improvement.py): the Improvements' own
     # factors, figures, budgets and copy times (the kernel keeps them up to date); each
     # unit's people, observing teams and services, padded with -1 (counts apart); the
@@ -339,7 +386,12 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
         ("service_deps", "item_deps", "item_plan_services", "item_requests", "task_services", "ev_keys"), (I64, 2)
     ),
     **dict.fromkeys(("item_plan_efforts", "item_stage_wait", "task_efforts", "knowledge", "intervals"), (F64, 2)),
-    **dict.fromkeys(("self_service", "adopted", "ties_adopted", "score_seen"), (BOOL, 1)),
+    **dict.fromkeys(
+        ("self_service", "adopted", "ties_adopted", "score_seen", "proj_active", "fund_services"), (BOOL, 1)
+    ),
+    **dict.fromkeys(
+        ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count", "waiting", "swarm_stack"), (I64, 2)
+    ),
     **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
     **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates"), (I64, 2)),
     "mk_candidates": (I64, 3),
@@ -380,6 +432,10 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
             "held",
             "scratch",
             "gathered",
+            "team_formed",
+            "fund_planned",
+            "fund_known",
+            "fund_gather",
         ),
         (F64, 1),
     ),
@@ -406,9 +462,19 @@ STATE_REF = StateRefType([(name, types.Array(from_dtype(np.dtype(d)), n, "C")) f
 def grown(s: State, arriving: int = 0) -> State:
     """``s`` with every array that has less than four margins free (the most one event can
     take; ``params.margin``) grown, by doubling, and room for ``arriving`` more items."""
-    margin = 4 * int(s.params[0]["margin"])
+    params = s.params[0]
     c = s.ctr
+    # Funded projects: room besides for a funding round of the waiting features and for the
+    # hand-over of every feature of the active projects (each is one end of tick or one event).
+    waiting = int(s.fund_ctr[FUND_BACKLOG]) if params["funded"] else 0
+    reserve = waiting + int(s.fund_ctr[FUND_PENDING]) if params["funded"] else 0
+    margin = 4 * int(params["margin"]) + reserve
     changes: dict[str, np.ndarray] = {}
+    if params["funded"]:
+        size = _size(len(s.fund_backlog), waiting + arriving + margin)
+        if size > len(s.fund_backlog):
+            changes["fund_backlog"] = _rows(s.fund_backlog, size)
+            changes["fund_planned"] = _rows(s.fund_planned, size)
     size = _size(len(s.items), c[ITEMS] + arriving + margin)
     if size > len(s.items):
         for name in (
@@ -445,7 +511,11 @@ def grown(s: State, arriving: int = 0) -> State:
     if s.params[0]["improvement"]:
         changes.update(_grown_ideas(s))
     for name in ("pool", "backlog"):
-        changes.update(_grown_queues(name, *(getattr(s, f"{name}_{part}") for part in ("heap", "start", "cap", "len"))))
+        queues = (getattr(s, f"{name}_{part}") for part in ("heap", "start", "cap", "len"))
+        extra = np.zeros(len(getattr(s, f"{name}_len")), dtype=np.int64)
+        if name == "pool" and params["funded"]:  # a project's pool takes every waiting feature at once
+            extra[int(params["slot_pool"]) :] = waiting
+        changes.update(_grown_queues(name, *queues, extra))
     return s._replace(**changes) if changes else s
 
 
@@ -466,12 +536,15 @@ def _grown_ideas(s: State) -> dict[str, np.ndarray]:
     }
 
 
-def _grown_queues(name: str, heap: np.ndarray, start: np.ndarray, cap: np.ndarray, size: np.ndarray) -> dict:
-    """Queues laid out one after another in ``heap``, those within 8 of full doubled."""
-    full = size + 8 > cap
+def _grown_queues(
+    name: str, heap: np.ndarray, start: np.ndarray, cap: np.ndarray, size: np.ndarray, extra: np.ndarray
+) -> dict:
+    """Queues laid out one after another in ``heap``, those within 8 (and ``extra``) of full doubled."""
+    needed = size + 8 + extra
+    full = needed > cap
     if not full.any():
         return {}
-    new_cap = np.where(full, np.maximum(2 * cap, 16), cap)
+    new_cap = np.where(full, np.maximum(np.maximum(2 * cap, 16), needed), cap)
     new_start = np.concatenate([[0], np.cumsum(new_cap)[:-1]]).astype(np.int64)
     new_heap = np.zeros(int(new_cap.sum()), dtype=np.int64)
     for q in np.flatnonzero(size):

@@ -16,15 +16,18 @@ from sim.model.kernel.flow import (
     ARRIVE,
     EVENTS,
     FROM_DEMAND,
+    FUND_BACKLOG,
     GROW,
     ITEMS,
     OPEN,
     PHASE,
     TICK,
+    fund,
     has_room,
     improvement_end_tick,
     market_review,
     new_item,
+    people_on_projects,
     process,
     review,
     schedule,
@@ -100,12 +103,17 @@ def end_tick(s, rng, tick):
     reviews, the teams' load, improvement work and its copies, and the tick's records."""
     p = s.params[0]
     knowledge = s.knowledge
-    teams, services = knowledge.shape
+    teams, services = len(s.adopted), knowledge.shape[1]  # the standing teams (project teams' rows follow)
     if p.forgetting_rate:
         keep = 1 - p.forgetting_rate
         for t in range(teams):
             for v in range(services):
                 knowledge[t, v] *= keep
+        if p.funded:
+            for slot in range(p.slots):
+                if s.proj_active[slot]:
+                    for v in range(services):
+                        knowledge[p.slot_team + slot, v] *= keep
     if p.rotation:
         reform(s, tick)
     if p.debt:
@@ -116,6 +124,10 @@ def end_tick(s, rng, tick):
         market_review(s, rng, tick)
     if p.sourcing:
         review(s, rng, tick)
+    if p.funded:
+        if s.fund_ctr[FUND_BACKLOG] and (tick + 1) % p.funding_ticks == 0:
+            fund(s, rng, float(tick + 1))
+        s.project_people[tick] = people_on_projects(s)
     if p.coupled:
         for t in range(teams):
             s.loads[t] += p.load_alpha * (s.team_busy[t] / s.team_headcount[t] - s.loads[t])
@@ -129,6 +141,12 @@ def end_tick(s, rng, tick):
     for t in range(1, teams):  # row by row, as the matrix is laid out
         for v in range(services):
             held[v] = max(held[v], knowledge[t, v])
+    if p.funded:  # and the project teams': their queues, their knowledge
+        for slot in range(p.slots):
+            if s.proj_active[slot]:
+                s.queued_tasks[tick] += s.pool_len[p.slot_pool + slot]
+                for v in range(services):
+                    held[v] = max(held[v], knowledge[p.slot_team + slot, v])
     s.run_knowledge[tick] = run_knowledge(s)
     s.knowledge_held[tick] = pairwise_sum(held, 0, services) / services
     if p.wip_limited:
@@ -284,6 +302,33 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.held = s.held
     ref.scratch = s.scratch
     ref.gathered = s.gathered
+    ref.team_owed = s.team_owed
+    ref.team_home = s.team_home
+    ref.team_formed = s.team_formed
+    ref.idle_cap = s.idle_cap
+    ref.proj_active = s.proj_active
+    ref.proj_unbuilt = s.proj_unbuilt
+    ref.proj_items = s.proj_items
+    ref.proj_first = s.proj_first
+    ref.proj_lent = s.proj_lent
+    ref.proj_lent_count = s.proj_lent_count
+    ref.proj_nlent = s.proj_nlent
+    ref.proj_owed = s.proj_owed
+    ref.proj_owed_count = s.proj_owed_count
+    ref.proj_nowed = s.proj_nowed
+    ref.waiting = s.waiting
+    ref.waiting_len = s.waiting_len
+    ref.fund_backlog = s.fund_backlog
+    ref.fund_planned = s.fund_planned
+    ref.fund_ctr = s.fund_ctr
+    ref.fund_home = s.fund_home
+    ref.fund_free = s.fund_free
+    ref.fund_known = s.fund_known
+    ref.fund_chosen = s.fund_chosen
+    ref.fund_services = s.fund_services
+    ref.fund_gather = s.fund_gather
+    ref.project_people = s.project_people
+    ref.swarm_stack = s.swarm_stack
     ref.imp_factors = s.imp_factors
     ref.imp_figures = s.imp_figures
     ref.imp_budget = s.imp_budget
