@@ -13,7 +13,6 @@ from sim.model.item_log import item_table
 from sim.model.kernel import flow, ticks
 from sim.model.kernel.state import ITEM, PARAMS, TASK, State, grown
 from sim.model.work import KIND_NAMES
-from sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from sim.model.market import Exchange
@@ -22,12 +21,6 @@ if TYPE_CHECKING:
 RECORDS = ("params", "items", "tasks")  # the tables with a row type
 # Priority ranks of a team's own work and of requests to it, per ``micro_provider.request_priority``.
 REQUEST_RANK = {"fifo": (1, 1), "own_first": (0, 2), "requests_first": (2, 0)}
-
-
-def supports(config: Scenario) -> bool:
-    """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
-    the object engine until they are ported)."""
-    return not (config.operating_model.kind == "funded_projects" and config.improvement.enabled)
 
 
 class Kernel:
@@ -257,7 +250,7 @@ class Kernel:
             "ext_lead": np.array([e.lead for e in externals], dtype=float),
             "ext_defect_prob": np.array([e.defect_prob for e in externals], dtype=float),
             "ext_price": np.array([e.price for e in externals], dtype=float),
-            "ext_free_at": np.array([e.free_at for e in externals], dtype=float),
+            "ext_free_at": np.zeros(len(externals)),  # each external is free from the start
         }
 
     @staticmethod
