@@ -219,6 +219,11 @@ def arrive(
     model.place(kind, service, effort, at, deps)
 
 
+def kernel_params(**sections: Any) -> np.record:
+    """The kernel's constants (``state.params[0]``) for a small scenario with ``sections``."""
+    return OrgModel(small_scenario(**sections), seed=0).kernel.state.params[0]
+
+
 def run_all(model: OrgModel) -> None:
     """Every tick of ``model``, one step at a time."""
     for _ in range(model.config.simulation.ticks):

@@ -17,9 +17,9 @@ import json
 
 import numpy as np
 import pytest
-from conftest import CENTRAL_IT, Estimate, assert_matches, replication_seeds
+from conftest import CENTRAL_IT, Estimate, assert_matches, kernel_params, replication_seeds
 
-from sim.model.spread import adoption_probability
+from sim.model.kernel import ticks
 from sim.run import run_scenario
 from sim.scenario.files import load_scenario
 from sim.scenario.schema import Spread
@@ -58,21 +58,28 @@ def test_compliance_without_a_mandate_changes_nothing(structure: str) -> None:
 
 
 def test_adoption_chance_combines_imitation_and_mandate() -> None:
-    spread = Spread(external_prob=0.01, imitation_prob=0.2, mandate_compliance_prob=0.3, capacity_coupling=False)
+    spread = {"external_prob": 0.01, "imitation_prob": 0.2, "mandate_compliance_prob": 0.3}
     influence = np.array([0.0, 0.5, 1.0])
     bass = np.array([0.01, 0.11, 0.21])
-    assert adoption_probability(spread, influence, np.zeros(3), mandated=False) == pytest.approx(bass)
-    assert adoption_probability(spread, influence, np.zeros(3), mandated=True) == pytest.approx(1 - (1 - bass) * 0.7)
-    coupled = spread.model_copy(update={"capacity_coupling": True})
+    uncoupled = kernel_params(spread=spread | {"capacity_coupling": False})
+    assert chances(uncoupled, influence, np.zeros(3), mandated=False) == pytest.approx(bass)
+    assert chances(uncoupled, influence, np.zeros(3), mandated=True) == pytest.approx(1 - (1 - bass) * 0.7)
+    coupled = kernel_params(spread=spread | {"capacity_coupling": True})
     loads = np.array([0.0, 0.5, 1.0])
     expected = (1 - (1 - bass) * 0.7) * (1 - loads)
-    assert adoption_probability(coupled, influence, loads, mandated=True) == pytest.approx(expected)
+    assert chances(coupled, influence, loads, mandated=True) == pytest.approx(expected)
 
 
 def test_the_mandate_alone_gives_the_compliance_chance() -> None:
-    spread = Spread(external_prob=0.0, imitation_prob=0.0, mandate_compliance_prob=0.3, capacity_coupling=False)
-    assert adoption_probability(spread, np.ones(2), np.zeros(2), mandated=True) == pytest.approx([0.3, 0.3])
-    assert adoption_probability(spread, np.ones(2), np.zeros(2), mandated=False) == pytest.approx([0.0, 0.0])
+    p = kernel_params(spread={"external_prob": 0.0, "imitation_prob": 0.0, "mandate_compliance_prob": 0.3,
+                              "capacity_coupling": False})  # fmt: skip
+    assert chances(p, np.ones(2), np.zeros(2), mandated=True) == pytest.approx([0.3, 0.3])
+    assert chances(p, np.ones(2), np.zeros(2), mandated=False) == pytest.approx([0.0, 0.0])
+
+
+def chances(p, influence: np.ndarray, loads: np.ndarray, mandated: bool) -> list[float]:
+    """The kernel's adoption chance of each team of ``influence`` and ``loads``."""
+    return [ticks.adoption_probability(p, f, x, mandated) for f, x in zip(influence, loads, strict=True)]
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)

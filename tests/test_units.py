@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FRICTIONLESS, ROUNDING, deep_merge, demand_items, hand_built, small_scenario
+from conftest import FRICTIONLESS, ROUNDING, deep_merge, demand_items, hand_built, kernel_params, small_scenario
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -19,12 +19,11 @@ from sim.model.demand import effort_sampler
 from sim.model.kernel import flow, ticks
 from sim.model.org_model import OrgModel
 from sim.model.organisation import assign_owners, assign_silos
-from sim.model.quality import defect_probability, detection_probability, switching_loss
 from sim.model.recorder import TickRecorder
-from sim.model.spread import adoption_probability, crossing_tick
-from sim.scenario.schema import Demand, Quality, Spread
+from sim.model.spread import crossing_tick
+from sim.scenario.schema import Demand
 
-WEINBERG = (0.0, 0.2, 0.4, 0.6, 0.75)
+WEINBERG = np.array([0.0, 0.2, 0.4, 0.6, 0.75])
 
 
 # --- context switching (Weinberg) ------------------------------------------------------
@@ -44,44 +43,45 @@ WEINBERG = (0.0, 0.2, 0.4, 0.6, 0.75)
     ],
 )
 def test_switching_loss_interpolates_weinbergs_table(open_per_person: float, loss: float) -> None:
-    assert switching_loss(open_per_person, WEINBERG) == pytest.approx(loss)
+    assert flow.switching_loss(open_per_person, WEINBERG) == pytest.approx(loss)
 
 
 def test_switching_loss_single_value_holds_everywhere() -> None:
-    assert switching_loss(1.0, (0.0,)) == 0.0
-    assert switching_loss(3.0, (0.17,)) == pytest.approx(0.17)
+    assert flow.switching_loss(1.0, np.array([0.0])) == 0.0
+    assert flow.switching_loss(3.0, np.array([0.17])) == pytest.approx(0.17)
 
 
 @given(a=st.floats(0, 10), b=st.floats(0, 10))
 def test_switching_loss_never_falls_with_load(a: float, b: float) -> None:
     low, high = sorted((a, b))
-    assert switching_loss(low, WEINBERG) <= switching_loss(high, WEINBERG)
-    assert 0.0 <= switching_loss(high, WEINBERG) <= WEINBERG[-1]
+    assert flow.switching_loss(low, WEINBERG) <= flow.switching_loss(high, WEINBERG)
+    assert 0.0 <= flow.switching_loss(high, WEINBERG) <= WEINBERG[-1]
 
 
 # --- defects and detection -------------------------------------------------------------
 def test_defect_probability_is_the_product_of_its_factors() -> None:
-    quality = Quality(base_defect_prob=0.1, familiarity_effect=1.0, pressure_effect=0.5, switching_effect=2.0)
-    p = defect_probability(
-        quality, unfamiliarity=0.5, pressure=1.0, switch_loss=0.2, practice_reduction=0.4, weight=0.5
-    )
-    assert p == pytest.approx(0.1 * 1.5 * 1.5 * 1.4 * 0.6 * 0.5)
+    p = kernel_params(quality={"base_defect_prob": 0.1, "familiarity_effect": 1.0, "pressure_effect": 0.5,
+                               "switching_effect": 2.0})  # fmt: skip
+    prob = flow.defect_probability(p, 0.5, 1.0, 0.2, 0.4, 0.5, 1.0)
+    assert prob == pytest.approx(0.1 * 1.5 * 1.5 * 1.4 * 0.6 * 0.5)
+    assert flow.defect_probability(p, 0.5, 1.0, 0.2, 0.4, 0.5, 1.5) == pytest.approx(prob * 1.5)  # debt, improvement
 
 
 def test_defect_probability_base_case_and_cap() -> None:
-    quality = Quality(base_defect_prob=0.1)
-    assert defect_probability(quality, 0.0, 0.0, 0.0, 0.0, 1.0) == pytest.approx(0.1)
-    assert defect_probability(quality, 0.0, 0.0, 0.0, 1.0, 1.0) == 0.0  # practice removes every defect
-    assert defect_probability(quality, 0.0, 0.0, 0.0, 0.0, 0.0) == 0.0  # a task with no effort
-    heavy = Quality(base_defect_prob=0.9, familiarity_effect=100)
-    assert defect_probability(heavy, 1.0, 1.0, 0.75, 0.0, 1.0) == 1.0
+    p = kernel_params(quality={"base_defect_prob": 0.1, "familiarity_effect": 1.0, "pressure_effect": 0.5,
+                               "switching_effect": 2.0})  # fmt: skip
+    assert flow.defect_probability(p, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0) == pytest.approx(0.1)
+    assert flow.defect_probability(p, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0) == 0.0  # practice removes every defect
+    assert flow.defect_probability(p, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0) == 0.0  # a task with no effort
+    heavy = kernel_params(quality={"base_defect_prob": 0.9, "familiarity_effect": 100})
+    assert flow.defect_probability(heavy, 1.0, 1.0, 0.75, 0.0, 1.0, 1.0) == 1.0
 
 
-def test_detection_probability() -> None:
-    assert detection_probability(0.6, 0.0) == pytest.approx(0.6)
-    assert detection_probability(0.6, 0.5) == pytest.approx(0.8)
-    assert detection_probability(0.6, 1.0) == pytest.approx(1.0)
-    assert detection_probability(0.0, 0.5) == pytest.approx(0.5)
+@pytest.mark.parametrize(("early", "gain", "adopted", "caught"), [
+    (0.6, 0.5, False, 0.6), (0.6, 0.5, True, 0.8), (0.6, 1.0, True, 1.0), (0.0, 0.5, True, 0.5)])  # fmt: skip
+def test_detection_probability(early: float, gain: float, adopted: bool, caught: float) -> None:
+    p = kernel_params(quality={"early_detection_prob": early}, spread={"detection_gain": gain})
+    assert flow.detection_probability(p, adopted) == pytest.approx(caught)
 
 
 # --- grouping the same people ------------------------------------------------------------
@@ -130,22 +130,25 @@ def test_assign_owners_gives_every_service_an_owner(load: list[float], teams: in
 
 
 # --- spread of a practice ----------------------------------------------------------------
+def adoption(p, influence: list[float], load: list[float], mandated: bool) -> list[float]:
+    return [ticks.adoption_probability(p, f, x, mandated) for f, x in zip(influence, load, strict=True)]
+
+
 def test_adoption_probability_is_bass_hazard() -> None:
-    spread = Spread(external_prob=0.01, imitation_prob=0.2, capacity_coupling=False)
-    prob = adoption_probability(spread, np.array([0.0, 0.5, 1.0]), np.zeros(3), mandated=False)
-    assert prob == pytest.approx([0.01, 0.11, 0.21])
+    p = kernel_params(spread={"external_prob": 0.01, "imitation_prob": 0.2, "capacity_coupling": False})
+    assert adoption(p, [0.0, 0.5, 1.0], [0.0] * 3, mandated=False) == pytest.approx([0.01, 0.11, 0.21])
 
 
 def test_adoption_probability_with_mandate_and_load() -> None:
-    spread = Spread(external_prob=0.1, imitation_prob=0.0, mandate_compliance_prob=0.5, capacity_coupling=True)
-    prob = adoption_probability(spread, np.zeros(3), np.array([0.0, 0.5, 1.0]), mandated=True)
+    p = kernel_params(spread={"external_prob": 0.1, "imitation_prob": 0.0, "mandate_compliance_prob": 0.5,
+                              "capacity_coupling": True})  # fmt: skip
     either = 1 - 0.9 * 0.5
-    assert prob == pytest.approx([either, either * 0.5, 0.0])
+    assert adoption(p, [0.0] * 3, [0.0, 0.5, 1.0], mandated=True) == pytest.approx([either, either * 0.5, 0.0])
 
 
 def test_adoption_probability_is_capped_at_one() -> None:
-    spread = Spread(external_prob=0.9, imitation_prob=0.9, capacity_coupling=False)
-    assert adoption_probability(spread, np.ones(2), np.zeros(2), mandated=False) == pytest.approx([1.0, 1.0])
+    p = kernel_params(spread={"external_prob": 0.9, "imitation_prob": 0.9, "capacity_coupling": False})
+    assert adoption(p, [1.0, 1.0], [0.0, 0.0], mandated=False) == pytest.approx([1.0, 1.0])
 
 
 def test_complete_influence_counts_other_teams() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.schema import Spread
-
 
 class WorkTies:
     """Who actually exchanged work with whom: symmetric counts of handoffs and requests, each
@@ -28,25 +26,6 @@ class WorkTies:
     def edges(self) -> int:
         """Number of distinct pairs of teams that exchanged work."""
         return int(np.count_nonzero(self.counts)) // 2
-
-
-def complete_influence(adopted: np.ndarray) -> np.ndarray:
-    """Share of all *other* teams that adopted (a complete network)."""
-    n = len(adopted)
-    if n < 2:
-        return np.zeros(n)
-    return (adopted.sum() - adopted) / (n - 1)
-
-
-def adoption_probability(spread: Spread, influence: np.ndarray, load: np.ndarray, mandated: bool) -> np.ndarray:
-    """Per-tick adoption chance of each non-adopter: ``p + q F`` (Bass), combined with the
-    mandate's compliance chance, and scaled by ``1 - load`` when capacity is coupled."""
-    prob = np.minimum(1.0, spread.external_prob + spread.imitation_prob * influence)
-    if mandated:
-        prob = 1 - (1 - prob) * (1 - spread.mandate_compliance_prob)
-    if spread.capacity_coupling:
-        prob = prob * (1 - np.clip(load, 0.0, 1.0))
-    return prob
 
 
 def crossing_tick(share: np.ndarray, level: float) -> int | None:

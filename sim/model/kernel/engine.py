@@ -496,6 +496,7 @@ class Kernel:
         under micro-providers), rows as in ``table()``: where the item waited."""
         return self.state.item_stage_wait[self._logged()]
 
+
 def _padded(name: str, rows: list) -> dict[str, np.ndarray]:
     """``rows`` of integers as the field ``name`` (a row each, padded with -1) and their
     lengths as its count field (``imp_services``: ``imp_nservices``)."""

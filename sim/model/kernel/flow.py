@@ -569,6 +569,7 @@ def learn_service(s, team, service, effort):
 
 @njit(cache=True)
 def inject_defect(s, rng, t, team):
+    """Whether ``team``'s work on task ``t`` leaves a defect in its item (docs/ODD.md 7.5)."""
     p = s.params[0]
     tk = s.tasks[t]
     it = s.items[tk.of_item]
@@ -578,19 +579,37 @@ def inject_defect(s, rng, t, team):
     factor = debt_defect_factor(s, t) if p.debt else 1.0
     if p.improvement:
         factor *= improvement_defect_factor(s, t)
-    prob = (
-        p.base_defect_prob
-        * (1 + p.familiarity_effect * tk.unfamiliarity)
-        * (1 + p.pressure_effect * pool_pressure(s, tk.pool, p.horizon))
-        * (1 + p.switching_effect * tk.switch_loss)
-        * (1 - reduction)
-        * (tk.effort / it.planned)
-        * factor
-    )
-    prob = min(1.0, prob)
+    pressure = pool_pressure(s, tk.pool, p.horizon)
+    prob = defect_probability(p, tk.unfamiliarity, pressure, tk.switch_loss, reduction, tk.effort / it.planned, factor)
     if prob > 0 and rng.random() < prob:
         it.defects += 1
         tk.defective = True
+
+
+@njit(cache=True)
+def defect_probability(p, unfamiliarity, pressure, switch_loss, reduction, weight, factor):
+    """Chance that a task injects a defect into its item: ``base x (1 + f_fam unfamiliarity)
+    x (1 + f_press pressure) x (1 + f_switch loss) x (1 - practice reduction) x weight x factor``,
+    at most 1. ``weight`` is the task's share of the item's effort, so an item split over several
+    tasks carries the same base risk; ``factor`` the debt and improvement factors of its services."""
+    prob = (
+        p.base_defect_prob
+        * (1 + p.familiarity_effect * unfamiliarity)
+        * (1 + p.pressure_effect * pressure)
+        * (1 + p.switching_effect * switch_loss)
+        * (1 - reduction)
+        * weight
+        * factor
+    )
+    return min(1.0, prob)
+
+
+@njit(cache=True)
+def detection_probability(p, adopted):
+    """Chance a defect is caught at the end of a pass; the practice's ``detection_gain`` catches
+    that share of the rest."""
+    gain = p.detection_gain if adopted else 0.0
+    return p.early_detection_prob + (1 - p.early_detection_prob) * gain
 
 
 @njit(cache=True)
@@ -600,8 +619,7 @@ def verify(s, rng, item, team, now):
     p = s.params[0]
     it = s.items[item]
     if it.defects:
-        gain = p.detection_gain if s.adopted[team] else 0.0
-        if rng.random() < p.early_detection_prob + (1 - p.early_detection_prob) * gain:
+        if rng.random() < detection_probability(p, s.adopted[team]):
             it.reworks += 1
             it.defects = 0
             return True

@@ -74,15 +74,22 @@ def spread(s, rng, tick):
     mandated = p.mandate_lag >= 0 and tick >= p.spread_start + p.mandate_lag
     draws = rng.random(n)
     for t in range(n):
-        prob = min(1.0, p.external_prob + p.imitation_prob * share[t])
-        if mandated:
-            prob = 1 - (1 - prob) * (1 - p.mandate_compliance_prob)
-        if p.coupled:
-            prob = prob * (1 - min(max(s.loads[t], 0.0), 1.0))
-        if not s.adopted[t] and draws[t] < prob:
+        if not s.adopted[t] and draws[t] < adoption_probability(p, share[t], s.loads[t], mandated):
             s.adopted[t] = True
             s.adopted_at[t] = tick
             s.ctr[ADOPTED] += 1
+
+
+@njit(cache=True)
+def adoption_probability(p, influence, load, mandated):
+    """Per-tick adoption chance of a non-adopter: ``p + q F`` (Bass; ``F`` its influence),
+    combined with the mandate's compliance chance, scaled by ``1 - load`` when capacity is coupled."""
+    prob = min(1.0, p.external_prob + p.imitation_prob * influence)
+    if mandated:
+        prob = 1 - (1 - prob) * (1 - p.mandate_compliance_prob)
+    if p.coupled:
+        prob = prob * (1 - min(max(load, 0.0), 1.0))
+    return prob
 
 
 @njit(cache=True)
