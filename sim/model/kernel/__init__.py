@@ -8,8 +8,9 @@ results back).
 Numba's cache is checked against each function's own file only, so a function compiled
 with an older copy of a rule it calls from another file would be loaded as it was. The
 compiled functions are therefore cached under a folder named by a digest of every source
-file of the kernel: any change to any of them compiles afresh. ``NUMBA_CACHE_DIR``, when
-set, is used as it is."""
+file of the kernel and of the modules whose constants it compiles in (the kinds of work,
+the improvement factors): any change to any of them compiles afresh. ``NUMBA_CACHE_DIR``,
+when set, is used as it is."""
 
 import hashlib
 import os
@@ -21,7 +22,8 @@ _HERE = Path(__file__).parent
 
 
 def _cache_dir() -> str:
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_HERE.glob("*.py")))).hexdigest()[:16]
+    sources = [*sorted(_HERE.glob("*.py")), _HERE.parent / "work.py", _HERE.parent / "improvement.py"]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return str(base / "orgsim" / f"kernel-{digest}")
 

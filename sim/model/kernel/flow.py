@@ -5,9 +5,9 @@ the internal market (its candidates are drawn in Python when the structure is bu
 
 Every function takes the run's state ``s`` (``sim.model.kernel.state.State``: flat arrays,
 one row per item, task, event, pool and team) and ``rng``, the model's seeded generator.
-Each rule is the function of the same name in the object engine it replaces (``_start``
-is ``start``, ``CentralIT._next`` is ``central_next`` ...), with the same draws in the same
-order, so a seed gives the same run."""
+Each rule is named as in docs/ODD.md; the draws are those, in the same order, of the
+object-based engine this kernel replaced, so a seed gives the runs stored from it
+(tests/test_docking.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import math
 
 from numba import njit
 
+from sim.model.improvement import DEFECTS, EFFORT, KTLO_NEED
 from sim.model.kernel.heaps import event_pop, event_push, queue_pop, queue_push
 from sim.model.kernel.sums import pairwise_sum, py_sum
+from sim.model.work import FEATURE, FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KTLO
 
 ARRIVE, READY, DONE, BOUGHT = 0, 1, 2, 3
 MIGRATION = 0  # the item row every migration task is on: an upgrade with no plan, never logged
 HELPER_PRIORITY = -1  # a swarm's helper task goes ahead of every queued task (priorities are >= 0)
-FEATURE, INCIDENT, KTLO = 0, 1, 2
-FROM_DEMAND, FROM_ESCAPED_DEFECT = 0, 1
 CENTRAL_IT, MICRO_PROVIDER = 0, 1
 TRIAGE, MISROUTED = 0, 1  # the stages of a service desk's task
 # Rows of ``s.mk_series``, in the order of ``sim.model.market.SERIES``.
@@ -34,9 +34,8 @@ TICK, PHASE, ADOPTED, BACKLOG_SEQ, ERROR = range(12, 17)  # the tick being run, 
 # projects not yet handed over), and the stages of a project's feature.
 FUND_BACKLOG, FUND_PENDING = 0, 1
 BUILD, HANDOVER = 0, 1
-# Improvement (docs/ODD.md 7.10): the factors, as in sim/model/improvement.py, and the slots
-# of its counters ``s.imp_ctr`` (live ideas, rows of ``s.imp_days``).
-EFFORT, DEFECTS, KTLO_NEED = 0, 1, 2
+# Improvement (docs/ODD.md 7.10): the slots of its counters ``s.imp_ctr`` (live ideas, rows of
+# ``s.imp_days``).
 IDEAS, IMPROVING = 0, 1
 
 

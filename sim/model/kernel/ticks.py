@@ -14,6 +14,7 @@ from numba.experimental import structref
 from sim.model.kernel.flow import (
     ADOPTED,
     ARRIVE,
+    CENTRAL_IT,
     EVENTS,
     FROM_DEMAND,
     FUND_BACKLOG,
@@ -36,7 +37,6 @@ from sim.model.kernel.state import STATE_REF
 from sim.model.kernel.sums import pairwise_sum
 
 STARTING, PROCESSING, ENDING = 0, 1, 2  # how far the tick ``s.ctr[TICK]`` got
-CENTRAL_IT = 0
 
 
 # --- spread of a practice ---------------------------------------------------------------
