@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
 import os
@@ -64,26 +63,6 @@ def scaled(path: Path, teams: int, ticks: int | None = None, scale_demand: bool 
     from sim.scenario.files import load_scenario
 
     return load_scenario(path, scaled_overrides(path, teams, ticks, scale_demand))
-
-
-def run_with(config, compiled: bool | None = None, seed: int = SEED):
-    """``run_scenario`` with its model built as ``OrgModel(..., compiled=compiled)``: ``False``
-    the object engine, ``None`` the kernel wherever it has every mechanism switched on."""
-    import sim.run
-
-    model = sim.run.OrgModel
-    sim.run.OrgModel = functools.partial(model, compiled=compiled)
-    try:
-        return sim.run.run_scenario(config, seed=seed)
-    finally:
-        sim.run.OrgModel = model
-
-
-def engine_of(config) -> str:
-    """Which engine ``run_scenario`` uses for ``config``: ``kernel`` or ``object``."""
-    from sim.model.kernel.engine import supports
-
-    return "kernel" if supports(config) else "object"
 
 
 def warm_up() -> None:

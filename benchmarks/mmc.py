@@ -2,19 +2,19 @@
 
 OrgSim runs ``scenarios/validation/mmc.toml`` (one team of c = 3 people, Poisson arrivals
 lambda = 2/tick, exponential effort with mean 1, every other mechanism off) through
-``run_scenario``, in the compiled kernel and in the object engine (``compiled=False``, the
-engine before it); SimPy runs the same queue (``benchmarks/simpy_mmc.py``) with the same
-lambda, mu and c and exactly as many customers as OrgSim's run had work items. All run in
-this warm interpreter (untimed warm-up runs first); only the simulation is timed, the
-engines in turn (kernel, kernel model only, object engine, SimPy, repeated) so that load
-from other jobs falls on all alike; medians of 3 rounds. Ratios are judged on wall time;
-the CPU-time ratio is shown too.
+``run_scenario`` in the compiled kernel (the only engine: the object engine before it was
+removed; its last figures are in the README); SimPy runs the same queue
+(``benchmarks/simpy_mmc.py``) with the same lambda, mu and c and exactly as many customers
+as OrgSim's run had work items. All run in this warm interpreter (untimed warm-up runs
+first); only the simulation is timed, the engines in turn (kernel, kernel model only,
+SimPy, repeated) so that load from other jobs falls on all alike; medians of 3 rounds.
+Ratios are judged on wall time; the CPU-time ratio is shown too.
 
 Reported: items per second of each and the ratios (target: the kernel >= 10x SimPy), the
-kernel's model alone (``OrgModel.run()``, no item table or summary), whether both engines
-gave the same item table, and the kernel's and SimPy's mean wait and sojourn next to the
-Erlang C values (Wq = 0.444, W = 1.444 for c = 3, lambda = 2, mu = 1), each with a
-batch-means standard error so agreement can be judged (|mean - exact| <= 3 SE).
+kernel's model alone (``OrgModel.run()``, no item table or summary), and the kernel's and
+SimPy's mean wait and sojourn next to the Erlang C values (Wq = 0.444, W = 1.444 for
+c = 3, lambda = 2, mu = 1), each with a batch-means standard error so agreement can be
+judged (|mean - exact| <= 3 SE).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from benchmarks.common import MMC, SEED, Row, log, run_with, time_interleaved
+from benchmarks.common import MMC, SEED, Row, log, time_interleaved
 
 NAME = "mmc"
 TARGET_RATIO = 10.0
@@ -69,7 +69,7 @@ def run(quick: bool = False) -> list[Row]:
     warmup = config.simulation.warmup_ticks
     wq_exact, w_exact = erlang_wait(servers, lam, mu)
 
-    # Untimed warm-up of both engines.
+    # Untimed warm-up of OrgSim and SimPy.
     run_scenario(load_scenario(MMC, [f"simulation.ticks={warmup + 200}"]), seed=SEED + 1)
     simulate(lam, mu, servers, 2000, 0.0, SEED + 1)
 
@@ -79,13 +79,12 @@ def run(quick: bool = False) -> list[Row]:
         {
             "orgsim": lambda: run_scenario(config, seed=SEED),
             "model": lambda: OrgModel(config, SEED).run(),
-            "object": lambda: run_with(config, compiled=False),
             "simpy": lambda: simulate(lam, mu, servers, items, warmup, SEED),
         },
         repeats,
         budget_s,
     )
-    orgsim, model_only, objects, simpy = (timed[k] for k in ("orgsim", "model", "object", "simpy"))
+    orgsim, model_only, simpy = (timed[k] for k in ("orgsim", "model", "simpy"))
     result, stats = orgsim.result, simpy.result
     done = result.items[(result.items["completion"] >= warmup) & (result.items["completion"] < ticks)]
     done = done.sort_values("arrival")
@@ -93,10 +92,8 @@ def run(quick: bool = False) -> list[Row]:
     org_rate = items / orgsim.wall_median
     simpy_rate = items / simpy.wall_median
     ratio = org_rate / simpy_rate
-    same = objects.result.items.equals(result.items)
     log(f"  OrgSim run_scenario  {orgsim.spread()}  ({items:,} items, {ticks:,} ticks)")
     log(f"  OrgSim model only    {model_only.spread()}")
-    log(f"  object engine        {objects.spread()}")
     log(f"  SimPy                {simpy.spread()}  ({items:,} customers)")
 
     figures = {
@@ -106,13 +103,9 @@ def run(quick: bool = False) -> list[Row]:
     rows = [
         Row(NAME, f"OrgSim items/s (kernel, run_scenario, {items:,} items)", org_rate),
         Row(NAME, "OrgSim items/s (kernel, model only, no data collection)", items / model_only.wall_median),
-        Row(NAME, "OrgSim items/s (object engine, run_scenario)", items / objects.wall_median),
         Row(NAME, f"SimPy items/s ({items:,} customers)", simpy_rate),
         Row(NAME, "kernel / SimPy items/s (wall time)", ratio, "x", f">= {TARGET_RATIO:g}x", ratio >= TARGET_RATIO),
         Row(NAME, "kernel / SimPy items/s (cpu time)", simpy.cpu_median / orgsim.cpu_median, "x"),
-        Row(NAME, "kernel / object engine items/s (wall time)", objects.wall_median / orgsim.wall_median, "x"),
-        Row(NAME, "object engine / SimPy items/s (wall time)", simpy.wall_median / objects.wall_median, "x"),
-        Row(NAME, f"object engine's item table = the kernel's: {'yes' if same else 'NO'}", None, "", "same", same),
     ]
     for engine, (wait, sojourn) in figures.items():
         for label, values, exact in (("Wq", wait, wq_exact), ("W", sojourn, w_exact)):

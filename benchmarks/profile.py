@@ -4,7 +4,6 @@
     python -m benchmarks.profile --structure central_it --top 40
     python -m benchmarks.profile --ticks 300 --save /tmp/ref.prof   # shorter; stats for snakeviz
     python -m benchmarks.profile --pyinstrument           # sampling profiler, call tree
-    python -m benchmarks.profile --object                 # the object engine (compiled=False)
     python -m benchmarks.profile --mmc                    # the M/M/c run of benchmarks/mmc.py
 
 cProfile counts every call exactly but adds a roughly constant cost to each Python call,
@@ -27,9 +26,8 @@ import argparse
 import cProfile
 import pstats
 import time
-from functools import partial
 
-from benchmarks.common import MMC, PAIR, run_with, scaled_overrides, warm_up
+from benchmarks.common import MMC, PAIR, SEED, scaled_overrides, warm_up
 from benchmarks.reference import ISSUE_RATE
 
 TEAMS = 200
@@ -78,10 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sort", choices=["tottime", "cumtime"], default="tottime")
     parser.add_argument("--pyinstrument", action="store_true", help="sample with pyinstrument, print the tree")
     parser.add_argument("--save", type=Path, help="write the cProfile stats here (one file per structure)")
-    parser.add_argument("--object", action="store_true", help="the object engine (compiled=False)")
     parser.add_argument("--mmc", action="store_true", help="M/M/c (validation/mmc.toml, 20,000 ticks) instead")
     args = parser.parse_args(argv)
 
+    from sim.run import run_scenario
     from sim.scenario.files import load_scenario
 
     warm_up()
@@ -92,23 +90,21 @@ def main(argv: list[str] | None = None) -> None:
             cases[structure] = load_scenario(
                 path, scaled_overrides(path, TEAMS, args.ticks, not args.teams_only) + extra
             )
-    engine = "object engine" if args.object else "kernel"
-    run_scenario = partial(run_with, compiled=False if args.object else None)
     for structure, config in cases.items():
         variant = "" if args.mmc else ", teams only" if args.teams_only else ", scaled 150/tick"
         org = config.organisation
-        print(f"\n=== {structure}{variant}, {engine}: {org.teams} teams x {config.simulation.ticks} ticks ===")
+        print(f"\n=== {structure}{variant}, kernel: {org.teams} teams x {config.simulation.ticks} ticks ===")
         start = time.perf_counter()
         if args.pyinstrument:
             from pyinstrument import Profiler
 
             with Profiler(interval=0.001) as profiler:
-                result = run_scenario(config)
+                result = run_scenario(config, seed=SEED)
             print(f"{len(result.items):,} items in {time.perf_counter() - start:.2f} s (sampled)")
             print(profiler.output_text(unicode=True, color=False, show_all=False))
             continue
         profiler = cProfile.Profile()
-        result = profiler.runcall(run_scenario, config)
+        result = profiler.runcall(run_scenario, config, seed=SEED)
         wall = time.perf_counter() - start
         stats = pstats.Stats(profiler)
         total = stats.total_tt  # type: ignore[attr-defined]
