@@ -153,6 +153,27 @@ def test_every_item_is_finished_at_a_low_load(structure: str, mode: str) -> None
     assert len(early) > 50 and early["completion"].notna().all()
 
 
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_a_funded_project_s_hand_over_is_helped_from_its_builders_home_team(structure: str) -> None:
+    # Collaboration on a hand-over: the project team disbands as it hands its features over,
+    # so the help comes from the team its people went back to; every feature is released.
+    # (Sent to the disbanded team's queue, the help was never served and the features stayed
+    # open for ever.)
+    sections = deep_merge(FRICTIONLESS, {"relationship": {"mode": "collaboration", "swarm_share": 0.5}})
+    sections |= {
+        "simulation": {"ticks": 200, "warmup_ticks": 5},
+        "demand": {"arrival_rate": 0.5, "kinds": {"feature": 1.0, "incident": 0.0, "ktlo": 0.0}},
+        "organisation": {"teams": 4, "team_size": 3, "services": 6},
+        "operating_model": {"kind": "funded_projects", "funding_ticks": 5, "project_ticks": 10},
+    }
+    m = OrgModel(small_scenario(structure, **sections), seed=4)
+    m.run()
+    items = m.items.table()
+    early = items[items["arrival"] < 120]
+    assert len(early) > 40 and early["completion"].notna().all()
+    assert m.ties.counts.sum() > 0
+
+
 def test_a_provider_s_turnaround_counts_from_the_request_including_negotiation() -> None:
     overrides = {
         "sourcing": {"enabled": True},

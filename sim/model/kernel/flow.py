@@ -277,8 +277,6 @@ def swarm(s, rng, t, now):
     dispatched start what else waits there too, swarmed transfers among it, each of which
     splits in turn: a stack of the splits whose own work is still to be timed (no recursion)."""
     pool = split(s, rng, t, now)
-    if pool < 0:
-        return
     depth = 0
     s.swarm_stack[0, 0] = -1  # ``t``'s own work: timed by the caller
     s.swarm_stack[0, 1] = pool
@@ -289,12 +287,10 @@ def swarm(s, rng, t, now):
             team = idle_take(s, pool)
             take_on(s, rng, next_task, team, now)
             if s.tasks[next_task].swarm_sender >= 0:
-                helped = split(s, rng, next_task, now)
-                if helped >= 0:
-                    depth += 1
-                    s.swarm_stack[depth, 0] = next_task
-                    s.swarm_stack[depth, 1] = helped
-                    continue
+                depth += 1
+                s.swarm_stack[depth, 0] = next_task
+                s.swarm_stack[depth, 1] = split(s, rng, next_task, now)
+                continue
             work_on(s, next_task, team, now)
         else:
             done_splitting = s.swarm_stack[depth, 0]
@@ -306,7 +302,7 @@ def swarm(s, rng, t, now):
 @njit(cache=True)
 def split(s, rng, t, now):
     """Split a swarmed transfer as it starts: the helper's part to the front of the sender's
-    queue; returns the sender's pool (-1: the helper waits where nobody will serve it)."""
+    queue; returns the sender's pool."""
     p = s.params[0]
     tk = s.tasks[t]
     lent = p.swarm_share / (1 + p.swarm_share)
@@ -329,11 +325,6 @@ def split(s, rng, t, now):
     tk.cat_rework *= kept
     tk.effort *= kept
     tk.swarm_parts = 2
-    if p.funded and tk.swarm_sender >= p.slot_team:
-        # Handed over by a project team, disbanded since: the help never comes (as in the
-        # object engine, whose helper waits in the disbanded team's queue), nor does the task's end.
-        free_task(s, helper)
-        return -1
     hk.ready = now
     push(s, sender_pool, helper)
     return sender_pool
@@ -1893,6 +1884,8 @@ def hand_over(s, rng, slot, now):
         s.tasks[t].funded = True
         handoff(s, rng, t, row, now)
         s.tasks[t].from_team = s.team_home[row]  # the work tie is the home team's
+        if s.tasks[t].swarm_sender >= 0:  # collaboration: the builders help, from their home team
+            s.tasks[t].swarm_sender = s.team_home[row]
         item = it.project_next
     disband(s, rng, slot, now)
 
