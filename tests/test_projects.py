@@ -256,18 +256,20 @@ def test_a_project_team_brings_and_takes_back_its_peoples_knowledge() -> None:
     assert standing(model) == [3, 3] and not s.proj_active.any()
 
 
-@pytest.mark.parametrize(("structure", "runner"), [("micro_provider", 0), ("central_it", 1)])
-def test_built_features_are_handed_to_the_team_that_runs_their_service(structure: str, runner: int) -> None:
-    # Features of 2 and 13 days on service 0, funded at 5 with two people: built at 7 and 18.
-    # At 18 both are handed over (handover_share 0.1: 0.2 and 1.3 days) to the team that runs
-    # service 0 (micro-providers: its owner, team 0; central IT: the operations silo, team 1),
-    # arriving after the handoff delay of 0.5: done at 18.7 and 19.8, one handoff each.
+@pytest.mark.parametrize(("structure", "service"), [("micro_provider", 1), ("central_it", 0)])
+def test_built_features_are_handed_to_the_team_that_runs_their_service(structure: str, service: int) -> None:
+    # Features of 2 and 13 days, funded at 5 with one person from each team (the project's
+    # home team is team 0, the first donor): built at 7 and 18. At 18 both are handed over
+    # (handover_share 0.1: 0.2 and 1.3 days) to the team that runs their service, team 1 (a
+    # micro-provider's service 1: its owner; central IT: the operations silo), not the home
+    # team, arriving after the handoff delay of 0.5: done at 18.7 and 19.8, one handoff each.
     model = teams_of_three(structure, ticks=22, handoff={"delay_ticks": 0.5})
-    arrive(model, 1.0, 2.0)
-    arrive(model, 2.0, 13.0)
+    arrive(model, 1.0, 2.0, service=service)
+    arrive(model, 2.0, 13.0, service=service)
     for _ in range(19):  # ticks 0..18: at 19 the runner is on the second hand-over
         model.step()
-    assert [t.busy for t in model.teams] == [1 if k == runner else 0 for k in range(2)]
+    assert model.kernel.state.team_home[slot_row(model)] == 0  # the project's home team was team 0
+    assert [t.busy for t in model.teams] == [0, 1]
     run_all_rest(model)
     items = model.items.table()
     assert items["completion"].tolist() == pytest.approx([18.7, 19.8], rel=1e-12)
