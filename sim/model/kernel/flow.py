@@ -445,7 +445,7 @@ def take_on(s, rng, t, team, now):
         exchange(s, tk.from_team, team)
     if not tk.is_request:
         it.queue_wait += now - tk.ready
-        if not (tk.desk or tk.migration):
+        if not (tk.desk or tk.migration or tk.funded):  # a stage of the structure's pipeline
             s.item_stage_wait[item, tk.stage] += now - tk.ready
     if p.structure == MICRO_PROVIDER and tk.swarm_of < 0 and not tk.migration and not tk.desk:
         micro_on_start(s, rng, t, now)
