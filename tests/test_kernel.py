@@ -207,11 +207,8 @@ improvement_sections = st.fixed_dictionaries(
 def test_the_kernel_runs_improvement_in_generated_scenarios_as_the_object_engine_does(
     sections: dict[str, Any], improvement: dict[str, Any], seed: int
 ) -> None:
-    # Improvement in every scenario, over both structures and the other mechanisms drawn
-    # (but funded projects: the kernel does not run the two together yet).
+    # Improvement in every scenario, over both structures and the other mechanisms drawn.
     sections["improvement"] = improvement
-    if sections["operating_model"]["kind"] == "funded_projects":
-        sections["operating_model"]["kind"] = "product"
     assert_same_generated_run(sections, seed)
 
 
@@ -263,12 +260,48 @@ def test_the_kernel_runs_the_internal_market_as_the_object_engine_does(structure
         ["relationship.mode=collaboration", "demand.arrival_rate=8"],
         ["relationship.mode=provider_customer", "intake.policy=wip_limit", "spread.capacity_coupling=true"],
         ["service_desk.enabled=true", "market.enabled=true", "market.internal_providers=2"],
+        ["improvement.enabled=true", "improvement.effort_share=0.2", "improvement.copy_prob=0.3"],
     ],
-    ids=["shipped", "collaboration", "provider_customer", "desk_market"],
+    ids=["shipped", "collaboration", "provider_customer", "desk_market", "improvement"],
 )
 def test_the_kernel_runs_funded_projects_as_the_object_engine_does(structure: str, overrides: list[str]) -> None:
     settings = [f"structure={structure}", "simulation.ticks=300", "simulation.warmup_ticks=50", *overrides]
     assert_same_run(load_scenario("scenarios/operating/funded_projects.toml", settings), seed=3)
+
+
+@pytest.mark.parametrize("improvement", [{}, {"effort_share": 0.2, "copy_prob": 0.3}], ids=["off", "on"])
+def test_the_end_of_a_tick_queues_no_more_than_a_pool_has_room_for(improvement: dict[str, float]) -> None:
+    # Central IT with people away on projects: each review's migrations (every unit a consumer
+    # moves, all at the intake) and the improvements bought join a long queue at once; the
+    # kernel gives every pool room for them first (they once ran past the intake's room).
+    vendors = [
+        {
+            "name": f"vendor-{k}",
+            "capacity_days_per_tick": 1.0 + k,
+            "lead_ticks": 0.0,
+            "defect_prob": 0.0,
+            "price_factor": 0.0,
+        }
+        for k in range(2)
+    ]
+    scenario = small_scenario(
+        "central_it",
+        simulation={"ticks": 60},
+        organisation={"teams": 4, "team_size": 2, "services": 3, "dependencies_per_service": 0.0},
+        demand={"arrival_rate": 8.0, "dependency_touch_prob": 0.0, "priority": ["incident", "ktlo", "feature"]},
+        handoff={"delay_ticks": 0.0, "loss_prob": 0.375},
+        market={
+            **{"enabled": True, "internal_providers": 0, "externals": vendors, "review_ticks": 1},
+            **{"explore_prob": 0.5, "switch_margin": 0.0, "switch_cost_days": 1.0, "failure_weight": 0.0},
+            **{"price_weight": 0.0, "smoothing": 1.0},
+        },
+        operating_model={
+            **{"kind": "funded_projects", "project_ticks": 1, "funding_ticks": 1, "project_people_share": 1.0},
+            **{"knowledge_kept": 0.0, "onboarding_ticks": 0, "onboarding_cost": 0.0, "handover_share": 0.0},
+        },
+        improvement={"enabled": bool(improvement), **improvement},
+    )
+    assert_same_run(scenario, seed=0)
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
@@ -320,14 +353,6 @@ def _live_tasks(s) -> int:
         free += 1
         node = s.tasks[node]["next_free"]
     return len(s.tasks) - free
-
-
-def test_the_kernel_is_refused_where_a_mechanism_is_not_ported() -> None:
-    with pytest.raises(ValueError, match="compiled kernel"):
-        scenario = small_scenario(
-            "central_it", operating_model={"kind": "funded_projects"}, improvement={"enabled": True}
-        )
-        OrgModel(scenario, 0, compiled=True)
 
 
 def test_the_handle_carries_every_array_of_the_state() -> None:

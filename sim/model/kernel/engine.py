@@ -22,9 +22,8 @@ RECORDS = ("params", "items", "tasks")  # the tables with a row type
 
 
 def supports(config: Scenario) -> bool:
-    """Whether the kernel runs every mechanism ``config`` switches on (the rest still run in
-    the object engine until they are ported)."""
-    return not (config.operating_model.kind == "funded_projects" and config.improvement.enabled)
+    """Whether the kernel runs every mechanism ``config`` switches on (it has them all)."""
+    return True
 
 
 class Kernel:
