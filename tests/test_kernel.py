@@ -260,14 +260,58 @@ def check_generated_run(sections: dict[str, Any], seed: int) -> None:
             ["relationship.mode=provider_customer", "intake.policy=wip_limit"],
         ),
         ("scenarios/operating/funded_projects.toml", ["service_desk.enabled=true", "market.enabled=true"]),
+        ("scenarios/operating/funded_projects.toml", ["improvement.enabled=true", "improvement.copy_prob=0.3"]),
     ],
-    ids=["swarm_overloaded", "desk", "market", "funded_swarm", "funded_wip_limit", "funded_desk_market"],
+    ids=[
+        "swarm_overloaded",
+        "desk",
+        "market",
+        "funded_swarm",
+        "funded_wip_limit",
+        "funded_desk_market",
+        "funded_improving",
+    ],
 )
 def test_shipped_mechanisms_past_their_shipped_settings_keep_their_books(
     structure: str, path: str, overrides: list[str]
 ) -> None:
     settings = [f"structure={structure}", "simulation.ticks=200", "simulation.warmup_ticks=50", *overrides]
     check_run(load_scenario(path, settings), seed=3)
+
+
+@pytest.mark.parametrize("improvement", [{}, {"effort_share": 0.2, "copy_prob": 0.3}], ids=["off", "on"])
+def test_the_end_of_a_tick_queues_no_more_than_a_pool_has_room_for(improvement: dict[str, float]) -> None:
+    # Central IT with people away on projects: each review's migrations (every unit a consumer
+    # moves, all at the intake) and the improvements bought join a long queue at once; the
+    # kernel gives every pool room for them first (they once ran past the intake's room).
+    vendors = [
+        {
+            "name": f"vendor-{k}",
+            "capacity_days_per_tick": 1.0 + k,
+            "lead_ticks": 0.0,
+            "defect_prob": 0.0,
+            "price_factor": 0.0,
+        }
+        for k in range(2)
+    ]
+    scenario = small_scenario(
+        "central_it",
+        simulation={"ticks": 60},
+        organisation={"teams": 4, "team_size": 2, "services": 3, "dependencies_per_service": 0.0},
+        demand={"arrival_rate": 8.0, "dependency_touch_prob": 0.0, "priority": ["incident", "ktlo", "feature"]},
+        handoff={"delay_ticks": 0.0, "loss_prob": 0.375},
+        market={
+            **{"enabled": True, "internal_providers": 0, "externals": vendors, "review_ticks": 1},
+            **{"explore_prob": 0.5, "switch_margin": 0.0, "switch_cost_days": 1.0, "failure_weight": 0.0},
+            **{"price_weight": 0.0, "smoothing": 1.0},
+        },
+        operating_model={
+            **{"kind": "funded_projects", "project_ticks": 1, "funding_ticks": 1, "project_people_share": 1.0},
+            **{"knowledge_kept": 0.0, "onboarding_ticks": 0, "onboarding_cost": 0.0, "handover_share": 0.0},
+        },
+        improvement={"enabled": bool(improvement), **improvement},
+    )
+    check_run(scenario, seed=0)
 
 
 @pytest.mark.parametrize("structure", ["central_it", "micro_provider"])

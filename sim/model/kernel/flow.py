@@ -411,7 +411,7 @@ def capacity_loss(s, team, now):
     if p.funded:
         loss = 1 - (1 - loss) * (1 - forming_loss(s, team, now))
     if p.improvement:
-        dip = improvement_dip(s, team, now)
+        dip = improvement_dip(s, s.team_home[team], now)  # a project team's is its home team's
         if dip:
             loss = 1 - (1 - loss) * (1 - dip)
     return loss
@@ -1259,9 +1259,10 @@ def book_improvement(s, start, finish, days):
 def observe_improvement(s, team, t):
     """``Improvements.observe``: ``team`` finished ``t`` and has seen its person-days on each of
     its services, as defects (rework, incidents), KTLO need or effort. Work with a handler of
-    its own (improvement, desk, migration, a swarmed transfer and its helper) is not seen."""
+    its own (improvement, desk, migration, a swarmed transfer and its helper, a funded
+    project's build or hand-over) is not seen."""
     tk = s.tasks[t]
-    if tk.improving or tk.desk or tk.migration or tk.swarm_sender >= 0 or tk.swarm_of >= 0:
+    if tk.improving or tk.desk or tk.migration or tk.swarm_sender >= 0 or tk.swarm_of >= 0 or tk.funded:
         return
     if team == s.params[0].desk_team:
         return
@@ -1333,7 +1334,7 @@ def improvement_on_done(s, rng, t, now):
         team = s.hold_team[node]
         s.team_open[team] -= 1
         if idea >= 0:
-            s.imp_known[team, idea] = True  # the makers
+            s.imp_known[s.team_home[team], idea] = True  # the makers (a project team's home team)
         following = s.hold_next[node]
         s.hold_next[node] = s.ctr[HOLD_FREE]
         s.ctr[HOLD_FREE] = node
@@ -1957,16 +1958,18 @@ def fund_room(s):
 # --- the tick -----------------------------------------------------------------------------------
 @njit(cache=True)
 def has_room(s):
-    """Whether every table has a margin free (what the end of a tick may take at most)."""
+    """Whether every table has a margin free (what the end of a tick may take at most), every
+    pool's queue too (a review's migrations, the improvements bought, may all go to one pool;
+    ``state.grown`` gives each that room)."""
     p = s.params[0]
     margin = p.margin
-    if p.funded:  # and for the funding round: its features all go to one project's pool
-        for slot in range(p.slots):
-            pool = p.slot_pool + slot
-            if s.pool_len[pool] + 8 + s.fund_ctr[FUND_BACKLOG] > s.pool_cap[pool]:
-                return False
-        if not fund_room(s):
+    for pool in range(len(s.pool_len)):
+        # a project's pool: room besides for the funding round's features, which all go to one
+        waiting = s.fund_ctr[FUND_BACKLOG] if p.funded and pool >= p.slot_pool else 0
+        if s.pool_len[pool] + 8 + margin + waiting > s.pool_cap[pool]:
             return False
+    if p.funded and not fund_room(s):
+        return False
     return (
         s.ctr[TASKS_FREE] >= margin
         and s.ctr[HOLDS_FREE] >= margin

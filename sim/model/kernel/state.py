@@ -513,8 +513,10 @@ def grown(s: State, arriving: int = 0) -> State:
     for name in ("pool", "backlog"):
         queues = (getattr(s, f"{name}_{part}") for part in ("heap", "start", "cap", "len"))
         extra = np.zeros(len(getattr(s, f"{name}_len")), dtype=np.int64)
-        if name == "pool" and params["funded"]:  # a project's pool takes every waiting feature at once
-            extra[int(params["slot_pool"]) :] = waiting
+        if name == "pool":  # a margin (what the end of a tick may queue: flow.has_room) and
+            extra[:] = int(params["margin"])
+            if params["funded"]:  # a project's pool takes every waiting feature at once
+                extra[int(params["slot_pool"]) :] += waiting
         changes.update(_grown_queues(name, *queues, extra))
     return s._replace(**changes) if changes else s
 
