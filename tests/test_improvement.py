@@ -307,6 +307,34 @@ def test_central_improvements_flow_through_every_silo_and_take_effect_when_the_l
     assert len(table) == 1 and table["completion"].tolist() == [1.0]
 
 
+def test_under_collaboration_each_part_of_a_transfer_is_seen_and_help_improving_is_improvement() -> None:
+    """As above, with collaboration (a swarm share of 1). The feature: build 0.5 day [0, 0.5)
+    on team 0; operations keeps half of its 0.5 day [0.5, 0.75) and build helps with the other
+    half [0.5, 0.75): team 0 has seen 0.75 day of service 0, team 1 0.25, the centre 1 day.
+    The improvement: build 1 day [2, 3); operations keeps half of its day [3, 3.5) and build
+    helps [3, 3.5), booked as improvement work too (2 days in all); it takes effect at 3.5."""
+    model = hand_built(
+        "central_it", **TWO_SILOS, improvement=_BUYING, relationship={"mode": "collaboration", "swarm_share": 1.0}
+    )
+    arrive(model, 0.0, 1.0)
+    model.step()
+    assert model.improvement.figures[:, 0, EFFORT].tolist() == [0.75, 0.25]
+    factor = [float(model.improvement.factors[EFFORT, 0])]
+    for _ in range(5):
+        model.step()
+        factor.append(float(model.improvement.factors[EFFORT, 0]))
+    assert factor == pytest.approx([1.0, 1.0, 1.0, 0.95, 0.95, 0.95])
+    s = model.kernel.state
+    assert sorted(s.imp_days[: s.imp_ctr[flow.IMPROVING]].tolist()) == [
+        [2.0, 3.0, 1.0],
+        [3.0, 3.5, 0.5],
+        [3.0, 3.5, 0.5],
+    ]
+    assert model.recorder.frame()["improvement_days"].sum() == pytest.approx(2.0)
+    assert (model.improvement.figures == 0.0).all()  # the improvement's own work is not seen
+    assert model.items.table()["completion"].tolist() == [0.75]
+
+
 def test_an_owners_improvement_is_its_own_queues_work() -> None:
     """Micro-providers, two teams of one (team 1 owns service 1), improvement as above. A
     feature of 1 day on service 1 at 0: team 1 [0, 1). Team 1's budget, 0.9 a tick, is 2.7 at

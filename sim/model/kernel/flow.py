@@ -317,6 +317,8 @@ def split(s, rng, t, now):
     hk.effort = tk.effort * lent
     hk.priority = HELPER_PRIORITY
     hk.swarm_of = t
+    hk.improving = tk.improving  # help with an improvement is improvement work (booked as such)
+    hk.funded = tk.funded
     kept = 1 / (1 + p.swarm_share)
     for k in range(tk.nserv):
         s.task_efforts[t, k] *= kept
@@ -1257,12 +1259,12 @@ def book_improvement(s, start, finish, days):
 
 @njit(cache=True)
 def observe_improvement(s, team, t):
-    """``Improvements.observe``: ``team`` finished ``t`` and has seen its person-days on each of
-    its services, as defects (rework, incidents), KTLO need or effort. Work with a handler of
-    its own (improvement, desk, migration, a swarmed transfer and its helper, a funded
-    project's build or hand-over) is not seen."""
+    """``team`` finished ``t`` and has seen its person-days on each of its services, as defects
+    (rework, incidents), KTLO need or effort; each part of a swarmed transfer by the team that
+    did it. Improvement, desk and migration work and a funded project's build and hand-over are
+    not seen (until issue 16 neither were the parts of a swarmed transfer)."""
     tk = s.tasks[t]
-    if tk.improving or tk.desk or tk.migration or tk.swarm_sender >= 0 or tk.swarm_of >= 0 or tk.funded:
+    if tk.improving or tk.desk or tk.migration or tk.funded:
         return
     if team == s.params[0].desk_team:
         return
