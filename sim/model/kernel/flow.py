@@ -1150,7 +1150,7 @@ def delivered(s, rng, t, now):
 
 @njit(cache=True)
 def market_observe(s, consumer, unit, provider, turnaround, failed, price):
-    """``Scores.observe``: the newest piece weighs ``smoothing``, the first sets the value."""
+    """The newest piece weighs ``smoothing``, the first sets the value."""
     failure = 1.0 if failed else 0.0
     if not s.mk_seen[consumer, unit, provider]:
         s.mk_seen[consumer, unit, provider] = True
@@ -1166,7 +1166,7 @@ def market_observe(s, consumer, unit, provider, turnaround, failed, price):
 
 @njit(cache=True)
 def market_score(s, consumer, unit, provider):
-    """``Scores.score``: turnaround plus the weighted defect rate (plus the weighted price)."""
+    """Turnaround plus the weighted defect rate (plus the weighted price)."""
     p = s.params[0]
     value = s.mk_turnaround[consumer, unit, provider] + p.failure_weight * s.mk_failure[consumer, unit, provider]
     if p.price_weight:
@@ -1214,7 +1214,7 @@ def market_review(s, rng, tick):
 # --- improvement work and viral change (sim/model/improvement.py, docs/ODD.md 7.10) ----------
 @njit(cache=True)
 def improvement_scale(s, item):
-    """``Improvements.scale``: the planned efforts of ``item`` times their service's effort
+    """The planned efforts of ``item`` times their service's effort
     factor (and KTLO-need factor, for KTLO work)."""
     it = s.items[item]
     for k in range(it.nplan):
@@ -1227,7 +1227,7 @@ def improvement_scale(s, item):
 
 @njit(cache=True)
 def improvement_defect_factor(s, t):
-    """``Improvements.defect_factor``: the mean defect factor of the task's services."""
+    """The mean defect factor of the task's services."""
     n = s.tasks[t].nserv
     if n == 0:
         return 1.0
@@ -1238,7 +1238,7 @@ def improvement_defect_factor(s, t):
 
 @njit(cache=True)
 def improvement_dip(s, team, now):
-    """``Improvements.dip``: the capacity share ``team`` loses while learning a copied improvement."""
+    """The capacity share ``team`` loses while learning a copied improvement."""
     p = s.params[0]
     if 0 <= now - s.imp_copied_at[team] < p.copy_ticks:
         return p.copy_cost
@@ -1247,7 +1247,7 @@ def improvement_dip(s, team, now):
 
 @njit(cache=True)
 def book_improvement(s, start, finish, days):
-    """``TickRecorder.add_improvement``: ``days`` person-days of improvement work over [start, finish)."""
+    """Book ``days`` person-days of improvement work over [start, finish)."""
     n = s.imp_ctr[IMPROVING]
     s.imp_days[n, 0] = start
     s.imp_days[n, 1] = finish
@@ -1281,7 +1281,7 @@ def observe_improvement(s, team, t):
 
 @njit(cache=True)
 def improvement_start(s, rng, service, target, now):
-    """``Improvements._start``: an improvement item (never logged) whose first leg is queued now."""
+    """An improvement item (never logged) whose first leg is queued now."""
     effort = s.params[0].effort_days
     item = new_item(s, 0, FEATURE, FROM_DEMAND, service, effort, now)
     it = s.items[item]
@@ -1295,8 +1295,8 @@ def improvement_start(s, rng, service, target, now):
 
 @njit(cache=True)
 def improvement_leg(s, item, leg):
-    """``Improvements._leg``: the task of an improvement's ``leg`` (``improvement_legs``: every
-    silo with its stage's share; the owner, all of it)."""
+    """The task of an improvement's ``leg`` (central IT: every silo with its stage's share;
+    micro-providers: the owner, all of it)."""
     p = s.params[0]
     it = s.items[item]
     if p.structure == CENTRAL_IT:
@@ -1313,7 +1313,7 @@ def improvement_leg(s, item, leg):
 
 @njit(cache=True)
 def improvement_on_done(s, rng, t, now):
-    """``Improvements.on_done``: hand the improvement to the next leg, or let it take effect
+    """Hand the improvement to the next leg, or let it take effect
     (unless it carries a defect) and become an idea its holders know; its holders let go."""
     p = s.params[0]
     tk = s.tasks[t]
@@ -1347,7 +1347,7 @@ def improvement_on_done(s, rng, t, now):
 
 @njit(cache=True)
 def apply_improvement(s, service, target):
-    """``Improvements._apply``: remove ``gain`` of the factor's distance to ``floor``."""
+    """Remove ``gain`` of the factor's distance to ``floor``."""
     p = s.params[0]
     factor = s.imp_factors[target, service]
     if factor > p.floor:
@@ -1356,7 +1356,7 @@ def apply_improvement(s, service, target):
 
 @njit(cache=True)
 def new_idea(s, target, tick):
-    """``Improvements._new_idea``: a new column of the live ideas, known by nobody yet; returns it.
+    """A new column of the live ideas, known by nobody yet; returns it.
     Asks for growth while room for one more is left (an event makes at most one)."""
     idea = s.imp_ctr[IDEAS]
     s.imp_known[:, idea] = False
@@ -1378,7 +1378,7 @@ def improvement_has_room(s):
 
 @njit(cache=True)
 def improvement_end_tick(s, rng, tick):
-    """``Improvements.end_tick``: from the start tick, the units' budgets buy improvements and
+    """From the start tick, the units' budgets buy improvements and
     teams copy their partners' ideas; the services' mean factors are recorded."""
     p = s.params[0]
     if tick >= p.improvement_start:
@@ -1392,7 +1392,7 @@ def improvement_end_tick(s, rng, tick):
 
 @njit(cache=True)
 def decide(s, rng, now):
-    """``Improvements._decide``: each unit's budget grows by ``effort_share`` x its people and,
+    """Each unit's budget grows by ``effort_share`` x its people and,
     each time it covers ``effort_days``, buys an improvement of the largest figure it sees
     (whose figures then restart from zero); a unit that has seen nothing waits, its budget
     held at one improvement."""
@@ -1432,7 +1432,7 @@ def improvement_choose(s, u):
 
 @njit(cache=True)
 def copy_ideas(s, rng, tick):
-    """``Improvements._copy``: ideas older than the window are forgotten; every team draws, for
+    """Ideas older than the window are forgotten; every team draws, for
     every live idea (teams x ideas, in that order), whether it copies it: with ``copy_prob`` x
     the share of its work partners (weighted by exchanges) that knew it at the start, slowed
     by load when capacity is coupled."""
@@ -1472,7 +1472,7 @@ def copy_ideas(s, rng, tick):
 
 @njit(cache=True)
 def copy_one(s, team, idea, tick):
-    """``Improvements._copy_one``: ``team`` knows ``idea`` and applies its gain to the service it
+    """``team`` knows ``idea`` and applies its gain to the service it
     may change with the largest figure of the idea's kind (first on ties), at once; the
     copy costs it a learning dip from the next tick."""
     target = s.imp_idea_target[idea]

@@ -1,5 +1,6 @@
-"""Sums as the object engine computes them, so the kernel's figures equal its own to the
-last bit: Python's ``sum`` of floats (``py_sum``) and numpy's ``ndarray.sum`` (``pairwise_sum``)."""
+"""Sums as the object-based engine the kernel replaced computed them, so a seed gives its
+runs to the last bit: Python's ``sum`` of floats (``py_sum``) and numpy's ``ndarray.sum``
+(``pairwise_sum``)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ recording). ``run_ticks`` runs a stretch of ticks in one call, so a run crosses 
 into the kernel once per block of demand rather than several times per tick.
 
 Sums are computed as numpy computes them (``sums.pairwise_sum``), so the records equal
-the object engine's."""
+those of the object-based engine the kernel replaced, to the last bit."""
 
 from __future__ import annotations
 
