@@ -272,8 +272,8 @@ def network_figure(model: OrgModel) -> Figure:
 def queues_figure(model: OrgModel) -> Figure:
     """Tasks waiting at each pool (a silo, or a team's own queue) and its people busy."""
     pools = model.structure.pools
-    shown = pools if len(pools) <= MAX_BARS else sorted(pools, key=lambda p: len(p.heap), reverse=True)[:MAX_BARS]
-    waiting = [len(p.heap) for p in shown]
+    shown = pools if len(pools) <= MAX_BARS else sorted(pools, key=lambda p: p.backlog, reverse=True)[:MAX_BARS]
+    waiting = [p.backlog for p in shown]
     busy = [sum(t.busy for t in p.teams) for p in shown]
     fig, ax = _page_figure()
     rows = np.arange(len(shown))
@@ -285,7 +285,7 @@ def queues_figure(model: OrgModel) -> Figure:
     ax.set_xlim(0, max(5, *waiting) * 1.3)
     ax.set_xlabel("tasks waiting")
     more = f", {len(shown)} longest of {len(pools)}" if len(shown) < len(pools) else ""
-    ax.set_title(f"Queues: {sum(len(p.heap) for p in pools)} tasks waiting{more}", fontsize=10)
+    ax.set_title(f"Queues: {sum(p.backlog for p in pools)} tasks waiting{more}", fontsize=10)
     return fig
 
 

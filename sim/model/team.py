@@ -70,3 +70,8 @@ class Pool:
         self.headcount = sum(t.headcount for t in teams)
         for team in teams:
             team.pool = self
+
+    @property
+    def backlog(self) -> int:
+        """Tasks waiting in this pool's queue."""
+        return self.teams[0].backlog
