@@ -264,6 +264,14 @@ class Kernel:
         fields = {name: getattr(recorder, name) for name in series}
         improvement = model.improvement
         teams = len(model.teams)
+        fields |= {  # the live ideas: none yet (grown from the first call, state.grown), no days booked
+            "imp_known": np.zeros((teams, 0), dtype=bool),
+            "imp_idea_target": np.zeros(0, dtype=np.int64),
+            "imp_idea_made": np.zeros(0, dtype=np.int64),
+            "imp_reach": np.zeros((teams, 0), dtype=np.int64),
+            "imp_ctr": np.zeros(2, dtype=np.int64),
+            "imp_days": np.zeros((0, 3)),
+        }
         if improvement is None:  # one unit, team and service, seeing nothing
             return {
                 **fields,
@@ -275,12 +283,6 @@ class Kernel:
                 **_padded("imp_observers", [[]]),
                 **_padded("imp_services", [[]]),
                 **_padded("imp_improvable", [[]]),
-                "imp_known": np.zeros((teams, 0), dtype=bool),
-                "imp_idea_target": np.zeros(0, dtype=np.int64),
-                "imp_idea_made": np.zeros(0, dtype=np.int64),
-                "imp_reach": np.zeros((teams, 0), dtype=np.int64),
-                "imp_ctr": np.zeros(2, dtype=np.int64),
-                "imp_days": np.zeros((0, 3)),
             }
         units = improvement.units
         return {
@@ -293,12 +295,6 @@ class Kernel:
             **_padded("imp_observers", [unit.observers for unit in units]),
             **_padded("imp_services", [unit.services for unit in units]),
             **_padded("imp_improvable", [model.structure.improvable(team) for team in range(teams)]),
-            "imp_known": np.zeros((teams, 0), dtype=bool),  # grown from the first call (state.grown)
-            "imp_idea_target": np.zeros(0, dtype=np.int64),
-            "imp_idea_made": np.zeros(0, dtype=np.int64),
-            "imp_reach": np.zeros((teams, 0), dtype=np.int64),
-            "imp_ctr": np.zeros(2, dtype=np.int64),
-            "imp_days": np.zeros((0, 3)),
         }
 
     @staticmethod

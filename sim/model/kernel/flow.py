@@ -1583,19 +1583,6 @@ def wait(s, item):
 
 
 @njit(cache=True)
-def on_projects(s):
-    """People on project teams or promised to one."""
-    p = s.params[0]
-    people = 0
-    for slot in range(p.slots):
-        if s.proj_active[slot]:
-            people += s.team_headcount[p.slot_team + slot]
-            for k in range(s.proj_nowed[slot]):
-                people += s.proj_owed_count[slot, k]
-    return people
-
-
-@njit(cache=True)
 def people_on_projects(s):
     """People on project teams (the record)."""
     p = s.params[0]
@@ -1603,6 +1590,17 @@ def people_on_projects(s):
     for slot in range(p.slots):
         if s.proj_active[slot]:
             people += s.team_headcount[p.slot_team + slot]
+    return people
+
+
+@njit(cache=True)
+def on_projects(s):
+    """People on project teams or promised to one."""
+    people = people_on_projects(s)
+    for slot in range(s.params[0].slots):
+        if s.proj_active[slot]:
+            for k in range(s.proj_nowed[slot]):
+                people += s.proj_owed_count[slot, k]
     return people
 
 
