@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sim import run_scenario
-from sim.model.demand import effort_sampler
 from sim.model.kernel import flow, ticks
+from sim.model.kernel.arrivals import draw_efforts, effort_law, poisson
 from sim.model.org_model import OrgModel
 from sim.model.organisation import assign_owners, assign_silos
 from sim.model.recorder import TickRecorder
@@ -208,11 +208,25 @@ def test_work_ties_influence_kept_up_to_date_equals_recounting() -> None:
 DRAWS = 200_000
 
 
+def efforts(effort: dict[str, object], seed: int, n: int = DRAWS) -> np.ndarray:
+    """``n`` efforts drawn by the kernel's demand stream for the effort spec ``effort``."""
+    law = effort_law(Demand(effort=effort))
+    rng = np.random.default_rng(seed)
+    return draw_efforts(rng, law["effort_law"], law["effort_mean"], law["effort_mu"], law["effort_sigma"], n)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.4, 6.0, 9.99, 10.0, 12.5, 150.0])
+def test_arrival_counts_are_numpys_poisson_draws(lam: float) -> None:
+    # The same stream as numpy's: numba's Generator.poisson parts from it at 10 and 12.5
+    # within these draws (it truncates the PTRS candidate that numpy floors).
+    kernel, numpy_rng = np.random.default_rng(11), np.random.default_rng(11)
+    assert np.array_equal(poisson(kernel, lam, 300_000), numpy_rng.poisson(lam, 300_000))
+    assert kernel.random() == numpy_rng.random()  # and leaves the generator where numpy does
+
+
 def test_lognormal_effort_has_the_configured_mean_and_cv() -> None:
     mean, cv = 3.0, 1.0
-    draws = effort_sampler(
-        Demand(effort={"distribution": "lognormal", "mean_days": mean, "cv": cv}), np.random.default_rng(1)
-    )(DRAWS)
+    draws = efforts({"distribution": "lognormal", "mean_days": mean, "cv": cv}, 1)
     assert abs(draws.mean() - mean) <= 3 * draws.std(ddof=1) / np.sqrt(DRAWS)
     # log(effort) is normal with sigma^2 = log(1 + cv^2) and mean log(mean) - sigma^2 / 2;
     # the standard errors of a normal sample's mean and sd are sigma/sqrt(n), sigma/sqrt(2(n-1)).
@@ -224,9 +238,7 @@ def test_lognormal_effort_has_the_configured_mean_and_cv() -> None:
 
 def test_exponential_effort_has_the_configured_mean_and_cv_one() -> None:
     mean = 2.0
-    draws = effort_sampler(Demand(effort={"distribution": "exponential", "mean_days": mean}), np.random.default_rng(2))(
-        DRAWS
-    )
+    draws = efforts({"distribution": "exponential", "mean_days": mean}, 2)
     assert abs(draws.mean() - mean) <= 3 * mean / np.sqrt(DRAWS)
     # For an exponential sample the sd has standard error ~ sqrt(2) * mean / sqrt(n) (delta method, mu4 = 9 mean^4).
     assert abs(draws.std(ddof=1) - mean) <= 3 * np.sqrt(2) * mean / np.sqrt(DRAWS)
@@ -236,8 +248,7 @@ def test_exponential_effort_has_the_configured_mean_and_cv_one() -> None:
     "effort", [{"distribution": "fixed", "mean_days": 2.5}, {"distribution": "lognormal", "mean_days": 2.5, "cv": 0}]
 )
 def test_fixed_effort(effort: dict[str, object]) -> None:
-    draws = effort_sampler(Demand(effort=effort), np.random.default_rng(3))(10)
-    assert draws == pytest.approx(np.full(10, 2.5))
+    assert efforts(effort, 3, 10) == pytest.approx(np.full(10, 2.5))
 
 
 # --- structure mechanics -------------------------------------------------------------------

@@ -325,7 +325,9 @@ def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
 
 def prestart_workers(workers: int | None, scheduler: str | None = None) -> None:
     """Start the worker fork server now, so it imports sim while this process does (unless the
-    runs are serial or go to a Dask ``scheduler``)."""
+    runs are serial or go to a Dask ``scheduler``). This process also loads ``scipy.stats``,
+    which its tables need once the runs are back and which takes longer to import than the
+    rest of OrgSim: now, while the fork server loads on another core, not after the runs."""
     if scheduler or workers == 1:
         return
     import multiprocessing
@@ -334,6 +336,7 @@ def prestart_workers(workers: int | None, scheduler: str | None = None) -> None:
     if "forkserver" in multiprocessing.get_all_start_methods():
         multiprocessing.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
         forkserver.ensure_running()
+        import scipy.stats  # noqa: F401
 
 
 def metrics_from_args(args: argparse.Namespace) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.model.demand import DemandStream
 from sim.model.desk import ServiceDesk
 from sim.model.improvement import Improvements
 from sim.model.kernel.engine import Kernel
@@ -40,7 +39,7 @@ class OrgModel(mesa.Model):
         self.adopted_count = 0
         self.loads = np.zeros(org.teams)
         self.ties = WorkTies(org.teams)
-        self.demand = DemandStream(config.demand, self.services, demand_rng)
+        self.demand_rng = demand_rng  # the demand stream's own (sim.model.kernel.arrivals)
         # Operating-model mechanisms, each None (absent) unless switched on in the scenario.
         self.debt = np.zeros(org.services) if config.tech_debt.enabled else None  # per service
         project = config.operating_model.kind == "project"

@@ -10,7 +10,7 @@ import pandas as pd
 from numba.core import config
 
 from sim.model.item_log import item_table
-from sim.model.kernel import flow, ticks
+from sim.model.kernel import arrivals, flow, ticks
 from sim.model.kernel.state import ITEM, PARAMS, TASK, State, grown
 from sim.model.work import KIND_NAMES
 
@@ -66,9 +66,10 @@ class Kernel:
             margin = max(margin, (-(-consumers // config.market.review_ticks)) * n_units + 4)
         if model.improvement is not None:  # and every improvement one end of tick may start
             margin += 3 * len(deps) + 4
+        rows_expected = int(1.05 * config.demand.arrival_rate * config.simulation.ticks) + 4 * margin + 64
         self.state = State(
             params=self._params(model, margin, project_cap, slots),
-            ctr=np.zeros(flow.ERROR + 1, dtype=np.int64),
+            ctr=np.zeros(flow.COUNTERS, dtype=np.int64),
             kind_rank=np.array([config.demand.priority.index(name) for name in KIND_NAMES], dtype=np.int64),
             request_rank=np.array(REQUEST_RANK[config.micro_provider.request_priority], dtype=np.int64),
             switch_table=np.array(config.context_switching.loss_by_concurrency, dtype=float),
@@ -77,12 +78,14 @@ class Kernel:
             self_service=np.asarray(model.services.self_service, dtype=np.bool_),
             service_deps=np.array([list(d) + [-1] * (width - len(d)) for d in deps], dtype=np.int64),
             service_ndeps=np.array([len(d) for d in deps], dtype=np.int64),
-            items=np.zeros(0, dtype=ITEM),
-            item_deps=np.zeros((0, width), dtype=np.int64),
-            item_plan_services=np.zeros((0, width + 1), dtype=np.int64),
-            item_plan_efforts=np.zeros((0, width + 1)),
-            item_requests=np.zeros((0, width), dtype=np.int64),
-            item_stage_wait=np.zeros((0, len(structure.shares) if central else 1)),
+            **_demand(model, width),
+            # room for the items the demand is expected to bring (grown if they are more)
+            items=np.zeros(rows_expected, dtype=ITEM),
+            item_deps=np.zeros((rows_expected, width), dtype=np.int64),
+            item_plan_services=np.zeros((rows_expected, width + 1), dtype=np.int64),
+            item_plan_efforts=np.zeros((rows_expected, width + 1)),
+            item_requests=np.zeros((rows_expected, width), dtype=np.int64),
+            item_stage_wait=np.zeros((rows_expected, len(structure.shares) if central else 1)),
             tasks=np.zeros(0, dtype=TASK),
             task_services=np.zeros((0, width + 1), dtype=np.int64),
             task_efforts=np.zeros((0, width + 1)),
@@ -126,7 +129,8 @@ class Kernel:
             **self._exchange(exchange),
             hold_team=np.zeros(0, dtype=np.int64),
             hold_next=np.zeros(0, dtype=np.int64),
-            intervals=np.zeros((0, 7)),
+            # a busy interval per task: room for a task per stage and one more per expected item
+            intervals=np.zeros((rows_expected * (len(structure.shares) + 1 if central else 2), 7)),
             ties_counts=ties_counts,
             ties_weight=ties_weight,
             ties_reached=ties_reached,
@@ -153,8 +157,9 @@ class Kernel:
             swarm_stack=np.zeros((int(headcounts.sum()) + 2, 2), dtype=np.int64),
             **self._improvement(model),
         )
-        self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = -1
+        self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = self.state.ctr[flow.BLOCK_FIRST] = -1
         self.ref = None
+        self.seeded = False  # the spread's seed adopters drawn
         self._grow(0)
         self._reserve_migration_item()
         self.model = model
@@ -402,6 +407,9 @@ class Kernel:
             "copy_window_ticks": improvement.copy_window_ticks,
             "copy_cost": improvement.copy_cost,
             "copy_ticks": improvement.copy_ticks,
+            **arrivals.effort_law(config.demand),
+            "arrival_rate": config.demand.arrival_rate,
+            "touch_prob": config.demand.dependency_touch_prob,
         }
         params = np.zeros(1, dtype=PARAMS)
         for name, value in values.items():
@@ -410,26 +418,19 @@ class Kernel:
 
     # --- running ------------------------------------------------------------------------
     def run_until(self, last: int) -> None:
-        """Run ticks up to ``last`` (exclusive), in stretches of one demand block: the seed
-        adopters are drawn here at the spread's first tick, everything else in the kernel."""
+        """Run ticks up to ``last`` (exclusive) in one call into the kernel, stopping at the
+        spread's first tick to draw the seed adopters and wherever the arrays must grow."""
         model = self.model
-        demand = model.demand
         start = model.config.spread_start_tick
         while self.state.ctr[flow.TICK] < last:
             s = self.state
             tick = int(s.ctr[flow.TICK])
-            demand.next_id = int(s.ctr[flow.NEXT_ID])  # ids go on from the kernel's incidents
-            block = demand.block_of(tick)
-            s.ctr[flow.NEXT_ID] = demand.next_id
-            end = min(last, block.first_tick + len(block))
-            if s.ctr[flow.PHASE] == ticks.STARTING and tick == start:
+            if tick == start and not self.seeded:
+                self.seeded = True
                 model.seed_adopters(tick)
                 s.ctr[flow.ADOPTED] = model.adopted_count
-            if tick < start < end:
-                end = start
-            starts = block.starts
-            self._grow(starts[end - block.first_tick] - starts[tick - block.first_tick])
-            ticks.run_ticks(self.ref, model.rng, end, block.first_id, *block.arrays(), block.first_tick)
+            self._grow(self._due())
+            ticks.run_ticks(self.ref, model.rng, model.demand_rng, start if tick < start < last else last)
         model.recorder.set_busy(self.state.intervals[: self.state.ctr[flow.INTERVALS]])
         model.recorder.set_improvement(self.state.imp_days[: self.state.imp_ctr[flow.IMPROVING]])
         if self.state.ctr[flow.ERROR]:
@@ -439,6 +440,12 @@ class Kernel:
         teams = model.teams  # the project teams' rows follow
         for team, headcount in zip(teams, self.state.team_headcount[: len(teams)].tolist(), strict=True):
             team.headcount = headcount  # less those lent to projects
+
+    def _due(self) -> int:
+        """The items still to arrive from the demand block being run (none if none is)."""
+        s = self.state
+        k = int(s.ctr[flow.TICK] - s.ctr[flow.BLOCK_FIRST])
+        return int(s.dm_starts[-1] - s.dm_starts[k]) if 0 <= k < arrivals.BLOCK_TICKS else 0
 
     def place(self, kind: int, service: int, deps: tuple[int, ...], effort: float, at: float) -> None:
         """A demand item of ``kind`` on ``service`` touching ``deps``, arriving at ``at``."""
@@ -491,6 +498,25 @@ class Kernel:
         """Each item's queue wait at each stage (central IT's silos in pipeline order; one column
         under micro-providers), rows as in ``table()``: where the item waited."""
         return self.state.item_stage_wait[self._logged()]
+
+
+def _demand(model: OrgModel, width: int) -> dict[str, np.ndarray]:
+    """The demand's fields of the state: its cumulative kind and service shares, and room for
+    a block's rows (grown in the rare block that brings more)."""
+    demand = model.config.demand
+    kinds = demand.kinds
+    per_block = arrivals.BLOCK_TICKS * demand.arrival_rate
+    rows = int(per_block + 8 * np.sqrt(per_block)) + 16
+    return {
+        "kind_cdf": np.cumsum([kinds.feature, kinds.incident, kinds.ktlo]),
+        "service_cdf": np.cumsum(model.services.demand_weights),
+        "dm_starts": np.zeros(arrivals.BLOCK_TICKS + 1, dtype=np.int64),
+        "dm_kind": np.zeros(rows, dtype=np.int64),
+        "dm_service": np.zeros(rows, dtype=np.int64),
+        "dm_effort": np.zeros(rows),
+        "dm_time": np.zeros(rows),
+        "dm_touch": np.zeros((rows, width), dtype=bool),
+    }
 
 
 def _padded(name: str, rows: list) -> dict[str, np.ndarray]:

@@ -30,6 +30,10 @@ SERIES_SWITCHES, SERIES_FLIPBACKS, SERIES_DEFAULT, SERIES_ALTERNATE, SERIES_EXTE
 # Slots of the counters array ``s.ctr``.
 EVENTS, SEQ, NEXT_ID, ITEMS, TASK_FREE, HOLD_FREE, INTERVALS, OPEN, ORDER, GROW, TASKS_FREE, HOLDS_FREE = range(12)
 TICK, PHASE, ADOPTED, BACKLOG_SEQ, ERROR = range(12, 17)  # the tick being run, how far it got, adopters
+# The demand block being run (``sim.model.kernel.arrivals``): its first tick, its first item's
+# id, the rows it needs when they did not fit yet (0 once drawn).
+BLOCK_FIRST, BLOCK_ID, BLOCK_NEED = range(17, 20)
+COUNTERS = 20
 # Funded projects: slots of ``s.fund_ctr`` (features waiting for funding, features of active
 # projects not yet handed over), and the stages of a project's feature.
 FUND_BACKLOG, FUND_PENDING = 0, 1

@@ -10,6 +10,7 @@ from numba import from_dtype, types
 from numba.experimental import structref
 
 from sim.model.kernel.flow import (
+    BLOCK_NEED,
     EVENTS,
     FUND_BACKLOG,
     FUND_PENDING,
@@ -205,6 +206,13 @@ PARAMS = np.dtype(
         ("copy_window_ticks", np.int64),
         ("copy_cost", np.float64),
         ("copy_ticks", np.float64),
+        # The demand (docs/ODD.md 7.1; sim/model/kernel/arrivals.py).
+        ("arrival_rate", np.float64),
+        ("effort_law", np.int64),
+        ("effort_mean", np.float64),
+        ("effort_mu", np.float64),
+        ("effort_sigma", np.float64),
+        ("touch_prob", np.float64),
     ],
     align=True,
 )
@@ -223,6 +231,16 @@ class State(NamedTuple):
     self_service: np.ndarray
     service_deps: np.ndarray  # services x most dependencies, padded with -1
     service_ndeps: np.ndarray
+    # The demand (sim.model.kernel.arrivals): the cumulative shares of the kinds and of the
+    # services; the block being run, as columns (its tick k's rows from ``dm_starts[k]``).
+    kind_cdf: np.ndarray
+    service_cdf: np.ndarray
+    dm_starts: np.ndarray
+    dm_kind: np.ndarray
+    dm_service: np.ndarray
+    dm_effort: np.ndarray
+    dm_time: np.ndarray
+    dm_touch: np.ndarray
     items: np.ndarray
     item_deps: np.ndarray
     item_plan_services: np.ndarray
@@ -395,6 +413,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
     **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates"), (I64, 2)),
     "mk_candidates": (I64, 3),
+    "dm_touch": (BOOL, 2),
     **dict.fromkeys(("mk_turnaround", "mk_failure", "mk_price"), (F64, 3)),
     "mk_seen": (BOOL, 3),
     "mk_series": (F64, 2),
@@ -406,6 +425,10 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(
         (
             "ev_time",
+            "kind_cdf",
+            "service_cdf",
+            "dm_effort",
+            "dm_time",
             "debt",
             "intake_limit",
             "tech_debt",
@@ -475,6 +498,10 @@ def grown(s: State, arriving: int = 0) -> State:
         if size > len(s.fund_backlog):
             changes["fund_backlog"] = _rows(s.fund_backlog, size)
             changes["fund_planned"] = _rows(s.fund_planned, size)
+    if c[BLOCK_NEED] > len(s.dm_time):  # a demand block with more rows than room
+        size = _size(len(s.dm_time), c[BLOCK_NEED])
+        for name in ("dm_kind", "dm_service", "dm_effort", "dm_time", "dm_touch"):
+            changes[name] = _rows(getattr(s, name), size)
     size = _size(len(s.items), c[ITEMS] + arriving + margin)
     if size > len(s.items):
         for name in (

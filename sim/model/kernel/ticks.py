@@ -1,7 +1,8 @@
 """The tick, compiled: each tick's arrivals, the spread of the practice (docs/ODD.md 7.6),
 the events of the tick (``flow.process``), and what the tick ends with (forgetting, load,
-recording). ``run_ticks`` runs a stretch of ticks in one call, so a run crosses from Python
-into the kernel once per block of demand rather than several times per tick.
+recording). ``run_ticks`` runs a stretch of ticks in one call, drawing the demand as it
+goes, so a run crosses from Python into the kernel only where its arrays must grow (and at
+the spread's first tick, whose seed adopters are drawn in Python).
 
 Sums are computed as numpy computes them (``sums.pairwise_sum``), so the records equal
 those of the object-based engine the kernel replaced, to the last bit."""
@@ -11,12 +12,13 @@ from __future__ import annotations
 from numba import njit
 from numba.experimental import structref
 
+from sim.model.kernel.arrivals import BLOCK_TICKS, arrive_at, draw_block
 from sim.model.kernel.flow import (
     ADOPTED,
-    ARRIVE,
+    BLOCK_FIRST,
+    BLOCK_ID,
     CENTRAL_IT,
     EVENTS,
-    FROM_DEMAND,
     FUND_BACKLOG,
     GROW,
     ITEMS,
@@ -27,11 +29,9 @@ from sim.model.kernel.flow import (
     has_room,
     improvement_end_tick,
     market_review,
-    new_item,
     people_on_projects,
     process,
     review,
-    schedule,
 )
 from sim.model.kernel.state import STATE_REF
 from sim.model.kernel.sums import pairwise_sum
@@ -111,11 +111,18 @@ def end_tick(s, rng, tick):
     p = s.params[0]
     knowledge = s.knowledge
     teams, services = len(s.adopted), knowledge.shape[1]  # the standing teams (project teams' rows follow)
+    held = s.held
+    # The most any team knows of each service, taken in the forgetting's pass over the matrix
+    # unless a rule below may change what the teams know (re-forming, funding).
+    fused = p.forgetting_rate != 0 and not (p.rotation or p.funded)
     if p.forgetting_rate:
         keep = 1 - p.forgetting_rate
         for t in range(teams):
+            row = knowledge[t]
             for v in range(services):
-                knowledge[t, v] *= keep
+                row[v] *= keep
+            if fused:  # while the row is in the cache
+                most_known(held, row, t == 0)
         if p.funded:
             for slot in range(p.slots):
                 if s.proj_active[slot]:
@@ -143,21 +150,29 @@ def end_tick(s, rng, tick):
     s.wip[tick] = s.ctr[OPEN]
     s.queued_tasks[tick] = s.pool_len[: p.pools].sum()  # not the service desk's queue
     s.adoption_share[tick] = s.ctr[ADOPTED] / teams
-    held = s.held
-    held[:] = knowledge[0]
-    for t in range(1, teams):  # row by row, as the matrix is laid out
-        for v in range(services):
-            held[v] = max(held[v], knowledge[t, v])
+    if not fused:
+        for t in range(teams):
+            most_known(held, knowledge[t], t == 0)
     if p.funded:  # and the project teams': their queues, their knowledge
         for slot in range(p.slots):
             if s.proj_active[slot]:
                 s.queued_tasks[tick] += s.pool_len[p.slot_pool + slot]
-                for v in range(services):
-                    held[v] = max(held[v], knowledge[p.slot_team + slot, v])
+                most_known(held, knowledge[p.slot_team + slot], False)
     s.run_knowledge[tick] = run_knowledge(s)
     s.knowledge_held[tick] = pairwise_sum(held, 0, services) / services
     if p.wip_limited:
         s.backlog[tick] = s.backlog_len.sum()
+
+
+@njit(cache=True)
+def most_known(held, row, first):
+    """Fold a team's ``row`` of knowledge into ``held``, the most known of each service (team
+    by team, as the matrix is laid out; the ``first`` team's row starts it)."""
+    if first:
+        held[:] = row
+    else:
+        for v in range(len(row)):
+            held[v] = max(held[v], row[v])
 
 
 @njit(cache=True)
@@ -225,6 +240,14 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.self_service = s.self_service
     ref.service_deps = s.service_deps
     ref.service_ndeps = s.service_ndeps
+    ref.kind_cdf = s.kind_cdf
+    ref.service_cdf = s.service_cdf
+    ref.dm_starts = s.dm_starts
+    ref.dm_kind = s.dm_kind
+    ref.dm_service = s.dm_service
+    ref.dm_effort = s.dm_effort
+    ref.dm_time = s.dm_time
+    ref.dm_touch = s.dm_touch
     ref.items = s.items
     ref.item_deps = s.item_deps
     ref.item_plan_services = s.item_plan_services
@@ -364,21 +387,23 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
 
 # --- a stretch of ticks ----------------------------------------------------------------------------
 @njit(cache=True)
-def run_ticks(s, rng, last, first_id, starts, kinds, services, efforts, times, touched, block_first):
-    """Ticks from ``s.ctr[TICK]`` up to ``last`` with the demand block drawn from tick
-    ``block_first`` (rows ``starts[k]:starts[k + 1]`` arrive in its ``k``-th tick, ids from
-    ``first_id``). Returns True if it stopped early for arrays to grow (call it again)."""
+def run_ticks(s, rng, demand_rng, last):
+    """Ticks from ``s.ctr[TICK]`` up to ``last``, the demand drawn block by block from
+    ``demand_rng``. Returns True if it stopped early for arrays to grow (call it again)."""
     p = s.params[0]
     while s.ctr[TICK] < last:
         tick = s.ctr[TICK]
         if s.ctr[PHASE] == STARTING:
-            k = tick - block_first
-            count = starts[k + 1] - starts[k]
-            if s.ctr[ITEMS] + count + p.margin > len(s.items) or s.ctr[EVENTS] + count + p.margin > len(s.ev_time):
+            if (tick % BLOCK_TICKS == 0 and s.ctr[BLOCK_FIRST] != tick) and not draw_block(s, demand_rng, tick):
+                return True  # no room for the block's rows: grow first
+            k = tick - s.ctr[BLOCK_FIRST]
+            first, end = s.dm_starts[k], s.dm_starts[k + 1]
+            due = end - first + p.margin
+            if s.ctr[ITEMS] + due > len(s.items) or s.ctr[EVENTS] + due > len(s.ev_time):
                 s.ctr[GROW] = 1  # no room for the tick's arrivals: grow first
                 return True
-            for j in range(starts[k], starts[k + 1]):
-                arrive_at(s, first_id + j, kinds[j], services[j], efforts[j], times[j], touched[j])
+            for j in range(first, end):
+                arrive_at(s, s.ctr[BLOCK_ID] + j, j)
             if tick >= p.spread_start:
                 spread(s, rng, tick)
             s.ctr[PHASE] = PROCESSING
@@ -395,16 +420,3 @@ def run_ticks(s, rng, last, first_id, starts, kinds, services, efforts, times, t
         if s.ctr[GROW]:
             return True
     return False
-
-
-@njit(cache=True)
-def arrive_at(s, id_, kind, service, effort, time, touched):
-    """A demand item with its touched dependencies, and its arrival event."""
-    item = new_item(s, id_, kind, FROM_DEMAND, service, effort, time)
-    n = 0
-    for k in range(s.service_ndeps[service]):
-        if touched[k]:
-            s.item_deps[item, n] = s.service_deps[service, k]
-            n += 1
-    s.items[item].ndeps = n
-    schedule(s, time, ARRIVE, item)
