@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from array import array
-
 import numpy as np
 import pandas as pd
+
+from sim.model.kernel.records import per_tick
 
 # Where busy person-days go; idle is capacity minus their sum.
 CATEGORIES = ("new", "dependency", "rework", "learning", "switching")
@@ -18,7 +18,7 @@ class TickRecorder:
         self.ticks = ticks
         self.people = people
         # One row per busy interval: start, finish and person-days per category (the kernel's).
-        self._intervals = np.zeros(0)
+        self._intervals = np.zeros((0, 2 + len(CATEGORIES)))
         self.arrivals = np.zeros(ticks, dtype=np.int64)
         self.completions = np.zeros(ticks, dtype=np.int64)
         self.wip = np.zeros(ticks, dtype=np.int64)
@@ -35,7 +35,7 @@ class TickRecorder:
         self.project_people = np.zeros(ticks, dtype=np.int64)
         # Improvement work (docs/ODD.md 7.10): its person-days, kept apart from the busy
         # categories; the services' mean factors (1 where nothing was improved); counts.
-        self._improving = array("d")  # start, finish, person-days of each improvement task
+        self._improving = np.zeros((0, 3))  # start, finish, person-days of each improvement task
         self.effort_factor = np.ones(ticks)
         self.defect_factor = np.ones(ticks)
         self.ktlo_factor = np.ones(ticks)
@@ -47,58 +47,22 @@ class TickRecorder:
 
     def set_busy(self, intervals: np.ndarray) -> None:
         """Take the busy intervals as rows (start, finish, person-days per category) at once."""
-        self._intervals = np.ascontiguousarray(intervals, dtype=float).ravel()
+        self._intervals = np.ascontiguousarray(intervals, dtype=float)
 
     def set_improvement(self, intervals: np.ndarray) -> None:
         """Take the improvement work's intervals as rows (start, finish, person-days) at once."""
-        self._improving = np.ascontiguousarray(intervals, dtype=float).ravel()
-
-    def add_improvement(self, start: float, finish: float, days: float) -> None:
-        """Record ``days`` person-days of improvement work, spent evenly over [start, finish)."""
-        if finish > start and start < self.ticks:
-            self._improving.extend((start, finish, days))
+        self._improving = np.ascontiguousarray(intervals, dtype=float)
 
     @property
     def busy(self) -> np.ndarray:
         """Busy person-days, ticks x categories: each interval's person-days spread over
-        the ticks it overlaps, in proportion to the overlap. The partial first and last
-        ticks are booked directly; the full ticks between get the interval's rate through
-        a difference array, so idle ticks stay at zero. One category at a time, so the
-        temporaries are a column of the intervals, not all of them."""
-        return self._per_tick(self._intervals, len(CATEGORIES))
+        the ticks it overlaps, in proportion to the overlap (``sim.model.kernel.records``)."""
+        return per_tick(self._intervals, self.ticks)
 
     @property
     def improvement_days(self) -> np.ndarray:
         """Person-days of improvement work per tick, spread like busy time."""
-        return self._per_tick(self._improving, 1)[:, 0]
-
-    def _per_tick(self, intervals: array, categories: int) -> np.ndarray:
-        """Ticks x categories: the person-days of ``intervals`` (start, finish and one value per
-        category each) spread over the ticks they overlap."""
-        width = 2 + categories
-        rows = np.frombuffer(intervals, dtype=float).reshape(-1, width)
-        start, finish = rows[:, 0], rows[:, 1]
-        first = np.floor(start).astype(np.int64)
-        last = np.floor(finish).astype(np.int64)
-        same = first == last
-        head = np.where(same, finish, first + 1) - start
-        tail = np.where(same, 0.0, finish - last)
-        del same
-        full_from = np.minimum(first + 1, self.ticks)
-        full_to = np.minimum(np.maximum(last, full_from), self.ticks)
-        np.minimum(last, self.ticks, out=last)  # slot ``ticks`` collects what falls past the horizon
-        length = finish - start
-        busy = np.empty((self.ticks, categories))
-        for c in range(categories):
-            rate = rows[:, 2 + c] / length
-            column = self._binned(first, rate * head) + self._binned(last, rate * tail)
-            steps = self._binned(full_from, rate) - self._binned(full_to, rate)
-            busy[:, c] = (column + np.clip(np.cumsum(steps), 0.0, None))[: self.ticks]
-        return busy
-
-    def _binned(self, slot: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Sum ``weights`` by ``slot`` (0 .. ticks)."""
-        return np.bincount(slot, weights=weights, minlength=self.ticks + 1)
+        return per_tick(self._improving, self.ticks)[:, 0]
 
     def frame(self) -> pd.DataFrame:
         matrix = self.busy
