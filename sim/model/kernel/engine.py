@@ -11,14 +11,14 @@ from numba.core import config
 
 from sim.model.item_log import item_table
 from sim.model.kernel import arrivals, flow, ticks
-from sim.model.kernel.state import ITEM, PARAMS, TASK, State, grown
+from sim.model.kernel.state import ITEM, PARAMS, QUEUE, TASK, State, grown
 from sim.model.work import KIND_NAMES
 
 if TYPE_CHECKING:
     from sim.model.market import Exchange
     from sim.model.org_model import OrgModel
 
-RECORDS = ("params", "items", "tasks")  # the tables with a row type
+RECORDS = ("params", "items", "tasks", "pool_heap", "backlog_heap")  # the tables with a row type
 # Priority ranks of a team's own work and of requests to it, per ``micro_provider.request_priority``.
 REQUEST_RANK = {"fifo": (1, 1), "own_first": (0, 2), "requests_first": (2, 0)}
 
@@ -66,7 +66,7 @@ class Kernel:
             margin = max(margin, (-(-consumers // config.market.review_ticks)) * n_units + 4)
         if model.improvement is not None:  # and every improvement one end of tick may start
             margin += 3 * len(deps) + 4
-        rows_expected = int(1.05 * config.demand.arrival_rate * config.simulation.ticks) + 4 * margin + 64
+        rows_expected = int(1.25 * config.demand.arrival_rate * config.simulation.ticks) + 4 * margin + 64
         self.state = State(
             params=self._params(model, margin, project_cap, slots),
             ctr=np.zeros(flow.COUNTERS, dtype=np.int64),
@@ -79,7 +79,8 @@ class Kernel:
             service_deps=np.array([list(d) + [-1] * (width - len(d)) for d in deps], dtype=np.int64),
             service_ndeps=np.array([len(d) for d in deps], dtype=np.int64),
             **_demand(model, width),
-            # room for the items the demand is expected to bring (grown if they are more)
+            # room for the items the demand is expected to bring and a quarter more (escaped defects
+            # come back as items; rows never touched take no memory), grown if they are more
             items=np.zeros(rows_expected, dtype=ITEM),
             item_deps=np.zeros((rows_expected, width), dtype=np.int64),
             item_plan_services=np.zeros((rows_expected, width + 1), dtype=np.int64),
@@ -91,7 +92,7 @@ class Kernel:
             task_efforts=np.zeros((0, width + 1)),
             ev_time=np.zeros(0),
             ev_keys=np.zeros((0, 3), dtype=np.int64),
-            pool_heap=np.zeros(0, dtype=np.int64),
+            pool_heap=np.zeros(0, dtype=QUEUE),
             pool_start=np.zeros(len(headcounts), dtype=np.int64),
             pool_cap=np.zeros(len(headcounts), dtype=np.int64),
             pool_len=np.zeros(len(headcounts), dtype=np.int64),
@@ -112,7 +113,7 @@ class Kernel:
             debt=model.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
             intake_limit=np.array([config.intake.wip_limit_per_person * p for p in structure.intake_people()]),
-            backlog_heap=np.zeros(0, dtype=np.int64),
+            backlog_heap=np.zeros(0, dtype=QUEUE),
             backlog_start=np.zeros(units, dtype=np.int64),
             backlog_cap=np.zeros(units, dtype=np.int64),
             backlog_len=np.zeros(units, dtype=np.int64),

@@ -173,7 +173,8 @@ def categorise(s, item, efforts_row, n, rework):
 @njit(cache=True)
 def push(s, pool, t):
     n = s.pool_len[pool]
-    queue_push(s.pool_heap, s.pool_start[pool], n, s.tasks, t)
+    tk = s.tasks[t]
+    queue_push(s.pool_heap, s.pool_start[pool], n, tk.priority, tk.ready, tk.seq, t)
     s.pool_len[pool] = n + 1
     s.pool_effort[pool] += s.tasks[t].effort
     if n + 1 + 4 > s.pool_cap[pool]:
@@ -183,7 +184,7 @@ def push(s, pool, t):
 @njit(cache=True)
 def pop(s, pool):
     n = s.pool_len[pool]
-    t = queue_pop(s.pool_heap, s.pool_start[pool], n, s.tasks)
+    t = queue_pop(s.pool_heap, s.pool_start[pool], n)
     s.pool_len[pool] = n - 1
     s.pool_effort[pool] -= s.tasks[t].effort
     return t
@@ -779,7 +780,7 @@ def offer(s, item, unit, now):
     s.ctr[BACKLOG_SEQ] += 1
     it.backlog_since = now
     n = s.backlog_len[unit]
-    queue_push(s.backlog_heap, s.backlog_start[unit], n, s.items, item)
+    queue_push(s.backlog_heap, s.backlog_start[unit], n, it.priority, it.ready, it.seq, item)
     s.backlog_len[unit] = n + 1
     if n + 1 + 4 > s.backlog_cap[unit]:
         s.ctr[GROW] = 1
@@ -794,7 +795,7 @@ def backlog_release(s, item, now):
     if n == 0:
         s.intake_open[unit] -= 1
         return -1
-    following = queue_pop(s.backlog_heap, s.backlog_start[unit], n, s.items)
+    following = queue_pop(s.backlog_heap, s.backlog_start[unit], n)
     s.backlog_len[unit] = n - 1
     s.items[following].backlog_wait = now - s.items[following].backlog_since
     return following

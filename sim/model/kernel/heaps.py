@@ -1,7 +1,8 @@
 """Binary heaps in flat arrays: the event heap, ordered by (time, seq), and queues of rows
-of a table (a pool's tasks, an intake's backlog of items), ordered by their fields
-(priority, ready, seq). Keys are unique (``seq`` is), so the
-order things leave a heap does not depend on how the heap is laid out."""
+of a table (a pool's tasks, an intake's backlog of items), ordered by (priority, ready,
+seq), which each entry of a queue carries beside its row (``state.QUEUE``: a comparison
+reads the heap, not the table). Keys are unique (``seq`` is), so the order things leave
+a heap does not depend on how the heap is laid out."""
 
 from __future__ import annotations
 
@@ -58,43 +59,58 @@ def event_pop(times, keys, size):
 
 
 @njit(cache=True, inline="always")
-def _before(table, a, b):
-    ta, tb = table[a], table[b]
-    if ta.priority != tb.priority:
-        return ta.priority < tb.priority
-    if ta.ready != tb.ready:
-        return ta.ready < tb.ready
-    return ta.seq < tb.seq
+def _before(priority, ready, seq, other_priority, other_ready, other_seq):
+    """Whether the key (``priority``, ``ready``, ``seq``) goes before the other."""
+    if priority != other_priority:
+        return priority < other_priority
+    if ready != other_ready:
+        return ready < other_ready
+    return seq < other_seq
+
+
+@njit(cache=True, inline="always")
+def _put(entry, priority, ready, seq, row):
+    entry.priority = priority
+    entry.ready = ready
+    entry.seq = seq
+    entry.row = row
 
 
 @njit(cache=True)
-def queue_push(heap, start, size, table, row):
-    """Add ``row`` of ``table`` to the heap held in ``heap[start : start + size]``."""
+def queue_push(heap, start, size, priority, ready, seq, row):
+    """Add ``row`` with its key to the heap held in ``heap[start : start + size]``."""
     i = size
-    heap[start + i] = row
     while i > 0:
         parent = (i - 1) >> 1
-        if not _before(table, heap[start + i], heap[start + parent]):
+        up = heap[start + parent]
+        if not _before(priority, ready, seq, up.priority, up.ready, up.seq):
             break
-        heap[start + i], heap[start + parent] = heap[start + parent], heap[start + i]
+        _put(heap[start + i], up.priority, up.ready, up.seq, up.row)
         i = parent
+    _put(heap[start + i], priority, ready, seq, row)
 
 
 @njit(cache=True)
-def queue_pop(heap, start, size, table):
+def queue_pop(heap, start, size):
     """Remove and return the first row of the heap held in ``heap[start : start + size]``."""
-    first = heap[start]
+    first = heap[start].row
     last = size - 1
-    heap[start] = heap[start + last]
+    sinking = heap[start + last]  # the last entry sinks from the top to its place
+    priority, ready, seq, row = sinking.priority, sinking.ready, sinking.seq, sinking.row
     i = 0
     while True:
         child = 2 * i + 1
         if child >= last:
             break
-        if child + 1 < last and _before(table, heap[start + child + 1], heap[start + child]):
-            child += 1
-        if not _before(table, heap[start + child], heap[start + i]):
+        down = heap[start + child]
+        if child + 1 < last:
+            right = heap[start + child + 1]
+            if _before(right.priority, right.ready, right.seq, down.priority, down.ready, down.seq):
+                child += 1
+                down = right
+        if not _before(down.priority, down.ready, down.seq, priority, ready, seq):
             break
-        heap[start + i], heap[start + child] = heap[start + child], heap[start + i]
+        _put(heap[start + i], down.priority, down.ready, down.seq, down.row)
         i = child
+    _put(heap[start + i], priority, ready, seq, row)
     return first

@@ -108,6 +108,9 @@ TASK = np.dtype(
     align=True,
 )
 
+# An entry of a pool's or an intake's queue (``heaps.queue_push``): its row's key and the row.
+QUEUE = np.dtype([("priority", np.int64), ("ready", np.float64), ("seq", np.int64), ("row", np.int64)])
+
 PARAMS = np.dtype(
     [
         ("structure", np.int64),
@@ -399,6 +402,8 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     "params": (PARAMS, 1),
     "items": (ITEM, 1),
     "tasks": (TASK, 1),
+    "pool_heap": (QUEUE, 1),
+    "backlog_heap": (QUEUE, 1),
     "ties_counts": (np.int32, 2),
     **dict.fromkeys(
         ("service_deps", "item_deps", "item_plan_services", "item_requests", "task_services", "ev_keys"), (I64, 2)
@@ -575,7 +580,7 @@ def _grown_queues(
         return {}
     new_cap = np.where(full, np.maximum(np.maximum(2 * cap, 16), needed), cap)
     new_start = np.concatenate([[0], np.cumsum(new_cap)[:-1]]).astype(np.int64)
-    new_heap = np.zeros(int(new_cap.sum()), dtype=np.int64)
+    new_heap = np.zeros(int(new_cap.sum()), dtype=heap.dtype)
     for q in np.flatnonzero(size):
         new_heap[new_start[q] : new_start[q] + size[q]] = heap[start[q] : start[q] + size[q]]
     return {f"{name}_heap": new_heap, f"{name}_start": new_start, f"{name}_cap": new_cap}
