@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-# The headline comparison: the matched pair, 20 replications each, in about a minute.
+# The headline comparison: the matched pair, 20 replications each, in seconds.
 demo: $(STAMP)
 	$(PY) -m sim compare scenarios/central_it.toml scenarios/micro_provider.toml --reps 20
 

@@ -1,5 +1,5 @@
-"""The model's side of the compiled kernel: builds its state from the model, feeds it each
-tick's demand, runs its events, grows its arrays, and reads the results back."""
+"""The model's side of the compiled kernel: builds its state from the model, runs it (the
+kernel draws the demand itself), grows its arrays, and reads the results back."""
 
 from __future__ import annotations
 
