@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROUNDING, small_scenario
 from hypothesis import HealthCheck, given, reject, settings
@@ -330,6 +331,26 @@ def test_live_ideas_outgrow_their_first_room(structure: str, mode: str) -> None:
     )
     model = check_run(scenario, seed=1)
     assert model.kernel.state.imp_known.shape[1] > 64
+
+
+@pytest.mark.parametrize("structure", ["central_it", "micro_provider"])
+def test_runs_that_outgrow_their_first_room_are_the_runs_that_had_room(structure: str) -> None:
+    # Room for one row of a demand block and for a few items: the kernel stops, the arrays
+    # grow (a block's counts are kept while they do), and the run is the one with room.
+    scenario = small_scenario(structure, simulation={"ticks": 150, "warmup_ticks": 20}, demand={"arrival_rate": 6.0})
+    roomy = OrgModel(scenario, seed=4)
+    roomy.run()
+    cramped = OrgModel(scenario, seed=4)
+    kernel = cramped.kernel
+    block = ("dm_kind", "dm_service", "dm_effort", "dm_time", "dm_touch")
+    items = ("items", "item_deps", "item_plan_services", "item_plan_efforts", "item_requests", "item_stage_wait")
+    shrunk = {name: getattr(kernel.state, name)[: 1 if name in block else 80].copy() for name in block + items}
+    kernel.state, kernel.ref = kernel.state._replace(**shrunk), None
+    kernel._grow(0)  # a handle on the shrunk arrays
+    cramped.run()
+    assert len(kernel.state.dm_time) > 1 and len(kernel.state.items) > 80
+    pd.testing.assert_frame_equal(cramped.items.table(), roomy.items.table())
+    pd.testing.assert_frame_equal(cramped.recorder.frame(), roomy.recorder.frame())
 
 
 def test_the_handle_carries_every_array_of_the_state() -> None:
