@@ -92,6 +92,7 @@ view: $(STAMP)
 # Every mutant MUTANTS selects is rerun. The per-module score is written into tests/MUTATION.md.
 # make mutation MUTANTS='sim.metrics.*'  for one module; MUTATION_WORKERS=2 on an idle machine.
 MUTANTS ?= sim.metrics.* sim.experiment.tables.* sim.model.kernel.flow.* sim.model.kernel.ticks.* \
+	sim.model.kernel.arrivals.* sim.model.kernel.records.* \
 	sim.experiment.plots.x_win_cells__mutmut_* sim.experiment.plots.x__select__mutmut_* \
 	sim.experiment.plots.x__check_single__mutmut_* sim.experiment.plots.x__pool__mutmut_*
 MUTATION_WORKERS ?= 1
@@ -179,7 +180,8 @@ mutation: $(STAMP)
 	# The kernel's rules as plain Python (mutmut leaves decorated functions unmutated; the
 	# tests then run the kernel with NUMBA_DISABLE_JIT=1, as the kernel's own plain-Python step does).
 	sed -i -E '/^@njit\(cache=True(, inline="always")?\)$$/d' $(MUTATION_DIR)/sim/model/kernel/flow.py \
-		$(MUTATION_DIR)/sim/model/kernel/ticks.py
+		$(MUTATION_DIR)/sim/model/kernel/ticks.py $(MUTATION_DIR)/sim/model/kernel/arrivals.py \
+		$(MUTATION_DIR)/sim/model/kernel/records.py
 	cd $(MUTATION_DIR) && names="$(foreach m,$(MUTANTS),$(m))"; \
 	if [ -n "$(MUTATION_SAMPLE)" ]; then names=$$(../$(PY) -c "$$MUTATION_PICK" "$$names" $(MUTATION_SAMPLE) $(MUTATION_SEED)); fi; \
 	set -f; NUMBA_DISABLE_JIT=1 ../$(VENV)/bin/mutmut run --max-children $(MUTATION_WORKERS) $$names > mutmut.log 2>&1; \
