@@ -47,6 +47,7 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
     # the item table is built, so the two peaks do not add up.
     series, items = model.recorder.frame(), model.items.table()
     adoption, edges = model.recorder.adoption_share, model.ties.edges()
+    model.kernel = model.items = None  # the kernel's arrays go before the tables are filtered
     items["value"] = item_value(items, scenario)
     series["cost"] = tick_cost(series, scenario)
     sim = scenario.simulation
