@@ -353,6 +353,30 @@ def test_runs_that_outgrow_their_first_room_are_the_runs_that_had_room(structure
     pd.testing.assert_frame_equal(cramped.recorder.frame(), roomy.recorder.frame())
 
 
+@pytest.mark.parametrize("current_exists", [False, True])
+def test_a_new_kernel_version_removes_all_but_the_latest_other_caches(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, current_exists: bool
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import sim.model.kernel
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    current = sim.model.kernel._cache_dir()
+    old = [tmp_path / "orgsim" / f"kernel-{k:016x}" for k in range(5)]
+    for age, path in enumerate(old):  # kernel-...0 written last
+        path.mkdir(parents=True)
+        os.utime(path, (1e9 - age, 1e9 - age))
+    if current_exists:
+        current.mkdir()
+    subprocess.run([sys.executable, "-c", "import sim.model.kernel"], check=True, env=os.environ.copy())
+    others = set(tmp_path.joinpath("orgsim").glob("kernel-*")) - {current}
+    assert others == set(old if current_exists else old[: sim.model.kernel.KEPT_VERSIONS])
+
+
 def test_the_handle_carries_every_array_of_the_state() -> None:
     assigned = re.findall(r"ref\.(\w+) = s\.\1", inspect.getsource(getattr(ticks.new_ref, "py_func", ticks.new_ref)))
     assert assigned == list(State._fields)
