@@ -9,7 +9,10 @@ one on hand-built organisations (tests/test_mutants_model.py and the mechanisms'
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -20,6 +23,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+import sim.model.kernel
 from sim import load_scenario
 from sim.model.kernel import flow, heaps, sums, ticks
 from sim.model.kernel.state import State
@@ -357,12 +361,6 @@ def test_runs_that_outgrow_their_first_room_are_the_runs_that_had_room(structure
 def test_a_new_kernel_version_removes_all_but_the_latest_other_caches(
     tmp_path, monkeypatch: pytest.MonkeyPatch, current_exists: bool
 ) -> None:
-    import os
-    import subprocess
-    import sys
-
-    import sim.model.kernel
-
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     current = sim.model.kernel._cache_dir()

@@ -29,10 +29,10 @@ COLUMNS = (
 )
 
 
-def item_table(column: Callable[[str, int], np.ndarray]) -> pd.DataFrame:
-    """The item table from ``column(name, index)``, each of ``COLUMNS`` in arrival order: the
-    columns in their dtypes, the kind as a category, and the lead time."""
-    frame = pd.DataFrame({name: column(name, i).astype(dtype, copy=False) for i, (name, dtype) in enumerate(COLUMNS)})
+def item_table(column: Callable[[str], np.ndarray]) -> pd.DataFrame:
+    """The item table from ``column(name)``, each of ``COLUMNS`` in arrival order: the columns
+    in their dtypes, the kind as a category, and the lead time."""
+    frame = pd.DataFrame({name: column(name).astype(dtype, copy=False) for name, dtype in COLUMNS})
     frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
     frame["lead_time"] = frame["completion"] - frame["arrival"]
     return frame

@@ -493,7 +493,7 @@ class Kernel:
     def table(self) -> pd.DataFrame:
         """One row per item that arrived, in arrival order (``sim.model.item_log.COLUMNS``, the lead time)."""
         rows, items = self._logged(), self.state.items
-        return item_table(lambda name, _: items[name][rows])  # column by column: no copy of whole records
+        return item_table(lambda name: items[name][rows])  # column by column: no copy of whole records
 
     def stage_waits(self) -> np.ndarray:
         """Each item's queue wait at each stage (central IT's silos in pipeline order; one column
