@@ -82,13 +82,13 @@ class Kernel:
             # room for the items the demand is expected to bring and a quarter more (escaped defects
             # come back as items; rows never touched take no memory), grown if they are more
             items=np.zeros(rows_expected, dtype=ITEM),
-            item_deps=np.zeros((rows_expected, width), dtype=np.int64),
-            item_plan_services=np.zeros((rows_expected, width + 1), dtype=np.int64),
+            item_deps=np.zeros((rows_expected, width), dtype=np.int32),
+            item_plan_services=np.zeros((rows_expected, width + 1), dtype=np.int32),
             item_plan_efforts=np.zeros((rows_expected, width + 1)),
-            item_requests=np.zeros((rows_expected, width), dtype=np.int64),
+            item_requests=np.zeros((rows_expected, width), dtype=np.int32),
             item_stage_wait=np.zeros((rows_expected, len(structure.shares) if central else 1)),
             tasks=np.zeros(0, dtype=TASK),
-            task_services=np.zeros((0, width + 1), dtype=np.int64),
+            task_services=np.zeros((0, width + 1), dtype=np.int32),
             task_efforts=np.zeros((0, width + 1)),
             ev_time=np.zeros(0),
             ev_keys=np.zeros((0, 3), dtype=np.int64),

@@ -24,84 +24,86 @@ from sim.model.kernel.flow import (
     TASKS_FREE,
 )
 
+# Records: int32 for every whole number (ids, counts, rows; all far below 2**31) and fields
+# ordered so that no padding is needed: an item is 168 bytes, a task 144.
 ITEM = np.dtype(
     [
-        ("id", np.int64),
-        ("kind", np.int64),
-        ("origin", np.int64),
-        ("service", np.int64),
-        ("ndeps", np.int64),
+        ("id", np.int32),
+        ("kind", np.int32),
+        ("origin", np.int32),
+        ("service", np.int32),
+        ("ndeps", np.int32),
+        ("nplan", np.int32),
         ("effort", np.float64),
         ("arrival", np.float64),
-        ("nplan", np.int64),
         ("planned", np.float64),
         ("completion", np.float64),
-        ("defects", np.int64),
-        ("reworks", np.int64),
-        ("escaped", np.bool_),
-        ("handoffs", np.int64),
+        ("defects", np.int32),
+        ("reworks", np.int32),
+        ("handoffs", np.int32),
+        ("open_parts", np.int32),
         ("queue_wait", np.float64),
         ("touch_time", np.float64),
         ("dependency_wait", np.float64),
-        ("open_parts", np.int64),
         ("own_done", np.float64),
-        ("nreq", np.int64),
-        ("order", np.int64),
-        ("holders", np.int64),  # first node of the list of teams that hold it (-1: none)
-        ("intake_unit", np.int64),  # under a WIP limit: the intake that let it in
+        ("nreq", np.int32),
+        ("order", np.int32),
+        ("holders", np.int32),  # first node of the list of teams that hold it (-1: none)
+        ("intake_unit", np.int32),  # under a WIP limit: the intake that let it in
         ("backlog_since", np.float64),
         ("backlog_wait", np.float64),
         # Its place in an intake's backlog (the key a pool's queue orders tasks by).
-        ("priority", np.int64),
+        ("priority", np.int32),
+        ("seq", np.int32),
         ("ready", np.float64),
-        ("seq", np.int64),
+        # Funded projects: the project slot that builds it, and the next item of that project.
+        ("project", np.int32),
+        ("project_next", np.int32),
+        ("target", np.int32),  # an improvement: the factor it improves (improvement.EFFORT ...)
+        ("escaped", np.bool_),
         ("escalated", np.bool_),  # routed on by the service desk: a handoff into the teams
         ("desk_resolved", np.bool_),
-        # Funded projects: the project slot that builds it, and the next item of that project.
-        ("project", np.int64),
-        ("project_next", np.int64),
-        ("target", np.int64),  # an improvement: the factor it improves (improvement.EFFORT ...)
     ],
     align=True,
 )
 
 TASK = np.dtype(
     [
-        ("of_item", np.int64),  # not "item": numpy records have an item() method
-        ("pool", np.int64),
-        ("nserv", np.int64),
+        ("of_item", np.int32),  # not "item": numpy records have an item() method
+        ("pool", np.int32),
+        ("nserv", np.int32),
+        ("priority", np.int32),
         ("cat_new", np.float64),
         ("cat_dependency", np.float64),
         ("cat_rework", np.float64),
-        ("priority", np.int64),
         ("effort", np.float64),
-        ("stage", np.int64),
+        ("stage", np.int32),
+        ("seq", np.int32),
+        ("scale", np.float64),
+        ("ready", np.float64),
+        ("from_team", np.int32),
+        ("team", np.int32),
+        ("switch_loss", np.float64),
+        ("unfamiliarity", np.float64),
+        # Collaboration: the team that sent a swarmed transfer, the helper's original task,
+        # and how many parts of the original are still being worked on.
+        ("swarm_sender", np.int32),
+        ("swarm_of", np.int32),
+        ("swarm_parts", np.int32),
+        ("next_free", np.int32),
+        # The internal market: the piece's consumer, unit and provider (-1: not a piece), when sent.
+        ("consumer", np.int32),
+        ("unit", np.int32),
+        ("sent", np.float64),
+        ("provider", np.int32),
         ("is_request", np.bool_),
         ("opens", np.bool_),
         ("holds", np.bool_),
         ("rework", np.bool_),
-        ("scale", np.float64),
-        ("ready", np.float64),
-        ("seq", np.int64),
-        ("from_team", np.int64),
-        ("team", np.int64),
-        ("switch_loss", np.float64),
-        ("unfamiliarity", np.float64),
         ("defective", np.bool_),
         ("bought", np.bool_),  # make-or-buy: a request bought from an external provider
         ("migration", np.bool_),  # make-or-buy: a consumer's work to switch provider
-        # Collaboration: the team that sent a swarmed transfer, the helper's original task,
-        # and how many parts of the original are still being worked on.
-        ("swarm_sender", np.int64),
-        ("swarm_of", np.int64),
-        ("swarm_parts", np.int64),
         ("desk", np.bool_),  # the service desk's work: its finish goes to the desk's rule
-        # The internal market: the piece's consumer, unit and provider (-1: not a piece), when sent.
-        ("consumer", np.int64),
-        ("unit", np.int64),
-        ("provider", np.int64),
-        ("sent", np.float64),
-        ("next_free", np.int64),
         ("funded", np.bool_),  # funded projects: a build or hand-over task (its finish goes to the projects' rule)
         ("improving", np.bool_),  # improvement work: booked as such, its end goes to improvement_on_done
     ],
@@ -406,8 +408,9 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     "backlog_heap": (QUEUE, 1),
     "ties_counts": (np.int32, 2),
     **dict.fromkeys(
-        ("service_deps", "item_deps", "item_plan_services", "item_requests", "task_services", "ev_keys"), (I64, 2)
+        ("service_deps", "ev_keys"), (I64, 2)
     ),
+    **dict.fromkeys(("item_deps", "item_plan_services", "item_requests", "task_services"), (np.int32, 2)),
     **dict.fromkeys(("item_plan_efforts", "item_stage_wait", "task_efforts", "knowledge", "intervals"), (F64, 2)),
     **dict.fromkeys(
         ("self_service", "adopted", "ties_adopted", "score_seen", "proj_active", "fund_services"), (BOOL, 1)
