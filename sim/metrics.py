@@ -9,7 +9,7 @@ effort counts as rework."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,24 +17,67 @@ import pandas as pd
 from scipy.special import stdtr  # the model's imports load scipy.special already; scipy.stats they do not
 
 from sim.model.spread import crossing_tick
+from sim.model.work import FEATURE, FROM_DEMAND, INCIDENT, KTLO
 from sim.scenario.vocabulary import Term, key_term
 
 MetricValue = float | int | None
+Columns = Mapping[str, np.ndarray]
+
+
+def columns(table: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
+    """A table as its columns, each an array (a category as its codes: the item kinds as
+    ``sim.model.work.FEATURE`` ...)."""
+    if not isinstance(table, pd.DataFrame):
+        return dict(table)
+    return {
+        name: (col.cat.codes if isinstance(col.dtype, pd.CategoricalDtype) else col).to_numpy()
+        for name, col in table.items()
+    }
+
+
+def rows(table: Columns, keep: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows of ``table`` where ``keep`` is true."""
+    return {name: values[keep] for name, values in table.items()}
 
 
 @dataclass(frozen=True)
 class Observed:
-    """What the metrics read: the demand items and those completed in the window, every
-    item completed in the window (failure demand included), the window's ticks."""
+    """What the metrics read, as columns of arrays (tables given as data frames are
+    converted): the demand items and those completed in the window, every item completed
+    in the window (failure demand included), the window's ticks."""
 
-    items: pd.DataFrame
-    done: pd.DataFrame
-    done_all: pd.DataFrame
-    series: pd.DataFrame
+    items: Columns
+    done: Columns
+    done_all: Columns
+    series: Columns
     start: int
     end: int
     spread_start: int
     adoption: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("items", "done", "done_all", "series"):
+            object.__setattr__(self, name, columns(getattr(self, name)))
+
+    @classmethod
+    def of_run(
+        cls, items: Columns, series: Columns, start: int, end: int, spread_start: int, adoption: np.ndarray
+    ) -> Observed:
+        """What the metrics read of a run's item table and tick series: demand items
+        (``FROM_DEMAND``), completions in [``start``, ``end``), the series' rows of the window."""
+        items, series = columns(items), columns(series)
+        completion = items["completion"]
+        done_all = rows(items, (completion >= start) & (completion < end))
+        return cls(
+            items=rows(items, items["origin"] == FROM_DEMAND),
+            done=rows(done_all, done_all["origin"] == FROM_DEMAND),
+            done_all=done_all,
+            series={name: values[start:end] for name, values in series.items()},
+            start=start,
+            end=end,
+            spread_start=spread_start,
+            adoption=adoption,
+        )
 
     @property
     def span(self) -> int:
@@ -54,18 +97,23 @@ def summarise(observed: Observed) -> dict[str, MetricValue]:
     return {name: fn(observed) for name, fn in METRICS.items()}
 
 
-def _mean(values: pd.Series) -> float | None:
+def _mean(values: np.ndarray) -> float | None:
+    """The mean of the values that are not NaN (None if there are none)."""
+    if values.dtype.kind == "f":
+        values = values[~np.isnan(values)]
     return float(values.mean()) if len(values) else None
 
 
-def _quantile(values: pd.Series, q: float) -> float | None:
-    return float(values.quantile(q)) if len(values) else None
+def _quantile(values: np.ndarray, q: float) -> float | None:
+    """The ``q`` quantile (linear interpolation) of the values that are not NaN."""
+    values = values[~np.isnan(values)]
+    return float(np.quantile(values, q)) if len(values) else None
 
 
 def _busy_days(o: Observed) -> float:
     """Busy person-days over the window: every busy category plus improvement work."""
-    busy = o.series.filter(like="busy_").to_numpy().sum()
-    if "improvement_days" in o.series.columns:
+    busy = np.concatenate([values for name, values in o.series.items() if "busy_" in name]).sum()
+    if "improvement_days" in o.series:
         busy = busy + float(o.series["improvement_days"].sum())
     return busy
 
@@ -80,7 +128,7 @@ STABILITY_GROWTH_SHARE = 0.05
 def _wip_trend(o: Observed) -> tuple[float, float, int] | None:
     """Slope of open work per tick, its standard error and degrees of freedom, from the
     batch means of the window's ``wip`` series (None for a window under three ticks)."""
-    wip = o.series["wip"].to_numpy(dtype=float)
+    wip = o.series["wip"].astype(float)
     batches = min(STABILITY_BATCHES, len(wip))
     if batches < 3:
         return None
@@ -98,17 +146,17 @@ def _wip_trend(o: Observed) -> tuple[float, float, int] | None:
 
 @metric
 def items_arrived(o: Observed) -> int:
-    return len(o.items)
+    return len(o.items["arrival"])
 
 
 @metric
 def items_completed(o: Observed) -> int:
-    return int(o.items["completion"].notna().sum())
+    return int(np.count_nonzero(~np.isnan(o.items["completion"])))
 
 
 @metric
 def items_in_progress(o: Observed) -> int:
-    return int(o.items["completion"].isna().sum())
+    return int(np.count_nonzero(np.isnan(o.items["completion"])))
 
 
 @metric
@@ -153,7 +201,7 @@ def unfinished_share(o: Observed) -> float | None:
 
 @metric
 def throughput_per_tick(o: Observed) -> float:
-    return len(o.done) / o.span
+    return len(o.done["completion"]) / o.span
 
 
 @metric
@@ -190,14 +238,15 @@ def dependency_wait_mean_ticks(o: Observed) -> float | None:
 def flow_efficiency(o: Observed) -> float | None:
     """Mean share of an item's lead time in which someone worked on it."""
     lead = o.done["lead_time"]
-    return _mean((o.done["touch_time"] / lead.where(lead > 0)).clip(upper=1.0).fillna(1.0))
+    share = np.minimum(o.done["touch_time"] / np.where(lead > 0, lead, np.nan), 1.0)
+    return _mean(np.where(np.isnan(share), 1.0, share))
 
 
 @metric
 def wip_mean(o: Observed) -> float:
     """Time-averaged items in the system over the window (exact, from item times)."""
-    completion = o.items["completion"].fillna(np.inf).to_numpy()
-    inside = np.minimum(completion, o.end) - np.maximum(o.items["arrival"].to_numpy(), o.start)
+    completion = np.where(np.isnan(o.items["completion"]), np.inf, o.items["completion"])
+    inside = np.minimum(completion, o.end) - np.maximum(o.items["arrival"], o.start)
     return float(np.clip(inside, 0, None).sum() / o.span)
 
 
@@ -222,8 +271,7 @@ def rework_effort_share(o: Observed) -> float | None:
 
 @metric
 def change_failure_rate(o: Observed) -> float | None:
-    changes = o.done[o.done["kind"] != "incident"]
-    return _mean(changes["escaped"].astype(float))
+    return _mean(o.done["escaped"][o.done["kind"] != INCIDENT].astype(float))
 
 
 @metric
@@ -235,12 +283,12 @@ def failure_demand_share(o: Observed) -> float | None:
 @metric
 def time_to_restore_mean_ticks(o: Observed) -> float | None:
     """Mean lead time of incidents, from demand and from escaped defects alike."""
-    return _mean(o.done_all.loc[o.done_all["kind"] == "incident", "lead_time"])
+    return _mean(o.done_all["lead_time"][o.done_all["kind"] == INCIDENT])
 
 
 @metric
 def delivery_frequency_per_tick(o: Observed) -> float:
-    return int((o.done["kind"] != "incident").sum()) / o.span
+    return int(np.count_nonzero(o.done["kind"] != INCIDENT)) / o.span
 
 
 @metric
@@ -286,8 +334,8 @@ def tech_debt_mean(o: Observed) -> float:
 def ktlo_skipped_share(o: Observed) -> float | None:
     """Share of KTLO (upgrade) demand skipped under pressure."""
     skipped = int(o.series["ktlo_skipped"].sum())
-    ktlo = o.items[o.items["kind"] == "ktlo"]
-    arrived = int(((ktlo["arrival"] >= o.start) & (ktlo["arrival"] < o.end)).sum())
+    arrival = o.items["arrival"][o.items["kind"] == KTLO]
+    arrived = int(np.count_nonzero((arrival >= o.start) & (arrival < o.end)))
     total = skipped + arrived
     return skipped / total if total else None
 
@@ -301,7 +349,7 @@ def backlog_wait_mean_ticks(o: Observed) -> float | None:
 @metric
 def desk_resolved_share(o: Observed) -> float | None:
     """Share of completed incidents the service desk resolved itself."""
-    return _mean(o.done_all.loc[o.done_all["kind"] == "incident", "desk_resolved"].astype(float))
+    return _mean(o.done_all["desk_resolved"][o.done_all["kind"] == INCIDENT].astype(float))
 
 
 @metric
@@ -385,15 +433,14 @@ def run_knowledge_mean(o: Observed) -> float:
 def feature_lead_time_mean_ticks(o: Observed) -> float | None:
     """Mean lead time of the features completed in the window (under funded projects: from the
     business's request to the handover's release, the wait for funding included)."""
-    return _mean(o.done.loc[o.done["kind"] == "feature", "lead_time"])
+    return _mean(o.done["lead_time"][o.done["kind"] == FEATURE])
 
 
 @metric
 def incidents_after_release_per_tick(o: Observed) -> float:
     """Incidents per tick caused by features released in the window with a hidden defect
     (each such feature causes one); under funded projects a feature is released at its handover."""
-    features = o.done[o.done["kind"] == "feature"]
-    return int(features["escaped"].sum()) / o.span
+    return int(np.count_nonzero(o.done["escaped"][o.done["kind"] == FEATURE])) / o.span
 
 
 @metric
@@ -430,19 +477,19 @@ def improvements_copied(o: Observed) -> int:
 @metric
 def effort_factor_final(o: Observed) -> float | None:
     """Services' mean effort factor at the window's last tick (1: nothing improved)."""
-    return float(o.series["effort_factor"].iloc[-1]) if len(o.series) else None
+    return float(o.series["effort_factor"][-1]) if len(o.series["effort_factor"]) else None
 
 
 @metric
 def defect_factor_final(o: Observed) -> float | None:
     """Services' mean defect factor at the window's last tick (1: nothing improved)."""
-    return float(o.series["defect_factor"].iloc[-1]) if len(o.series) else None
+    return float(o.series["defect_factor"][-1]) if len(o.series["defect_factor"]) else None
 
 
 @metric
 def ktlo_factor_final(o: Observed) -> float | None:
     """Services' mean KTLO-need factor at the window's last tick (1: nothing improved)."""
-    return float(o.series["ktlo_factor"].iloc[-1]) if len(o.series) else None
+    return float(o.series["ktlo_factor"][-1]) if len(o.series["ktlo_factor"]) else None
 
 
 # Every metric in plain words (sim.scenario.vocabulary): name, unit, one-line meaning.

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.metrics import MetricValue, Observed, summarise
@@ -51,18 +52,7 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
     items["value"] = item_value(items, scenario)
     series["cost"] = tick_cost(series, scenario)
     sim = scenario.simulation
-    start, end = sim.warmup_ticks, sim.ticks
-    done_all = items[(items["completion"] >= start) & (items["completion"] < end)]
-    observed = Observed(
-        items=items[items["origin"] == FROM_DEMAND],
-        done=done_all[done_all["origin"] == FROM_DEMAND],
-        done_all=done_all,
-        series=series.iloc[start:end],
-        start=start,
-        end=end,
-        spread_start=scenario.spread_start_tick,
-        adoption=adoption,
-    )
+    observed = Observed.of_run(items, series, sim.warmup_ticks, sim.ticks, scenario.spread_start_tick, adoption)
     provenance = {
         "scenario": scenario.name or "unnamed",
         "structure": scenario.structure,
@@ -77,11 +67,11 @@ def item_value(items: pd.DataFrame, scenario: Scenario) -> pd.Series:
     """Business value of each completed demand item: value per person-day of its kind times
     its effort, less the cost of delay over its lead time; nothing for failure demand."""
     value = scenario.value
-    per_day = {"feature": value.feature_per_day, "incident": value.incident_per_day, "ktlo": value.ktlo_per_day}
-    rate = items["kind"].map(per_day).astype(float)
-    kept = (1 - value.delay_cost_per_tick * items["lead_time"]).clip(lower=0.0)
-    worth = rate * items["effort"] * kept
-    return worth.where((items["origin"] == FROM_DEMAND) & items["completion"].notna(), 0.0)
+    per_day = np.array([value.feature_per_day, value.incident_per_day, value.ktlo_per_day])  # by KIND_NAMES
+    kept = np.maximum(1 - value.delay_cost_per_tick * items["lead_time"].to_numpy(), 0.0)  # NaN while open
+    worth = per_day[items["kind"].cat.codes.to_numpy()] * items["effort"].to_numpy() * kept
+    paid = (items["origin"].to_numpy() == FROM_DEMAND) & ~np.isnan(items["completion"].to_numpy())
+    return pd.Series(np.where(paid, worth, 0.0), index=items.index)
 
 
 def tick_cost(series: pd.DataFrame, scenario: Scenario) -> pd.Series:
