@@ -31,8 +31,9 @@ COLUMNS = (
 
 def item_table(column: Callable[[str], np.ndarray]) -> pd.DataFrame:
     """The item table from ``column(name)``, each of ``COLUMNS`` in arrival order: the columns
-    in their dtypes, the kind as a category, and the lead time."""
-    frame = pd.DataFrame({name: column(name).astype(dtype, copy=False) for name, dtype in COLUMNS})
+    in their dtypes, the kind as a category, and the lead time. The table takes the arrays
+    ``column`` returns (no copy): each must be its own."""
+    frame = pd.DataFrame({name: column(name).astype(dtype, copy=False) for name, dtype in COLUMNS}, copy=False)
     frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
     frame["lead_time"] = frame["completion"] - frame["arrival"]
     return frame

@@ -66,11 +66,10 @@ class TickRecorder:
 
     def frame(self) -> pd.DataFrame:
         matrix = self.busy
-        busy = pd.DataFrame(matrix, columns=[f"busy_{c}_days" for c in CATEGORIES])
         capacity = float(self.people)
         improving = self.improvement_days
         total = matrix.sum(axis=1) + improving
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "tick": np.arange(self.ticks),
                 "arrivals": self.arrivals,
@@ -90,10 +89,7 @@ class TickRecorder:
                 "run_knowledge": self.run_knowledge,
                 "project_people": self.project_people,
                 **self.extra,
-            }
-        )
-        improvement = pd.DataFrame(
-            {
+                **{f"busy_{c}_days": matrix[:, i] for i, c in enumerate(CATEGORIES)},
                 "improvement_days": improving,
                 "effort_factor": self.effort_factor,
                 "defect_factor": self.defect_factor,
@@ -103,4 +99,3 @@ class TickRecorder:
                 "improvements_copied": self.improvements_copied,
             }
         )
-        return pd.concat([frame, busy, improvement], axis=1)
