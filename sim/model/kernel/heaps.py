@@ -9,32 +9,21 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, inline="always")
-def _event_before(times, keys, a, b):
-    return times[a] < times[b] or (times[a] == times[b] and keys[a, 0] < keys[b, 0])
-
-
-@njit(cache=True, inline="always")
-def _event_swap(times, keys, a, b):
-    times[a], times[b] = times[b], times[a]
-    for k in range(3):
-        keys[a, k], keys[b, k] = keys[b, k], keys[a, k]
-
-
+# The event heap's loops read and write the arrays directly, with no helper calls: a call
+# with array arguments costs reference counting (atomic operations) on every step.
 @njit(cache=True)
 def event_push(times, keys, size, time, seq, code, obj):
     """Add an event (``keys`` rows: seq, code, object); returns the new size."""
     i = size
-    times[i] = time
-    keys[i, 0] = seq
-    keys[i, 1] = code
-    keys[i, 2] = obj
-    while i > 0:
+    while i > 0:  # the later parents move down a level and the event rises to its place
         parent = (i - 1) >> 1
-        if not _event_before(times, keys, i, parent):
+        if not (time < times[parent] or (time == times[parent] and seq < keys[parent, 0])):
             break
-        _event_swap(times, keys, i, parent)
+        times[i] = times[parent]
+        keys[i, 0], keys[i, 1], keys[i, 2] = keys[parent, 0], keys[parent, 1], keys[parent, 2]
         i = parent
+    times[i] = time
+    keys[i, 0], keys[i, 1], keys[i, 2] = seq, code, obj
     return size + 1
 
 
@@ -43,18 +32,27 @@ def event_pop(times, keys, size):
     """Move the earliest event to slot ``size - 1`` and restore the heap over the rest;
     returns the new size (the popped event's slot)."""
     last = size - 1
-    _event_swap(times, keys, 0, last)
+    first_time, first_seq, first_code, first_obj = times[0], keys[0, 0], keys[0, 1], keys[0, 2]
+    time, seq, code, obj = times[last], keys[last, 0], keys[last, 1], keys[last, 2]  # sinks from the top
     i = 0
     while True:
         child = 2 * i + 1
         if child >= last:
             break
-        if child + 1 < last and _event_before(times, keys, child + 1, child):
-            child += 1
-        if not _event_before(times, keys, child, i):
+        right = child + 1
+        if right < last and (
+            times[right] < times[child] or (times[right] == times[child] and keys[right, 0] < keys[child, 0])
+        ):
+            child = right
+        if not (times[child] < time or (times[child] == time and keys[child, 0] < seq)):
             break
-        _event_swap(times, keys, i, child)
+        times[i] = times[child]
+        keys[i, 0], keys[i, 1], keys[i, 2] = keys[child, 0], keys[child, 1], keys[child, 2]
         i = child
+    times[i] = time
+    keys[i, 0], keys[i, 1], keys[i, 2] = seq, code, obj
+    times[last] = first_time
+    keys[last, 0], keys[last, 1], keys[last, 2] = first_seq, first_code, first_obj
     return last
 
 
