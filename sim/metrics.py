@@ -112,7 +112,8 @@ def _quantile(values: np.ndarray, q: float) -> float | None:
 
 def _busy_days(o: Observed) -> float:
     """Busy person-days over the window: every busy category plus improvement work."""
-    busy = np.concatenate([values for name, values in o.series.items() if "busy_" in name]).sum()
+    categories = [values for name, values in o.series.items() if "busy_" in name]
+    busy = np.concatenate(categories).sum() if categories else 0.0
     if "improvement_days" in o.series:
         busy = busy + float(o.series["improvement_days"].sum())
     return busy

@@ -407,9 +407,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     "pool_heap": (QUEUE, 1),
     "backlog_heap": (QUEUE, 1),
     "ties_counts": (np.int32, 2),
-    **dict.fromkeys(
-        ("service_deps", "ev_keys"), (I64, 2)
-    ),
+    **dict.fromkeys(("service_deps", "ev_keys"), (I64, 2)),
     **dict.fromkeys(("item_deps", "item_plan_services", "item_requests", "task_services"), (np.int32, 2)),
     **dict.fromkeys(("item_plan_efforts", "item_stage_wait", "task_efforts", "knowledge", "intervals"), (F64, 2)),
     **dict.fromkeys(
