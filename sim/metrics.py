@@ -111,9 +111,17 @@ def _quantile(values: np.ndarray, q: float) -> float | None:
 
 
 def _busy_days(o: Observed) -> float:
-    """Busy person-days over the window: every busy category plus improvement work."""
+    """Busy person-days over the window: every busy category plus improvement work.
+
+    The categories are summed laid out as the tick series always held them, a window of
+    rows of a column-major block: numpy's order of summation (one pass over up to 8192
+    values, else column by column) follows the layout, and so does the rounding."""
     categories = [values for name, values in o.series.items() if "busy_" in name]
-    busy = np.concatenate(categories).sum() if categories else 0.0
+    busy = 0.0
+    if categories:
+        block = np.empty((len(categories), len(categories[0]) + 1))  # a column more: not contiguous
+        block[:, :-1] = categories
+        busy = block[:, :-1].T.sum()
     if "improvement_days" in o.series:
         busy = busy + float(o.series["improvement_days"].sum())
     return busy
