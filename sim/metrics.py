@@ -98,16 +98,23 @@ def summarise(observed: Observed) -> dict[str, MetricValue]:
 
 
 def _mean(values: np.ndarray) -> float | None:
-    """The mean of the values that are not NaN (None if there are none)."""
+    """The mean of the values that are not NaN, summed as pandas sums them (NaN as 0 in
+    place); NaN if all are, None if there are none."""
     if values.dtype.kind == "f":
-        values = values[~np.isnan(values)]
+        missing = np.isnan(values)
+        if missing.any():
+            count = len(values) - np.count_nonzero(missing)
+            return float(np.where(missing, 0.0, values).sum() / count) if count else float("nan")
     return float(values.mean()) if len(values) else None
 
 
 def _quantile(values: np.ndarray, q: float) -> float | None:
-    """The ``q`` quantile (linear interpolation) of the values that are not NaN."""
-    values = values[~np.isnan(values)]
-    return float(np.quantile(values, q)) if len(values) else None
+    """The ``q`` quantile (linear interpolation) of the values that are not NaN; NaN if all
+    are, None if there are none."""
+    if not len(values):
+        return None
+    kept = values[~np.isnan(values)]
+    return float(np.quantile(kept, q)) if len(kept) else float("nan")
 
 
 def _busy_days(o: Observed) -> float:

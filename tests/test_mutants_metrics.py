@@ -16,6 +16,8 @@ from scipy import stats
 
 from sim.metrics import (
     Observed,
+    _mean,
+    _quantile,
     _wip_trend,
     adoption_horizon_ticks,
     backlog_growth_per_tick,
@@ -134,3 +136,16 @@ def test_shares_of_less_than_one_person_day() -> None:
     assert rework_effort_share(Observed(o.items, o.done, o.done_all, rework, 0, 1, 0, o.adoption)) == 0.5
     bought = pd.DataFrame({"busy_new_days": [0.2], "bought_days": [0.3]})
     assert bought_effort_share(Observed(o.items, o.done, o.done_all, bought, 0, 1, 0, o.adoption)) == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("n", [1, 5, 100, 3000])
+def test_means_and_quantiles_are_pandas_to_the_bit_with_missing_values(n: int) -> None:
+    # The summary was computed with pandas, which skips NaN by summing it as 0 in place;
+    # the arrays' metrics must round the same (a NaN-free copy sums in another order).
+    rng = np.random.default_rng(n)
+    values = rng.random(n) * 100
+    values[rng.random(n) < 0.2] = np.nan
+    series = pd.Series(values)
+    assert repr(_mean(values)) == repr(float(series.mean()))
+    for q in (0.5, 0.85, 0.95):
+        assert repr(_quantile(values, q)) == repr(float(series.quantile(q)))

@@ -24,8 +24,10 @@ from sim.model.kernel.flow import (
     TASKS_FREE,
 )
 
-# Records: int32 for every whole number (ids, counts, rows; all far below 2**31) and fields
-# ordered so that no padding is needed: an item is 168 bytes, a task 144.
+# Records: int32 for every whole number (ids, counts, rows, sequence numbers: the largest,
+# about 15 an item, reach 2**31 only past 140 million items, which the memory check of
+# sim.scenario.budget refuses long before) and fields ordered so that no padding is
+# needed: an item is 168 bytes, a task 144.
 ITEM = np.dtype(
     [
         ("id", np.int32),
