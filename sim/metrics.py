@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,9 @@ def columns(table: pd.DataFrame | Columns) -> dict[str, np.ndarray]:
 
 
 def rows(table: Columns, keep: np.ndarray) -> dict[str, np.ndarray]:
-    """The rows of ``table`` where ``keep`` is true."""
+    """The rows of ``table`` where ``keep`` is true (the table itself where it is true for all)."""
+    if keep.all():
+        return dict(table)
     return {name: values[keep] for name, values in table.items()}
 
 
@@ -83,6 +86,15 @@ class Observed:
     def span(self) -> int:
         return self.end - self.start
 
+    @cached_property
+    def lead_time_quantiles(self) -> dict[float, float | None]:
+        """The quantiles of ``LEAD_TIME_QUANTILES`` of the done items' lead times, in one
+        call (numpy gives each the value it gives alone)."""
+        return dict(zip(LEAD_TIME_QUANTILES, _quantiles(self.done["lead_time"], LEAD_TIME_QUANTILES), strict=True))
+
+
+LEAD_TIME_QUANTILES = (0.50, 0.85, 0.95)
+
 
 METRICS: dict[str, Callable[[Observed], MetricValue]] = {}
 
@@ -108,13 +120,13 @@ def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def _quantile(values: np.ndarray, q: float) -> float | None:
-    """The ``q`` quantile (linear interpolation) of the values that are not NaN; NaN if all
+def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None]:
+    """The ``qs`` quantiles (linear interpolation) of the values that are not NaN; NaN if all
     are, None if there are none."""
     if not len(values):
-        return None
+        return [None] * len(qs)
     kept = values[~np.isnan(values)]
-    return float(np.quantile(kept, q)) if len(kept) else float("nan")
+    return [float(v) for v in np.quantile(kept, qs)] if len(kept) else [float("nan")] * len(qs)
 
 
 def _busy_days(o: Observed) -> float:
@@ -227,17 +239,17 @@ def lead_time_mean_ticks(o: Observed) -> float | None:
 
 @metric
 def lead_time_p50_ticks(o: Observed) -> float | None:
-    return _quantile(o.done["lead_time"], 0.50)
+    return o.lead_time_quantiles[0.50]
 
 
 @metric
 def lead_time_p85_ticks(o: Observed) -> float | None:
-    return _quantile(o.done["lead_time"], 0.85)
+    return o.lead_time_quantiles[0.85]
 
 
 @metric
 def lead_time_p95_ticks(o: Observed) -> float | None:
-    return _quantile(o.done["lead_time"], 0.95)
+    return o.lead_time_quantiles[0.95]
 
 
 @metric

@@ -9,6 +9,8 @@ import pandas as pd
 
 from sim.model.work import KIND_NAMES
 
+KIND = pd.CategoricalDtype(KIND_NAMES)  # the kind column's type, made once
+
 # Column name and dtype, in table order.
 COLUMNS = (
     ("id", np.int64),
@@ -34,6 +36,6 @@ def item_table(column: Callable[[str], np.ndarray]) -> pd.DataFrame:
     in their dtypes, the kind as a category, and the lead time. The table takes the arrays
     ``column`` returns (no copy): each must be its own."""
     frame = pd.DataFrame({name: column(name).astype(dtype, copy=False) for name, dtype in COLUMNS}, copy=False)
-    frame["kind"] = pd.Categorical.from_codes(frame["kind"], categories=KIND_NAMES)
+    frame["kind"] = pd.Categorical.from_codes(frame["kind"], dtype=KIND)
     frame["lead_time"] = frame["completion"] - frame["arrival"]
     return frame
