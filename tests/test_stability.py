@@ -4,6 +4,8 @@ above capacity."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,9 +100,9 @@ def test_unfinished_share_counts_arrivals_in_the_window_still_open_at_its_end():
         }
     )
     o = observed(np.zeros(30), items=items)
-    o = Observed(**{**o.__dict__, "start": 10, "end": 20})
+    o = replace(o, start=10, end=20)
     assert unfinished_share(o) == pytest.approx(3 / 5)
-    none_arrived = Observed(**{**o.__dict__, "items": items.iloc[:1]})
+    none_arrived = replace(o, items=items.iloc[:1])
     assert unfinished_share(none_arrived) is None
 
 
