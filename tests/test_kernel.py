@@ -380,6 +380,33 @@ def test_the_handle_carries_every_array_of_the_state() -> None:
     assert assigned == list(State._fields)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "scenarios/central_it.toml",
+        "scenarios/micro_provider.toml",
+        "scenarios/operating/project_teams.toml",
+        "scenarios/operating/funded_projects.toml",
+    ],
+)
+def test_knowledge_forgotten_when_next_read_is_knowledge_forgotten_every_tick(path: str) -> None:
+    """Forgetting applied to a value when it is next read (sim.model.kernel.knowledge), with
+    the most known of each service kept as values change, gives what forgetting every value
+    every tick gives: a run whose knowledge is read after every tick (every value brought up
+    to date, every service's most known taken afresh) keeps the same records and knowledge,
+    bit for bit, as one read only at the end."""
+    scenario = load_scenario(path, ["simulation.ticks=100", "simulation.warmup_ticks=0"])
+    assert scenario.knowledge.forgetting_rate > 0
+    read, unread = OrgModel(scenario, 5), OrgModel(scenario, 5)
+    for _ in range(scenario.simulation.ticks):
+        read.step()
+        read.knowledge  # noqa: B018  (the read is the point)
+        unread.step()
+    pd.testing.assert_frame_equal(unread.recorder.frame(), read.recorder.frame(), check_exact=True)
+    np.testing.assert_array_equal(unread.knowledge, read.knowledge)
+    assert (read.knowledge != scenario.knowledge.initial).any()
+
+
 def test_python_sums_are_reproduced_exactly() -> None:
     values = np.array([1e16, 1.0, -1e16, 3.0, 0.1, 0.2])
     for lo in range(len(values)):

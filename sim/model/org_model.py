@@ -33,7 +33,7 @@ class OrgModel(mesa.Model):
         org = config.organisation
         self.services = build_services(config, org_rng)
         self.teams = [Team(self, i, org.team_size) for i in range(org.teams)]
-        self.knowledge = np.full((org.teams, org.services), config.knowledge.initial)
+        self._knowledge = np.full((org.teams, org.services), config.knowledge.initial)  # until the kernel's
         self.adopted = np.zeros(org.teams, dtype=bool)
         self.adopted_at = np.full(org.teams, -np.inf)
         self.adopted_count = 0
@@ -54,6 +54,12 @@ class OrgModel(mesa.Model):
         self.open_count = 0
         self.kernel = Kernel(self)
         self.items = self.kernel  # the item table
+
+    @property
+    def knowledge(self) -> np.ndarray:
+        """Each team's knowledge of each service (teams x services), as of the last tick run."""
+        kernel = getattr(self, "kernel", None)
+        return kernel.knowledge() if kernel is not None else self._knowledge
 
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:

@@ -1,9 +1,10 @@
 """The compiled kernel: the work flow of a run in flat arrays, compiled with Numba.
 
-``flow`` holds the rules of the work flow, ``arrivals`` the demand stream, ``ticks`` the
-tick (arrivals, spread, its end) and stretches of ticks, ``heaps`` the event heap and the
-pools' queues, ``state`` the arrays and how they grow, ``records`` the busy time per tick,
-``engine`` the model's side (building the state, running it, reading the results back).
+``flow`` holds the rules of the work flow, ``knowledge`` what the teams know of the
+services (learned, forgotten), ``arrivals`` the demand stream, ``ticks`` the tick (arrivals,
+spread, its end) and stretches of ticks, ``heaps`` the event heap and the pools' queues,
+``state`` the arrays and how they grow, ``records`` the busy time per tick, ``engine`` the
+model's side (building the state, running it, reading the results back).
 
 Numba's cache is checked against each function's own file only, so a function compiled
 with an older copy of a rule it calls from another file would be loaded as it was. The
@@ -51,6 +52,6 @@ if not os.environ.get("NUMBA_CACHE_DIR"):
     _current = _cache_dir()
     _prune(_current)
     _previous, config.CACHE_DIR = config.CACHE_DIR, str(_current)
-    from sim.model.kernel import arrivals, flow, heaps, records, state, ticks  # noqa: F401  (compiled functions find their cache here)
+    from sim.model.kernel import arrivals, flow, heaps, knowledge, records, state, ticks  # noqa: F401  (compiled functions find their cache here)
 
     config.CACHE_DIR = _previous

@@ -11,6 +11,7 @@ from numba.core import config
 
 from sim.model.item_log import item_table
 from sim.model.kernel import arrivals, flow, ticks
+from sim.model.kernel.knowledge import catch_up
 from sim.model.kernel.state import ITEM, PARAMS, QUEUE, TASK, State, grown
 from sim.model.work import KIND_NAMES
 
@@ -110,6 +111,11 @@ class Kernel:
                 [pool_of[id(t.pool)] for t in all_teams] + [len(pools) + k for k in range(slots)], dtype=np.int64
             ),
             knowledge=self._knowledge(model, rows) if funded else model.knowledge,
+            known_at=np.zeros((len(teams), len(deps)), dtype=np.int32),
+            forgotten=np.zeros(1, dtype=np.int64),
+            most=np.zeros(len(deps)),
+            most_stale=np.ones(len(deps), dtype=bool),  # taken at the first end of a tick
+            lazy=self._lazy(model),
             debt=model.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
             intake_limit=np.array([config.intake.wip_limit_per_person * p for p in structure.intake_people()]),
@@ -168,13 +174,19 @@ class Kernel:
     @staticmethod
     def _knowledge(model: OrgModel, rows: int) -> np.ndarray:
         """Funded projects: the knowledge matrix with a row per team row of the kernel (the
-        project teams' after the standing teams' and the desk's); the model keeps the standing
-        teams' rows as its matrix, a view of it."""
+        project teams' after the standing teams' and the desk's)."""
         knowledge = np.zeros((rows, model.knowledge.shape[1]))
-        teams = len(model.teams)
-        knowledge[:teams] = model.knowledge
-        model.knowledge = knowledge[:teams]
+        knowledge[: len(model.teams)] = model.knowledge
         return knowledge
+
+    @staticmethod
+    def _lazy(model: OrgModel) -> np.ndarray:
+        """Per standing team, whether its forgetting waits until a value is read: all but
+        central IT's operations teams, whose knowledge is recorded every tick."""
+        lazy = np.ones(len(model.teams), dtype=bool)
+        if model.config.structure == "central_it":
+            lazy[model.structure.runners] = False
+        return lazy
 
     @staticmethod
     def _projects(model: OrgModel, rows: int, slots: int, idle_cap: np.ndarray) -> dict[str, np.ndarray]:
@@ -480,6 +492,14 @@ class Kernel:
             self.state, self.ref = state, ticks.new_ref(state)
 
     # --- what the model reads ---------------------------------------------------------------
+    def knowledge(self) -> np.ndarray:
+        """The standing teams' knowledge (teams x services), every value current. What is
+        written to it is the teams' knowledge from then on (each service's most known is
+        taken again at the end of the next tick)."""
+        catch_up(self.ref)
+        self.state.most_stale[:] = True
+        return self.state.knowledge[: len(self.model.teams)]
+
     def __len__(self) -> int:
         """Items that arrived."""
         return int(self.state.ctr[flow.ORDER])

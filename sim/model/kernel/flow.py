@@ -17,6 +17,7 @@ from numba import njit
 
 from sim.model.improvement import DEFECTS, EFFORT, KTLO_NEED
 from sim.model.kernel.heaps import event_pop, event_push, queue_pop, queue_push
+from sim.model.kernel.knowledge import known, learned
 from sim.model.kernel.sums import pairwise_sum, py_sum
 from sim.model.work import FEATURE, FROM_DEMAND, FROM_ESCAPED_DEFECT, INCIDENT, KTLO
 
@@ -469,7 +470,7 @@ def work_on(s, t, team, now):
     if effort > 0 and tk.nserv > 0:
         unknown = 0.0
         for k in range(tk.nserv):
-            unknown += (1.0 - s.knowledge[team, s.task_services[t, k]]) * s.task_efforts[t, k]
+            unknown += (1.0 - known(s, team, s.task_services[t, k])) * s.task_efforts[t, k]
         tk.unfamiliarity = unknown / effort
     pool = tk.pool
     per_person = (s.team_busy[team] + p.waiting_weight * (s.team_open[team] - s.team_hold[team])) / s.team_headcount[
@@ -560,8 +561,8 @@ def learn_service(s, team, service, effort):
     rate = s.params[0].learning_rate / s.team_headcount[team]
     if rate == 0:
         return
-    known = s.knowledge[team, service]
-    s.knowledge[team, service] = known + (1 - known) * -math.expm1(-rate * effort)
+    before = known(s, team, service)
+    learned(s, team, service, before + (1 - before) * -math.expm1(-rate * effort))
 
 
 @njit(cache=True)
@@ -1692,7 +1693,7 @@ def donors(s, size):
     people; among equals the most people at home, then the best mean knowledge of the
     bundle's services, then the lowest index."""
     p = s.params[0]
-    home, free, known = s.fund_home, s.fund_free, s.fund_known
+    home, free, mean_known = s.fund_home, s.fund_free, s.fund_known
     for team in range(p.standing_teams):
         home[team] = s.team_headcount[team] - s.team_owed[team]
         free[team] = 0
@@ -1706,10 +1707,10 @@ def donors(s, size):
         total = 0.0
         for v in range(p.services):
             if s.fund_services[v]:
-                s.fund_gather[n] = s.knowledge[team, v]
+                s.fund_gather[n] = known(s, team, v)
                 total = s.fund_gather[n] if n == 0 else total + s.fund_gather[n]
                 n += 1
-        known[team] = (pairwise_sum(s.fund_gather, 0, n) if p.standing_teams == 1 else total) / n
+        mean_known[team] = (pairwise_sum(s.fund_gather, 0, n) if p.standing_teams == 1 else total) / n
     for j in range(size):
         best = -1
         for i in range(p.standing_teams):
@@ -1724,7 +1725,7 @@ def donors(s, size):
             elif home[i] != home[best]:
                 if home[i] > home[best]:
                     best = i
-            elif known[i] > known[best]:
+            elif mean_known[i] > mean_known[best]:
                 best = i
         home[best] -= 1
         free[best] = max(0, free[best] - 1)
@@ -1805,7 +1806,7 @@ def move(s, rng, donor, slot, now):
     resize(s, donor, -1)
     people = s.team_headcount[row]
     for v in range(p.services):
-        s.knowledge[row, v] = (people * s.knowledge[row, v] + s.knowledge[donor, v]) / (people + 1)
+        s.knowledge[row, v] = (people * s.knowledge[row, v] + known(s, donor, v)) / (people + 1)
     s.team_headcount[row] = people + 1
     s.pool_headcount[pool] += 1
     idle_return(s, pool, row)
@@ -1839,7 +1840,8 @@ def disband(s, rng, slot, now):
         donor, people = s.proj_lent[slot, k], s.proj_lent_count[slot, k]
         home = s.team_headcount[donor]
         for v in range(p.services):
-            s.knowledge[donor, v] = (home * s.knowledge[donor, v] + people * s.knowledge[row, v]) / (home + people)
+            mixed = home * known(s, donor, v) + people * s.knowledge[row, v]
+            learned(s, donor, v, mixed / (home + people))
         resize(s, donor, people)
         for _ in range(people):
             idle_return(s, s.team_pool[donor], donor)

@@ -274,7 +274,12 @@ class State(NamedTuple):
     team_hold: np.ndarray
     team_headcount: np.ndarray
     team_pool: np.ndarray
-    knowledge: np.ndarray
+    knowledge: np.ndarray  # team rows x services (sim.model.kernel.knowledge)
+    known_at: np.ndarray  # standing teams x services: the ticks of forgetting each value has had
+    forgotten: np.ndarray  # [0]: the ticks of forgetting so far
+    most: np.ndarray  # per service, the most any standing team knows of it
+    most_stale: np.ndarray  # per service, whether ``most`` is to be taken again
+    lazy: np.ndarray  # per standing team, whether its row's forgetting waits until a value is read
     debt: np.ndarray  # tech debt per service
     intake_open: np.ndarray  # under a WIP limit: items each intake let in and not yet released
     intake_limit: np.ndarray
@@ -408,12 +413,13 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     "tasks": (TASK, 1),
     "pool_heap": (QUEUE, 1),
     "backlog_heap": (QUEUE, 1),
-    "ties_counts": (np.int32, 2),
+    **dict.fromkeys(("ties_counts", "known_at"), (np.int32, 2)),
     **dict.fromkeys(("service_deps", "ev_keys"), (I64, 2)),
     **dict.fromkeys(("item_deps", "item_plan_services", "item_requests", "task_services"), (np.int32, 2)),
     **dict.fromkeys(("item_plan_efforts", "item_stage_wait", "task_efforts", "knowledge", "intervals"), (F64, 2)),
     **dict.fromkeys(
-        ("self_service", "adopted", "ties_adopted", "score_seen", "proj_active", "fund_services"), (BOOL, 1)
+        ("self_service", "adopted", "ties_adopted", "score_seen", "proj_active", "fund_services", "most_stale", "lazy"),
+        (BOOL, 1),
     ),
     **dict.fromkeys(
         ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count", "waiting", "swarm_stack"), (I64, 2)
@@ -460,6 +466,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
             "adoption_share",
             "knowledge_held",
             "run_knowledge",
+            "most",
             "held",
             "scratch",
             "gathered",

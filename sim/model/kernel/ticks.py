@@ -33,6 +33,7 @@ from sim.model.kernel.flow import (
     process,
     review,
 )
+from sim.model.kernel.knowledge import forget, known, learned, most_known
 from sim.model.kernel.state import STATE_REF
 from sim.model.kernel.sums import pairwise_sum
 
@@ -109,25 +110,9 @@ def end_tick(s, rng, tick):
     """Forgetting, project teams re-forming, debt ageing, the market's or make-or-buy's
     reviews, the teams' load, improvement work and its copies, and the tick's records."""
     p = s.params[0]
-    knowledge = s.knowledge
-    teams, services = len(s.adopted), knowledge.shape[1]  # the standing teams (project teams' rows follow)
-    held = s.held
-    # The most any team knows of each service, taken in the forgetting's pass over the matrix
-    # unless a rule below may change what the teams know (re-forming, funding).
-    fused = p.forgetting_rate != 0 and not (p.rotation or p.funded)
+    teams, services = len(s.adopted), len(s.most)  # the standing teams (project teams' rows follow)
     if p.forgetting_rate:
-        keep = 1 - p.forgetting_rate
-        for t in range(teams):
-            row = knowledge[t]
-            for v in range(services):
-                row[v] *= keep
-            if fused:  # while the row is in the cache
-                most_known(held, row, t == 0)
-        if p.funded:
-            for slot in range(p.slots):
-                if s.proj_active[slot]:
-                    for v in range(services):
-                        knowledge[p.slot_team + slot, v] *= keep
+        forget(s)
     if p.rotation:
         reform(s, tick)
     if p.debt:
@@ -150,29 +135,15 @@ def end_tick(s, rng, tick):
     s.wip[tick] = s.ctr[OPEN]
     s.queued_tasks[tick] = s.pool_len[: p.pools].sum()  # not the service desk's queue
     s.adoption_share[tick] = s.ctr[ADOPTED] / teams
-    if not fused:
-        for t in range(teams):
-            most_known(held, knowledge[t], t == 0)
-    if p.funded:  # and the project teams': their queues, their knowledge
+    if p.funded:  # and the project teams' queues
         for slot in range(p.slots):
             if s.proj_active[slot]:
                 s.queued_tasks[tick] += s.pool_len[p.slot_pool + slot]
-                most_known(held, knowledge[p.slot_team + slot], False)
+    most_known(s, s.held)
     s.run_knowledge[tick] = run_knowledge(s)
-    s.knowledge_held[tick] = pairwise_sum(held, 0, services) / services
+    s.knowledge_held[tick] = pairwise_sum(s.held, 0, services) / services
     if p.wip_limited:
         s.backlog[tick] = s.backlog_len.sum()
-
-
-@njit(cache=True)
-def most_known(held, row, first):
-    """Fold a team's ``row`` of knowledge into ``held``, the most known of each service (team
-    by team, as the matrix is laid out; the ``first`` team's row starts it)."""
-    if first:
-        held[:] = row
-    else:
-        for v in range(len(row)):
-            held[v] = max(held[v], row[v])
 
 
 @njit(cache=True)
@@ -181,12 +152,12 @@ def reform(s, tick):
     people, who keep ``knowledge_kept`` of what the team knew (the rest back to the initial
     level) and know nobody yet (their work ties are dropped)."""
     p = s.params[0]
-    knowledge = s.knowledge
     for team in range(len(s.formed_at)):
         if (tick + 1 + s.rotation_offset[team]) % p.project_ticks != 0:
             continue
-        for v in range(knowledge.shape[1]):
-            knowledge[team, v] = p.knowledge_kept * knowledge[team, v] + (1 - p.knowledge_kept) * p.initial_knowledge
+        for v in range(len(s.most)):
+            kept = p.knowledge_kept * known(s, team, v)
+            learned(s, team, v, kept + (1 - p.knowledge_kept) * p.initial_knowledge)
         s.formed_at[team] = tick + 1
         forget_ties(s, team)
 
@@ -210,18 +181,17 @@ def forget_ties(s, team):
 def run_knowledge(s):
     """What the teams that run the services know of them: central IT's operations silo's
     mean knowledge of every service; each service's owner's knowledge of it."""
-    knowledge = s.knowledge
-    services = knowledge.shape[1]
+    services = len(s.most)
     values = s.scratch
     n = 0
     if s.params[0].structure == CENTRAL_IT:
-        for t in s.runners:
+        for t in s.runners:  # not lazy: current
             for v in range(services):
-                values[n] = knowledge[t, v]
+                values[n] = s.knowledge[t, v]
                 n += 1
     else:
         for v in range(services):
-            values[n] = knowledge[s.owner_of[v], v]
+            values[n] = known(s, s.owner_of[v], v)
             n += 1
     return pairwise_sum(values, 0, n) / n
 
@@ -275,6 +245,11 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.team_headcount = s.team_headcount
     ref.team_pool = s.team_pool
     ref.knowledge = s.knowledge
+    ref.known_at = s.known_at
+    ref.forgotten = s.forgotten
+    ref.most = s.most
+    ref.most_stale = s.most_stale
+    ref.lazy = s.lazy
     ref.debt = s.debt
     ref.intake_open = s.intake_open
     ref.intake_limit = s.intake_limit
