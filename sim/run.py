@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.metrics import MetricValue, Observed, summarise
+from sim.metrics import Columns, MetricValue, Observed, columns, summarise
+from sim.model.item_log import item_table
 from sim.model.org_model import OrgModel
 from sim.model.work import FROM_DEMAND
 from sim.provenance import environment
@@ -45,8 +46,8 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
     model = OrgModel(scenario, seed)
     model.run()
     # The series first: its temporaries (a column of every busy interval) are gone before
-    # the item table is built, so the two peaks do not add up.
-    series, items = model.recorder.frame(), model.items.table()
+    # the item table's columns are gathered, so the two peaks do not add up.
+    series, items = model.recorder.columns(copy=False), model.items.columns()  # the model runs no more
     adoption, edges = model.recorder.adoption_share, model.ties.edges()
     model.kernel = model.items = None  # the kernel's arrays go before the tables are filtered
     items["value"] = item_value(items, scenario)
@@ -60,22 +61,24 @@ def run_scenario(config: Scenario | dict[str, Any] | str | Path, seed: int = 0, 
         "config_hash": config_hash(scenario),
         "work_network_edges": edges,
     } | environment()
-    return RunResult(summarise(observed), series, items, provenance)
+    return RunResult(summarise(observed), pd.DataFrame(series, copy=False), item_table(items), provenance)
 
 
-def item_value(items: pd.DataFrame, scenario: Scenario) -> pd.Series:
+def item_value(items: pd.DataFrame | Columns, scenario: Scenario) -> np.ndarray:
     """Business value of each completed demand item: value per person-day of its kind times
     its effort, less the cost of delay over its lead time; nothing for failure demand."""
+    items = columns(items)
     value = scenario.value
     per_day = np.array([value.feature_per_day, value.incident_per_day, value.ktlo_per_day])  # by KIND_NAMES
-    kept = np.maximum(1 - value.delay_cost_per_tick * items["lead_time"].to_numpy(), 0.0)  # NaN while open
-    worth = per_day[items["kind"].cat.codes.to_numpy()] * items["effort"].to_numpy() * kept
-    paid = (items["origin"].to_numpy() == FROM_DEMAND) & ~np.isnan(items["completion"].to_numpy())
-    return pd.Series(np.where(paid, worth, 0.0), index=items.index)
+    kept = np.maximum(1 - value.delay_cost_per_tick * items["lead_time"], 0.0)  # NaN while open
+    worth = per_day[items["kind"]] * items["effort"] * kept
+    paid = (items["origin"] == FROM_DEMAND) & ~np.isnan(items["completion"])
+    return np.where(paid, worth, 0.0)
 
 
-def tick_cost(series: pd.DataFrame, scenario: Scenario) -> pd.Series:
+def tick_cost(series: pd.DataFrame | Columns, scenario: Scenario) -> np.ndarray:
     """Cost per tick: every person's day, busy or idle, plus bought person-days at their price."""
+    series = columns(series)
     if "market_cost_days" in series:  # the internal market's external providers, each at its own price
         bought = series["market_cost_days"]
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,11 +31,18 @@ COLUMNS = (
 )
 
 
-def item_table(column: Callable[[str], np.ndarray]) -> pd.DataFrame:
-    """The item table from ``column(name)``, each of ``COLUMNS`` in arrival order: the columns
-    in their dtypes, the kind as a category, and the lead time. The table takes the arrays
-    ``column`` returns (no copy): each must be its own."""
-    frame = pd.DataFrame({name: column(name).astype(dtype, copy=False) for name, dtype in COLUMNS}, copy=False)
+def item_columns(column: Callable[[str], np.ndarray], own: bool) -> dict[str, np.ndarray]:
+    """The item table's columns from ``column(name)``, each of ``COLUMNS`` in arrival order,
+    in its dtype (the kind as its code), and the lead time. Arrays ``column`` returns that
+    are their ``own`` (not views of another) are taken as they are where they have their dtype."""
+    columns = {name: column(name).astype(dtype, copy=not own) for name, dtype in COLUMNS}
+    columns["lead_time"] = columns["completion"] - columns["arrival"]
+    return columns
+
+
+def item_table(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The item table of ``item_columns`` (and any columns added to them), the kind as a
+    category; the table takes the arrays (no copy)."""
+    frame = pd.DataFrame(columns, copy=False)
     frame["kind"] = pd.Categorical.from_codes(frame["kind"], dtype=KIND)
-    frame["lead_time"] = frame["completion"] - frame["arrival"]
     return frame

@@ -65,37 +65,43 @@ class TickRecorder:
         return per_tick(self._improving, self.ticks)[:, 0]
 
     def frame(self) -> pd.DataFrame:
+        """The series as a data frame, a row per tick (``columns``)."""
+        return pd.DataFrame(self.columns(), copy=False)
+
+    def columns(self, copy: bool = True) -> dict[str, np.ndarray]:
+        """The series by name, each an array over the ticks; with ``copy`` each its own (the
+        recorder's arrays are the kernel's, which goes on: only a model that runs no more
+        may share them)."""
         matrix = self.busy
         capacity = float(self.people)
         improving = self.improvement_days
         total = matrix.sum(axis=1) + improving
-        return pd.DataFrame(
-            {
-                "tick": np.arange(self.ticks),
-                "arrivals": self.arrivals,
-                "completions": self.completions,
-                "wip": self.wip,
-                "queued_tasks": self.queued_tasks,
-                "capacity_days": capacity,
-                "idle_days": np.maximum(0.0, capacity - total),
-                "utilisation": total / capacity,
-                "adoption_share": self.adoption_share,
-                "knowledge_held": self.knowledge_held,
-                "tech_debt": self.tech_debt,
-                "ktlo_skipped": self.ktlo_skipped,
-                "intake_backlog": self.backlog,
-                "provider_switches": self.switches,
-                "bought_days": self.bought_days,
-                "run_knowledge": self.run_knowledge,
-                "project_people": self.project_people,
-                **self.extra,
-                **{f"busy_{c}_days": matrix[:, i] for i, c in enumerate(CATEGORIES)},
-                "improvement_days": improving,
-                "effort_factor": self.effort_factor,
-                "defect_factor": self.defect_factor,
-                "ktlo_factor": self.ktlo_factor,
-                "improvements_done": self.improvements_done,
-                "improvements_failed": self.improvements_failed,
-                "improvements_copied": self.improvements_copied,
-            }
-        )
+        series = {
+            "tick": np.arange(self.ticks),
+            "arrivals": self.arrivals,
+            "completions": self.completions,
+            "wip": self.wip,
+            "queued_tasks": self.queued_tasks,
+            "capacity_days": np.full(self.ticks, capacity),
+            "idle_days": np.maximum(0.0, capacity - total),
+            "utilisation": total / capacity,
+            "adoption_share": self.adoption_share,
+            "knowledge_held": self.knowledge_held,
+            "tech_debt": self.tech_debt,
+            "ktlo_skipped": self.ktlo_skipped,
+            "intake_backlog": self.backlog,
+            "provider_switches": self.switches,
+            "bought_days": self.bought_days,
+            "run_knowledge": self.run_knowledge,
+            "project_people": self.project_people,
+            **self.extra,
+            **{f"busy_{c}_days": matrix[:, i] for i, c in enumerate(CATEGORIES)},
+            "improvement_days": improving,
+            "effort_factor": self.effort_factor,
+            "defect_factor": self.defect_factor,
+            "ktlo_factor": self.ktlo_factor,
+            "improvements_done": self.improvements_done,
+            "improvements_failed": self.improvements_failed,
+            "improvements_copied": self.improvements_copied,
+        }
+        return {name: np.array(values) if copy else np.asarray(values) for name, values in series.items()}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from numba.core import config
 
-from sim.model.item_log import item_table
+from sim.model.item_log import item_columns, item_table
 from sim.model.kernel import arrivals, flow, ticks
 from sim.model.kernel.knowledge import catch_up
 from sim.model.kernel.state import ITEM, PARAMS, QUEUE, TASK, State, grown
@@ -508,12 +508,21 @@ class Kernel:
         """The rows of the items that arrived, in arrival order."""
         order = self.state.items["order"][: self.state.ctr[flow.ITEMS]]
         rows = np.flatnonzero(order >= 0)
-        return rows[np.argsort(order[rows], kind="stable")]
+        ranks = order[rows]
+        return rows if (ranks[1:] > ranks[:-1]).all() else rows[np.argsort(ranks, kind="stable")]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The item table's columns (``sim.model.item_log.item_columns``): a row per item that
+        arrived, in arrival order."""
+        rows, items = self._logged(), self.state.items
+        if len(rows) and (np.diff(rows) == 1).all():  # a run of rows: slices, copied once
+            first, end = rows[0], rows[-1] + 1
+            return item_columns(lambda name: items[name][first:end], own=False)
+        return item_columns(lambda name: items[name][rows], own=True)  # column by column, not whole records
 
     def table(self) -> pd.DataFrame:
         """One row per item that arrived, in arrival order (``sim.model.item_log.COLUMNS``, the lead time)."""
-        rows, items = self._logged(), self.state.items
-        return item_table(lambda name: items[name][rows])  # column by column: no copy of whole records
+        return item_table(self.columns())
 
     def stage_waits(self) -> np.ndarray:
         """Each item's queue wait at each stage (central IT's silos in pipeline order; one column
