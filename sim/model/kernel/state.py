@@ -583,12 +583,13 @@ def _grown_ideas(s: State) -> dict[str, np.ndarray]:
 def _grown_queues(
     name: str, heap: np.ndarray, start: np.ndarray, cap: np.ndarray, size: np.ndarray, extra: np.ndarray
 ) -> dict:
-    """Queues laid out one after another in ``heap``, those within 8 (and ``extra``) of full given
-    twice the room they need (each growth is a return from the kernel)."""
+    """Queues laid out one after another in ``heap``: once one is within 8 (and ``extra``) of
+    full, each at least half full is given twice the room it needs (each growth is a return
+    from the kernel and a copy of every queue)."""
     needed = size + 8 + extra
-    full = needed > cap
-    if not full.any():
+    if not (needed > cap).any():
         return {}
+    full = 2 * needed > cap
     new_cap = np.where(full, np.maximum(2 * cap, 2 * needed), cap)
     new_start = np.concatenate([[0], np.cumsum(new_cap)[:-1]]).astype(np.int64)
     new_heap = np.zeros(int(new_cap.sum()), dtype=heap.dtype)
