@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROUNDING, small_scenario
+from conftest import ROUNDING, arrive, hand_built, small_scenario
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -405,6 +405,23 @@ def test_knowledge_forgotten_when_next_read_is_knowledge_forgotten_every_tick(pa
     pd.testing.assert_frame_equal(unread.recorder.frame(), read.recorder.frame(), check_exact=True)
     np.testing.assert_array_equal(unread.knowledge, read.knowledge)
     assert (read.knowledge != scenario.knowledge.initial).any()
+
+
+def test_knowledge_never_written_is_the_initial_level_forgotten_tick_by_tick() -> None:
+    """A value no work has touched since the start (service 1 here) is read off the initial
+    level's chain (``knowledge.decayed``): the initial level multiplied by ``1 - rate`` once
+    a tick, as Python multiplies it; the value work touched (service 0) has left it."""
+    model = hand_built(
+        simulation={"ticks": 30},
+        knowledge={"initial": 0.3, "learning_rate": 0.2, "forgetting_rate": 0.07},
+    )
+    arrive(model, at=2.0, effort=1.0, service=0)
+    model.run()
+    chain = 0.3
+    for _ in range(30):
+        chain *= 1 - 0.07
+    assert model.knowledge[0, 1] == chain
+    assert model.knowledge[0, 0] > chain
 
 
 def test_python_sums_are_reproduced_exactly() -> None:

@@ -113,6 +113,7 @@ class Kernel:
             knowledge=self._knowledge(model, rows) if funded else model.knowledge,
             known_at=np.zeros((len(teams), len(deps)), dtype=np.int32),
             forgotten=np.zeros(1, dtype=np.int64),
+            decayed=np.full(config.simulation.ticks + 1, config.knowledge.initial),  # forget writes [1:]
             most=np.zeros(len(deps)),
             most_stale=np.ones(len(deps), dtype=bool),  # taken at the first end of a tick
             lazy=self._lazy(model),

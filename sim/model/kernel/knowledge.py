@@ -5,13 +5,15 @@ Forgetting takes a share ``forgetting_rate`` of every value each tick, a multipl
 ``1 - forgetting_rate``. A standing team's values are not all multiplied every tick, a pass
 over the whole teams x services matrix: each value counts the ticks of forgetting it has
 had (``known_at``, against the run's count ``forgotten``) and takes the rest when it is next
-read, one multiplication per tick, as rounded as before. Rows read whole every tick (central
-IT's operations teams, whose knowledge is recorded every tick) are not ``lazy``: they are
-multiplied every tick. Rounding keeps order (a <= b gives
-a x k <= b x k), so forgetting does not change which team knows a service best: the most
-known (``most``) falls with it, and only a write can change it; a write that lowers the most
-known marks its service to be taken again (``most_stale``) at the end of the tick. A project
-team's row (funded projects) forgets only while its project runs, and is kept current.
+read, one multiplication per tick, as rounded as before. A value still on the initial
+level's chain (not written since the start) takes its place on that chain, which
+``decayed`` keeps tick by tick. Rows read whole every tick (central IT's operations teams,
+whose knowledge is recorded every tick) are not ``lazy``: they are multiplied every tick.
+Rounding keeps order (a <= b gives a x k <= b x k), so forgetting does not change which
+team knows a service best: the most known (``most``) falls with it, and only a write can
+change it; a write that lowers the most known marks its service to be taken again
+(``most_stale``) at the end of the tick. A project team's row (funded projects) forgets
+only while its project runs, and is kept current.
 
 Values read or written outside the kernel go through ``catch_up`` first
 (``sim.model.kernel.engine.Kernel.knowledge``), which also marks every service stale."""
@@ -26,13 +28,16 @@ def known(s, team, service):
     """What ``team`` knows of ``service`` now (its forgetting not yet applied, applied)."""
     value = s.knowledge[team, service]
     if team < len(s.lazy) and s.lazy[team]:
-        behind = s.forgotten[0] - s.known_at[team, service]
-        if behind:
-            keep = 1 - s.params[0].forgetting_rate
-            for _ in range(behind):
-                value *= keep
+        now, since = s.forgotten[0], s.known_at[team, service]
+        if now != since:
+            if now < len(s.decayed) and value == s.decayed[since]:  # the same value, the same chain
+                value = s.decayed[now]
+            else:
+                keep = 1 - s.params[0].forgetting_rate
+                for _ in range(now - since):
+                    value *= keep
             s.knowledge[team, service] = value
-            s.known_at[team, service] = s.forgotten[0]
+            s.known_at[team, service] = now
     return value
 
 
@@ -58,6 +63,8 @@ def forget(s):
     p = s.params[0]
     keep = 1 - p.forgetting_rate
     s.forgotten[0] += 1
+    if s.forgotten[0] < len(s.decayed):
+        s.decayed[s.forgotten[0]] = s.decayed[s.forgotten[0] - 1] * keep
     for v in range(len(s.most)):
         s.most[v] *= keep
     for t in range(len(s.lazy)):

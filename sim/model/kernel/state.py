@@ -277,6 +277,7 @@ class State(NamedTuple):
     knowledge: np.ndarray  # team rows x services (sim.model.kernel.knowledge)
     known_at: np.ndarray  # standing teams x services: the ticks of forgetting each value has had
     forgotten: np.ndarray  # [0]: the ticks of forgetting so far
+    decayed: np.ndarray  # the initial knowledge after each tick of forgetting so far
     most: np.ndarray  # per service, the most any standing team knows of it
     most_stale: np.ndarray  # per service, whether ``most`` is to be taken again
     lazy: np.ndarray  # per standing team, whether its row's forgetting waits until a value is read
@@ -467,6 +468,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
             "knowledge_held",
             "run_knowledge",
             "most",
+            "decayed",
             "held",
             "scratch",
             "gathered",

@@ -247,6 +247,7 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.knowledge = s.knowledge
     ref.known_at = s.known_at
     ref.forgotten = s.forgotten
+    ref.decayed = s.decayed
     ref.most = s.most
     ref.most_stale = s.most_stale
     ref.lazy = s.lazy
