@@ -31,10 +31,11 @@ GONE_S = 120  # for processes that should exit at once; far below a long run's m
 PROMPT_S = 60  # Ctrl-C of a sweep of short runs takes about 4 s on a loaded machine
 LONG_TICKS = 100_000  # a run of minutes of CPU: no worker can finish it within GONE_S
 SHORT_TICKS = 120
-# 12 runs of about a second each: not over before Ctrl-C lands after the first one.
+# 12 runs of about a second each (0.4-1.3 s in the kernel): not over before Ctrl-C lands after
+# the first one. At 150 ticks a run takes 5-9 ms, and the whole sweep could end first.
 SWEEP = [
     "sweep", str(CENTRAL_IT), "--grid", "structure=central_it,micro_provider", "--reps", "6",
-    "--ticks", "150", "--set", "simulation.warmup_ticks=20", "--workers", "2", "--quiet",
+    "--ticks", "40000", "--set", "simulation.warmup_ticks=20", "--workers", "2", "--quiet",
 ]  # fmt: skip
 # Two short runs, then two long ones: once both short rows are on disk the workers are in long runs.
 SHORT_THEN_LONG = [
