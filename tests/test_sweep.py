@@ -11,7 +11,7 @@ import pytest
 
 from sim.cli import main
 from sim.experiment.design import Design, canonical_json, run_id, run_seed, table_value
-from sim.experiment.sweep import RUNS_LOG, RunLog, SerialExecutor, execute, run_pair, run_sweep
+from sim.experiment.sweep import RUNS_LOG, RunLog, SerialExecutor, execute, run_pair, run_sweep, write_tables
 from sim.experiment.tables import metric_names
 from sim.run import run_scenario
 from sim.scenario.errors import ScenarioError
@@ -224,6 +224,16 @@ def test_process_pool_and_dask_give_the_same_tables(reference, design, tmp_path)
         dask = run_sweep(design, tmp_path / "dask", executor=executor, quiet=True, collect_adoption=True)
     assert_same_tables(dask, reference)
     pd.testing.assert_frame_equal(dask.adoption, reference.adoption)
+
+
+def test_tables_do_not_depend_on_the_order_the_runs_finished_in(reference, design, tmp_path):
+    """A pool or a cluster records runs as they finish: the same runs.jsonl lines in reverse
+    order give the same tables, the adoption curves' groups in the design's order."""
+    lines = (reference.out / RUNS_LOG).read_text().splitlines(keepends=True)
+    (tmp_path / RUNS_LOG).write_text("".join(reversed(lines)))
+    reversed_ = write_tables(design, tmp_path, collect_adoption=True)
+    assert_same_tables(reversed_, reference)
+    pd.testing.assert_frame_equal(reversed_.adoption, reference.adoption)
 
 
 @pytest.mark.filterwarnings(DASK_SCRATCH_WARNING)

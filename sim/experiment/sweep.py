@@ -865,7 +865,7 @@ def write_tables(
             continue
         rows[rid] = row
         if adoption is not None and curve is not None:
-            adoption.add(row, curve)
+            adoption.add(row, curve, order[rid])
     missing = len(order) - len(rows)
     if missing:
         raise ScenarioError(f"{out}: {missing} of {len(order)} runs are not recorded yet; run the sweep again")
@@ -915,19 +915,23 @@ class AdoptionAccumulator:
     """Mean, spread and count of adoption share per tick for each point and structure.
 
     Holds one running sum per (point, structure) and tick: memory grows with the design's
-    points and horizon, never with the number of replicates."""
+    points and horizon, never with the number of replicates. Groups come out in the order of
+    the design's runs, whatever order the runs finished in (pool or cluster)."""
 
     def __init__(self, parameters: Sequence[str]) -> None:
         self.parameters = list(parameters)
         self.groups: dict[str, tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.first: dict[str, int] = {}  # per group, the design's index of its first run
 
-    def add(self, row: Mapping[str, Any], curve: Sequence[float]) -> None:
+    def add(self, row: Mapping[str, Any], curve: Sequence[float], index: int) -> None:
+        """Add the run at ``index`` in the design's order, ``row`` its labels, ``curve`` its shares."""
         labels = {k: row[k] for k in (*self.parameters, STRUCTURE)}
         key = canonical_json(labels)
         values = np.asarray(curve, dtype=float)
         if key not in self.groups:
             zeros = np.zeros(len(values))
             self.groups[key] = (labels, zeros.copy(), zeros.copy(), zeros.copy())
+        self.first[key] = min(index, self.first.get(key, index))
         _, total, squares, count = self.groups[key]
         size = min(len(total), len(values))
         total[:size] += values[:size]
@@ -936,7 +940,8 @@ class AdoptionAccumulator:
 
     def frame(self) -> pd.DataFrame:
         parts = []
-        for labels, total, squares, count in self.groups.values():
+        for key in sorted(self.groups, key=self.first.__getitem__):
+            labels, total, squares, count = self.groups[key]
             mean = total / count
             var = np.where(count > 1, (squares - count * mean**2) / np.maximum(count - 1, 1), np.nan)
             part = pd.DataFrame(
