@@ -3,6 +3,8 @@ kernel draws the demand itself), grows its arrays, and reads the results back.""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,9 +26,26 @@ RECORDS = ("params", "items", "tasks", "pool_heap", "backlog_heap")  # the table
 REQUEST_RANK = {"fifo": (1, 1), "own_first": (0, 2), "requests_first": (2, 0)}
 
 
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """numpy's arrays allocated meanwhile without transparent huge pages (numpy asks Linux
+    for them on arrays of 4 MB and more: numpy.org's "global state"). The kernel's tables
+    are sized ahead of the work and touched a row at a time, and every 2 MB page that one
+    row touches is zeroed whole: at 1600 teams a third of a run went to the system zeroing
+    pages it hardly used."""
+    toggle = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
+    was = toggle(False) if toggle else None
+    try:
+        yield
+    finally:
+        if toggle:
+            toggle(was)
+
+
 class Kernel:
     """The work flow of one run in flat arrays (``sim.model.kernel.state.State``)."""
 
+    @small_pages()
     def __init__(self, model: OrgModel) -> None:
         config = model.config
         structure = model.structure
@@ -479,6 +498,7 @@ class Kernel:
         row["kind"], row["order"], row["holders"], row["intake_unit"] = flow.KTLO, -1, -1, -1
         self.state.ctr[flow.ITEMS] = flow.MIGRATION + 1
 
+    @small_pages()
     def _grow(self, arriving: int) -> None:
         """Make room (``grown``), and a new handle for the kernel when an array was replaced.
         Under ``NUMBA_DISABLE_JIT=1`` the kernel runs as Python on the named tuple itself,
