@@ -133,8 +133,9 @@ class Kernel:
             known_at=np.zeros((len(teams), len(deps)), dtype=np.int32),
             forgotten=np.zeros(1, dtype=np.int64),
             decayed=np.full(config.simulation.ticks + 1, config.knowledge.initial),  # forget writes [1:]
-            most=np.zeros(len(deps)),
-            most_stale=np.ones(len(deps), dtype=bool),  # taken at the first end of a tick
+            # the most known of each service: not yet forgotten, taken here, a row at a time
+            most=model.knowledge.max(axis=0),
+            most_stale=np.zeros(len(deps), dtype=bool),
             lazy=self._lazy(model),
             debt=model.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
