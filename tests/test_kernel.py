@@ -389,12 +389,10 @@ def test_the_handle_carries_every_array_of_the_state() -> None:
         "scenarios/operating/funded_projects.toml",
     ],
 )
-def test_knowledge_forgotten_when_next_read_is_knowledge_forgotten_every_tick(path: str) -> None:
-    """Forgetting applied to a value when it is next read (sim.model.kernel.knowledge), with
-    the most known of each service kept as values change, gives what forgetting every value
-    every tick gives: a run whose knowledge is read after every tick (every value brought up
-    to date, every service's most known taken afresh) keeps the same records and knowledge,
-    bit for bit, as one read only at the end."""
+def test_reading_the_knowledge_changes_nothing(path: str) -> None:
+    """A value is forgotten when read, not stored back (sim.model.kernel.knowledge): a run whose
+    knowledge is read after every tick keeps the same records and knowledge, bit for bit, as
+    one read only at the end."""
     scenario = load_scenario(path, ["simulation.ticks=100", "simulation.warmup_ticks=0"])
     assert scenario.knowledge.forgetting_rate > 0
     read, unread = OrgModel(scenario, 5), OrgModel(scenario, 5)
@@ -407,10 +405,11 @@ def test_knowledge_forgotten_when_next_read_is_knowledge_forgotten_every_tick(pa
     assert (read.knowledge != scenario.knowledge.initial).any()
 
 
-def test_knowledge_never_written_is_the_initial_level_forgotten_tick_by_tick() -> None:
-    """A value no work has touched since the start (service 1 here) is read off the initial
-    level's chain (``knowledge.decayed``): the initial level multiplied by ``1 - rate`` once
-    a tick, as Python multiplies it; the value work touched (service 0) has left it."""
+def test_knowledge_is_forgotten_a_share_a_tick() -> None:
+    """A value is what was written times ``1 - rate`` once a tick since, to rounding (each
+    side's n multiplications round by at most half a unit in the last place each): service 1,
+    which no work touched, is the initial level forgotten 30 times; service 0 was learned, so
+    it is more."""
     model = hand_built(
         simulation={"ticks": 30},
         knowledge={"initial": 0.3, "learning_rate": 0.2, "forgetting_rate": 0.07},
@@ -420,8 +419,24 @@ def test_knowledge_never_written_is_the_initial_level_forgotten_tick_by_tick() -
     chain = 0.3
     for _ in range(30):
         chain *= 1 - 0.07
-    assert model.knowledge[0, 1] == chain
+    assert model.knowledge[0, 1] == pytest.approx(chain, rel=2 * 30 * 2.0**-53, abs=0)
     assert model.knowledge[0, 0] > chain
+
+
+def test_knowledge_is_read_only_and_set_by_assignment() -> None:
+    """``model.knowledge`` is a copy that refuses writes (a write to it would be lost); assigning
+    to it sets every team's knowledge from then on, and the most known of each service with it."""
+    model = hand_built(simulation={"ticks": 4}, knowledge={"initial": 0.3, "forgetting_rate": 0.5})
+    model.step()
+    with pytest.raises(ValueError, match="read-only"):
+        model.knowledge[0, 0] = 0.9
+    values = model.knowledge.copy()
+    values[0, 1] = 0.8
+    model.knowledge = values
+    np.testing.assert_array_equal(model.knowledge, values)
+    model.step()
+    np.testing.assert_array_equal(model.knowledge, values * 0.5)
+    assert model.kernel.state.most[1] * 0.5 == model.knowledge[:, 1].max()
 
 
 def test_python_sums_are_reproduced_exactly() -> None:

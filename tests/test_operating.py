@@ -118,7 +118,7 @@ def test_project_teams_reform_in_turn_and_start_cold() -> None:
             "onboarding_cost": 0.2,
         },
     )
-    model.knowledge[:] = 0.9
+    model.knowledge = 0.9
     for at, service in ((2.0, 2), (2.0, 0), (5.5, 2)):
         arrive(model, at, 1.0, service)
     formed_at = model.kernel.state.formed_at

@@ -166,7 +166,9 @@ def test_people_come_from_the_teams_with_most_idle_people_and_each_keeps_one() -
     owed.kernel.state.team_owed[0] = 2  # one at home: team 0 lends nobody
     assert sorted(chosen(owed, 6)) == [1, 1, 2, 2, 3, 3]
     knows = model()
-    knows.knowledge[2, 1] = 0.9  # team 2 knows service 1 best (0.3 elsewhere)
+    values = knows.knowledge.copy()
+    values[2, 1] = 0.9  # team 2 knows service 1 best (0.3 elsewhere)
+    knows.knowledge = values
     assert chosen(knows, 1, services=(1,)) == [2]  # among equals, the best knowledge of the services
     assert chosen(knows, 1, services=(0,)) == [0]  # a tie on that too: the lowest index
     assert chosen(knows, 2, services=(0, 1)) == [2, 0]  # mean 0.6 over both; then team 2 has fewer idle
@@ -239,7 +241,7 @@ def test_a_project_team_brings_and_takes_back_its_peoples_knowledge() -> None:
     # knows service 0 better), then team 0 (3 idle against 2): the project team knows
     # (0.5 + 0.1) / 2 = 0.3, the mean of its people's, and works from team 1's practice.
     model = teams_of_three()
-    model.knowledge[:] = np.array([[0.1, 0.1], [0.5, 0.5]])
+    model.knowledge = np.array([[0.1, 0.1], [0.5, 0.5]])
     arrive(model, 1.0, 7.0)
     arrive(model, 1.0, 8.0)
     s, row = model.kernel.state, slot_row(model)

@@ -57,9 +57,18 @@ class OrgModel(mesa.Model):
 
     @property
     def knowledge(self) -> np.ndarray:
-        """Each team's knowledge of each service (teams x services), as of the last tick run."""
+        """Each team's knowledge of each service (teams x services), as of the last tick run:
+        a read-only copy; assign to it to change the teams' knowledge."""
         kernel = getattr(self, "kernel", None)
         return kernel.knowledge() if kernel is not None else self._knowledge
+
+    @knowledge.setter
+    def knowledge(self, values: np.ndarray) -> None:
+        kernel = getattr(self, "kernel", None)
+        if kernel is not None:
+            kernel.set_knowledge(values)
+        else:
+            self._knowledge[:] = values
 
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:

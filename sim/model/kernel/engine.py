@@ -13,7 +13,6 @@ from numba.core import config
 
 from sim.model.item_log import item_columns, item_table
 from sim.model.kernel import arrivals, flow, ticks
-from sim.model.kernel.knowledge import catch_up
 from sim.model.kernel.state import ITEM, PARAMS, QUEUE, TASK, State, grown
 from sim.model.work import KIND_NAMES
 
@@ -132,11 +131,13 @@ class Kernel:
             knowledge=self._knowledge(model, rows) if funded else model.knowledge,
             known_at=np.zeros((len(teams), len(deps)), dtype=np.int32),
             forgotten=np.zeros(1, dtype=np.int64),
-            decayed=np.full(config.simulation.ticks + 1, config.knowledge.initial),  # forget writes [1:]
-            # the most known of each service: not yet forgotten, taken here, a row at a time
-            most=model.knowledge.max(axis=0),
+            powers=np.cumprod(np.r_[1.0, np.full(config.simulation.ticks, 1 - config.knowledge.forgetting_rate)]),
+            most=model.knowledge.max(axis=0),  # each service's, taken a row at a time
+            most_at=np.zeros(len(deps), dtype=np.int64),
             most_stale=np.zeros(len(deps), dtype=bool),
-            lazy=self._lazy(model),
+            run_total=np.zeros(1),
+            runner_rows=np.isin(np.arange(len(teams)), structure.runners if central else []),
+            runner_of=np.full(len(deps), -1) if central else np.asarray(structure.owners, dtype=np.int64),
             debt=model.debt if model.debt is not None else np.zeros(len(deps)),
             intake_open=np.zeros(units, dtype=np.int64),
             intake_limit=np.array([config.intake.wip_limit_per_person * p for p in structure.intake_people()]),
@@ -179,13 +180,13 @@ class Kernel:
             bought_days=recorder.bought_days,
             runners=np.asarray(getattr(structure, "runners", [0]), dtype=np.int64),
             held=np.zeros(len(deps)),
-            scratch=np.zeros(len(teams) * len(deps)),
             gathered=np.zeros(width + 1),
             **self._projects(model, rows, slots, idle_cap),
             swarm_stack=np.zeros((int(headcounts.sum()) + 2, 2), dtype=np.int64),
             **self._improvement(model),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = self.state.ctr[flow.BLOCK_FIRST] = -1
+        self._total_run_knowledge()
         self.ref = None
         self.seeded = False  # the spread's seed adopters drawn
         self._grow(0)
@@ -199,15 +200,6 @@ class Kernel:
         knowledge = np.zeros((rows, model.knowledge.shape[1]))
         knowledge[: len(model.teams)] = model.knowledge
         return knowledge
-
-    @staticmethod
-    def _lazy(model: OrgModel) -> np.ndarray:
-        """Per standing team, whether its forgetting waits until a value is read: all but
-        central IT's operations teams, whose knowledge is recorded every tick."""
-        lazy = np.ones(len(model.teams), dtype=bool)
-        if model.config.structure == "central_it":
-            lazy[model.structure.runners] = False
-        return lazy
 
     @staticmethod
     def _projects(model: OrgModel, rows: int, slots: int, idle_cap: np.ndarray) -> dict[str, np.ndarray]:
@@ -376,6 +368,8 @@ class Kernel:
             "rework_effort_fraction": quality.rework_effort_fraction,
             "escaped_effort_factor": quality.escaped_effort_factor,
             "forgetting_rate": knowledge.forgetting_rate,
+            # central IT's operations teams run every service, each micro-provider its own
+            "run_values": len(structure.runners) * config.organisation.services if central else len(structure.owners),
             "load_alpha": 1 / config.spread.load_memory_ticks,
             "spread_start": config.spread_start_tick,
             "mandate_lag": -1 if spread.mandate_lag_ticks is None else spread.mandate_lag_ticks,
@@ -515,12 +509,32 @@ class Kernel:
 
     # --- what the model reads ---------------------------------------------------------------
     def knowledge(self) -> np.ndarray:
-        """The standing teams' knowledge (teams x services), every value current. What is
-        written to it is the teams' knowledge from then on (each service's most known is
-        taken again at the end of the next tick)."""
-        catch_up(self.ref)
-        self.state.most_stale[:] = True
-        return self.state.knowledge[: len(self.model.teams)]
+        """The standing teams' knowledge now (teams x services), a read-only copy."""
+        s = self.state
+        teams = len(self.model.teams)
+        values = s.knowledge[:teams] * s.powers[s.forgotten[0] - s.known_at]
+        values.flags.writeable = False
+        return values
+
+    def set_knowledge(self, values: np.ndarray) -> None:
+        """The standing teams' knowledge from now on (teams x services)."""
+        s = self.state
+        teams = len(self.model.teams)
+        s.knowledge[:teams] = values
+        s.known_at[:] = s.forgotten[0]
+        s.most[:] = s.knowledge[:teams].max(axis=0)
+        s.most_at[:] = s.forgotten[0]
+        s.most_stale[:] = False
+        self._total_run_knowledge()
+
+    def _total_run_knowledge(self) -> None:
+        """What the teams that run the services know of them, in total, taken afresh (every
+        value current: at the start, or just set)."""
+        s = self.state
+        ran = np.flatnonzero(s.runner_of >= 0)
+        s.run_total[0] = (
+            s.knowledge[: len(s.runner_rows)][s.runner_rows].sum() + s.knowledge[s.runner_of[ran], ran].sum()
+        )
 
     def __len__(self) -> int:
         """Items that arrived."""

@@ -1,22 +1,24 @@
 """What the teams know of the services (docs/ODD.md 7.4): read, written, forgotten, and the
 most any team knows of each service.
 
-Forgetting takes a share ``forgetting_rate`` of every value each tick, a multiplication by
-``1 - forgetting_rate``. A standing team's values are not all multiplied every tick, a pass
-over the whole teams x services matrix: each value counts the ticks of forgetting it has
-had (``known_at``, against the run's count ``forgotten``) and takes the rest when it is next
-read, one multiplication per tick, as rounded as before. A value still on the initial
-level's chain (not written since the start) takes its place on that chain, which
-``decayed`` keeps tick by tick. Rows read whole every tick (central IT's operations teams,
-whose knowledge is recorded every tick) are not ``lazy``: they are multiplied every tick.
-Rounding keeps order (a <= b gives a x k <= b x k), so forgetting does not change which
-team knows a service best: the most known (``most``) falls with it, and only a write can
-change it; a write that lowers the most known marks its service to be taken again
-(``most_stale``) at the end of the tick. A project team's row (funded projects) forgets
-only while its project runs, and is kept current.
+Forgetting takes a share ``forgetting_rate`` of every value each tick. A standing team's
+value is kept as it was last written (``knowledge``), with the ticks of forgetting there had
+been then (``known_at``, against the run's count ``forgotten``); read ``n`` ticks of
+forgetting later, it is that value times ``powers[n]``, ``(1 - forgetting_rate)`` to the
+``n``th power (each power the one before times ``1 - forgetting_rate``). So a read costs the
+same however long ago the write was, and changes nothing: whatever the kernel or Python
+reads, and whenever, a run is the same. The most known of each service is kept the same way
+(``most``, written at ``most_at``: the value and stamp of the team that knows it best, so
+that the two stay equal). Forgetting scales every value alike, so only a write can
+change which team knows a service best: a write above the most known becomes it; a write
+that lowers the most known marks its service (``most_stale``) to be taken again at the end
+of the tick. What the teams that run the services know of them, in total (``run_total``,
+recorded every tick), follows every write and is forgotten with the values: summed in a
+different order than anew, it is the same to rounding. A project team's row (funded
+projects) forgets only while its project runs: it is kept current, multiplied each tick.
 
-Values read or written outside the kernel go through ``catch_up`` first
-(``sim.model.kernel.engine.Kernel.knowledge``), which also marks every service stale."""
+Python reads and writes the standing teams' values through ``sim.model.kernel.engine.Kernel``
+(``knowledge``, ``set_knowledge``)."""
 
 from __future__ import annotations
 
@@ -25,52 +27,48 @@ from numba import njit
 
 @njit(cache=True)
 def known(s, team, service):
-    """What ``team`` knows of ``service`` now (its forgetting not yet applied, applied)."""
-    value = s.knowledge[team, service]
-    if team < len(s.lazy) and s.lazy[team]:
-        now, since = s.forgotten[0], s.known_at[team, service]
-        if now != since:
-            if now < len(s.decayed) and value == s.decayed[since]:  # the same value, the same chain
-                value = s.decayed[now]
-            else:
-                keep = 1 - s.params[0].forgetting_rate
-                for _ in range(now - since):
-                    value *= keep
-            s.knowledge[team, service] = value
-            s.known_at[team, service] = now
-    return value
+    """What ``team`` knows of ``service`` now."""
+    if team >= len(s.known_at):  # a project team's row: current
+        return s.knowledge[team, service]
+    return s.knowledge[team, service] * s.powers[s.forgotten[0] - s.known_at[team, service]]
+
+
+@njit(cache=True)
+def most_now(s, service):
+    """The most any standing team knows of ``service`` now (unless it is marked stale)."""
+    return s.most[service] * s.powers[s.forgotten[0] - s.most_at[service]]
 
 
 @njit(cache=True)
 def learned(s, team, service, value):
-    """``team`` now knows ``value`` of ``service`` (read with ``known`` just before), and the
-    most known of the service follows."""
-    old = s.knowledge[team, service]
-    s.knowledge[team, service] = value
-    if team >= len(s.known_at) or s.most_stale[service]:
+    """``team`` now knows ``value`` of ``service``, and the most known of the service follows."""
+    if team >= len(s.known_at):
+        s.knowledge[team, service] = value
         return
-    if value >= s.most[service]:
+    old = known(s, team, service)
+    now = s.forgotten[0]
+    s.knowledge[team, service] = value
+    s.known_at[team, service] = now
+    if s.runner_rows[team] or s.runner_of[service] == team:
+        s.run_total[0] += value - old
+    if s.most_stale[service]:
+        return
+    most = most_now(s, service)
+    if value >= most:
         s.most[service] = value
-    elif old == s.most[service]:
+        s.most_at[service] = now
+    elif old == most:
         s.most_stale[service] = True
 
 
 @njit(cache=True)
 def forget(s):
-    """A tick's forgetting: counted for the standing teams' lazy rows (``known`` applies it),
-    applied to the others and to a running project's team; the most known of each service
-    falls with it."""
+    """A tick's forgetting: counted for the standing teams (``known`` applies it), applied to
+    the running teams' total and to a running project's team."""
     p = s.params[0]
     keep = 1 - p.forgetting_rate
     s.forgotten[0] += 1
-    if s.forgotten[0] < len(s.decayed):
-        s.decayed[s.forgotten[0]] = s.decayed[s.forgotten[0] - 1] * keep
-    for v in range(len(s.most)):
-        s.most[v] *= keep
-    for t in range(len(s.lazy)):
-        if not s.lazy[t]:
-            for v in range(len(s.most)):
-                s.knowledge[t, v] *= keep
+    s.run_total[0] *= keep
     if p.funded:
         for slot in range(p.slots):
             if s.proj_active[slot]:
@@ -84,24 +82,19 @@ def most_known(s, held):
     marked stale taken again, team by team), then a running project team's."""
     p = s.params[0]
     for v in range(len(s.most)):
-        if s.most_stale[v]:
-            value = known(s, 0, v)
+        if s.most_stale[v]:  # kept as its team's value is, so that the two stay equal
+            best, top = 0, known(s, 0, v)
             for t in range(1, len(s.known_at)):
-                value = max(value, known(s, t, v))
-            s.most[v] = value
+                value = known(s, t, v)
+                if value > top:
+                    best, top = t, value
+            s.most[v] = s.knowledge[best, v]
+            s.most_at[v] = s.known_at[best, v]
             s.most_stale[v] = False
-        held[v] = s.most[v]
+        held[v] = most_now(s, v)
     if p.funded:
         for slot in range(p.slots):
             if s.proj_active[slot]:
                 row = p.slot_team + slot
                 for v in range(len(held)):
                     held[v] = max(held[v], s.knowledge[row, v])
-
-
-@njit(cache=True)
-def catch_up(s):
-    """Every standing team's values current (before they are read or written outside)."""
-    for t in range(len(s.known_at)):
-        for v in range(s.knowledge.shape[1]):
-            known(s, t, v)

@@ -145,6 +145,7 @@ PARAMS = np.dtype(
         ("rework_effort_fraction", np.float64),
         ("escaped_effort_factor", np.float64),
         ("forgetting_rate", np.float64),
+        ("run_values", np.int64),  # the values the running teams' knowledge is the mean of
         ("load_alpha", np.float64),
         ("spread_start", np.int64),
         ("mandate_lag", np.int64),  # -1: no mandate
@@ -275,12 +276,15 @@ class State(NamedTuple):
     team_headcount: np.ndarray
     team_pool: np.ndarray
     knowledge: np.ndarray  # team rows x services (sim.model.kernel.knowledge)
-    known_at: np.ndarray  # standing teams x services: the ticks of forgetting each value has had
+    known_at: np.ndarray  # standing teams x services: the ticks of forgetting when each value was written
     forgotten: np.ndarray  # [0]: the ticks of forgetting so far
-    decayed: np.ndarray  # the initial knowledge after each tick of forgetting so far
-    most: np.ndarray  # per service, the most any standing team knows of it
+    powers: np.ndarray  # [n]: what is left of a value after n ticks of forgetting, (1 - rate) ** n
+    most: np.ndarray  # per service, the most any standing team knows of it, as written
+    most_at: np.ndarray  # ... at this count of ticks of forgetting
     most_stale: np.ndarray  # per service, whether ``most`` is to be taken again
-    lazy: np.ndarray  # per standing team, whether its row's forgetting waits until a value is read
+    run_total: np.ndarray  # [0]: what the teams that run the services know of them, in total, now
+    runner_rows: np.ndarray  # per standing team, whether it runs every service (central IT's operations)
+    runner_of: np.ndarray  # per service, the team that runs it (a micro-provider, its owner), or -1
     debt: np.ndarray  # tech debt per service
     intake_open: np.ndarray  # under a WIP limit: items each intake let in and not yet released
     intake_limit: np.ndarray
@@ -341,7 +345,6 @@ class State(NamedTuple):
     bought_days: np.ndarray
     runners: np.ndarray  # central IT: the operations silo's teams
     held: np.ndarray  # scratch: the most any team knows of each service
-    scratch: np.ndarray  # scratch: the knowledge values run_knowledge sums
     gathered: np.ndarray  # scratch: the debt of a task's services
     # Funded projects (sim/model/projects.py; docs/ODD.md 7.12). Per team row: people promised
     # to a project, the team whose practice and ties it uses, when it formed (-inf: standing).
@@ -419,7 +422,16 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(("item_deps", "item_plan_services", "item_requests", "task_services"), (np.int32, 2)),
     **dict.fromkeys(("item_plan_efforts", "item_stage_wait", "task_efforts", "knowledge", "intervals"), (F64, 2)),
     **dict.fromkeys(
-        ("self_service", "adopted", "ties_adopted", "score_seen", "proj_active", "fund_services", "most_stale", "lazy"),
+        (
+            "self_service",
+            "adopted",
+            "ties_adopted",
+            "score_seen",
+            "proj_active",
+            "fund_services",
+            "most_stale",
+            "runner_rows",
+        ),
         (BOOL, 1),
     ),
     **dict.fromkeys(
@@ -468,9 +480,9 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
             "knowledge_held",
             "run_knowledge",
             "most",
-            "decayed",
+            "powers",
             "held",
-            "scratch",
+            "run_total",
             "gathered",
             "team_formed",
             "fund_planned",

@@ -5,7 +5,9 @@ goes, so a run crosses from Python into the kernel only where its arrays must gr
 the spread's first tick, whose seed adopters are drawn in Python).
 
 Sums are computed as numpy computes them (``sums.pairwise_sum``), so the records equal
-those of the object-based engine the kernel replaced, to the last bit."""
+those of the object-based engine the kernel replaced, to rounding: the knowledge records
+round differently, as forgetting is applied as a power when a value is read and the
+running teams' knowledge is kept as a total (``sim.model.kernel.knowledge``)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from sim.model.kernel.flow import (
     ADOPTED,
     BLOCK_FIRST,
     BLOCK_ID,
-    CENTRAL_IT,
     EVENTS,
     FUND_BACKLOG,
     GROW,
@@ -140,7 +141,7 @@ def end_tick(s, rng, tick):
             if s.proj_active[slot]:
                 s.queued_tasks[tick] += s.pool_len[p.slot_pool + slot]
     most_known(s, s.held)
-    s.run_knowledge[tick] = run_knowledge(s)
+    s.run_knowledge[tick] = s.run_total[0] / p.run_values  # knowledge.learned keeps the total
     s.knowledge_held[tick] = pairwise_sum(s.held, 0, services) / services
     if p.wip_limited:
         s.backlog[tick] = s.backlog_len.sum()
@@ -175,25 +176,6 @@ def forget_ties(s, team):
         counts[team, u] = 0
     s.ties_weight[team] = 0.0
     s.ties_reached[team] = 0.0
-
-
-@njit(cache=True)
-def run_knowledge(s):
-    """What the teams that run the services know of them: central IT's operations silo's
-    mean knowledge of every service; each service's owner's knowledge of it."""
-    services = len(s.most)
-    values = s.scratch
-    n = 0
-    if s.params[0].structure == CENTRAL_IT:
-        for t in s.runners:  # not lazy: current
-            for v in range(services):
-                values[n] = s.knowledge[t, v]
-                n += 1
-    else:
-        for v in range(services):
-            values[n] = known(s, s.owner_of[v], v)
-            n += 1
-    return pairwise_sum(values, 0, n) / n
 
 
 @njit(cache=True)
@@ -247,10 +229,13 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.knowledge = s.knowledge
     ref.known_at = s.known_at
     ref.forgotten = s.forgotten
-    ref.decayed = s.decayed
+    ref.powers = s.powers
     ref.most = s.most
+    ref.most_at = s.most_at
     ref.most_stale = s.most_stale
-    ref.lazy = s.lazy
+    ref.run_total = s.run_total
+    ref.runner_rows = s.runner_rows
+    ref.runner_of = s.runner_of
     ref.debt = s.debt
     ref.intake_open = s.intake_open
     ref.intake_limit = s.intake_limit
@@ -306,7 +291,6 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.bought_days = s.bought_days
     ref.runners = s.runners
     ref.held = s.held
-    ref.scratch = s.scratch
     ref.gathered = s.gathered
     ref.team_owed = s.team_owed
     ref.team_home = s.team_home
