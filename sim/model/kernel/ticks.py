@@ -56,8 +56,8 @@ def influence(s):
     for t in range(n):
         if s.adopted[t] != s.ties_adopted[t]:
             sign = 1.0 if s.adopted[t] else -1.0
-            for u in range(n):
-                s.ties_reached[u] += s.ties_counts[u, t] * sign
+            for u in range(n):  # the counts are symmetric (flow.exchange): t's row, read in order
+                s.ties_reached[u] += s.ties_counts[t, u] * sign
             s.ties_adopted[t] = s.adopted[t]
     for t in range(n):
         out[t] = s.ties_reached[t] / max(s.ties_weight[t], 1.0)
@@ -168,7 +168,7 @@ def forget_ties(s, team):
     """Drop every work tie of ``team`` (exchange counts are whole numbers: any order is exact)."""
     counts = s.ties_counts
     for u in range(len(counts)):
-        lost = counts[u, team]
+        lost = counts[team, u]  # = counts[u, team] (flow.exchange counts both ways)
         s.ties_weight[u] -= lost
         if s.ties_adopted[team]:
             s.ties_reached[u] -= lost
