@@ -9,11 +9,11 @@ that of the whole process tree (the sweep's fork server and workers included).
 
 - ``make demo``: ``python -m sim compare scenarios/central_it.toml
   scenarios/micro_provider.toml --reps 20`` (all cores); target: now >= 5x faster. Its
-  printed comparison must be the same (the engines agree bit for bit).
+  printed comparison must be the same (the engines agree to rounding, far below what it prints).
 - ``experiments/load.py``, the load experiment (both structures x 9 arrival rates,
   replicated until throughput's 95% CI is within 5 % of its mean, 5-20 runs a point; core
   mechanisms only, so all in the kernel now), into temporary folders, once each; target
-  >= 5x. Its summary table must be the same.
+  >= 5x. Its summary table must be the same, every number to 1e-9 relative.
 
 Quick mode: the demo with ``--reps 4`` and the experiment's ``--quick`` design, one round,
 not judged.
@@ -21,6 +21,7 @@ not judged.
 
 from __future__ import annotations
 
+import operator
 import os
 import statistics
 import subprocess
@@ -28,6 +29,9 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from benchmarks.common import ROOT, Row, log, time_command
 
@@ -47,12 +51,13 @@ def _compare(
     trees: dict[str, Path],
     rounds: int,
     judged: bool,
-    output: Callable[[str], str] | None = None,
+    output: Callable[[str], Any] | None = None,
+    same: Callable[[Any, Any], bool] = operator.eq,
 ) -> list[Row]:
     """Time ``python argv(tree)`` in each tree, ``rounds`` times in turn; rows for each, their
-    ratio and whether the results (``output(tree)``, else what it printed) are the same."""
+    ratio and whether the results (``output(tree)``, else what it printed) are the ``same``."""
     times: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
-    outputs: dict[str, str] = {}
+    outputs: dict[str, Any] = {}
     for _ in range(rounds):
         for tree, root in trees.items():
             env = dict(os.environ, PYTHONPATH=str(root))
@@ -70,9 +75,21 @@ def _compare(
     rows.append(
         Row(NAME, f"{label}: before / now, wall", ratio, "x", target, ratio >= TARGET_RATIO if judged else None)
     )
-    same = outputs["before"] == outputs["now"]
-    rows.append(Row(NAME, f"{label}: same results before and now: {'yes' if same else 'NO'}", None, "", "same", same))
+    agree = same(outputs["before"], outputs["now"])
+    rows.append(Row(NAME, f"{label}: same results before and now: {'yes' if agree else 'NO'}", None, "", "same", agree))
     return rows
+
+
+def _same_to_rounding(before: pd.DataFrame, now: pd.DataFrame) -> bool:
+    """The same table, numbers to 1e-9 relative: the kernel forgets knowledge as a power and
+    keeps the running teams' total as it changes, so its knowledge, and the durations and
+    times that follow from it, round differently in the last digits (as the docking test
+    allows: ``tests/test_docking.py``)."""
+    try:
+        pd.testing.assert_frame_equal(before, now, check_exact=False, rtol=1e-9, atol=0)
+    except AssertionError:
+        return False
+    return True
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -95,7 +112,8 @@ def run(quick: bool = False) -> list[Row]:
                 trees,
                 1,
                 not quick,
-                output=lambda tree: (out[tree] / "summary.csv").read_text(),
+                output=lambda tree: pd.read_csv(out[tree] / "summary.csv"),
+                same=_same_to_rounding,
             )
     finally:
         _git("worktree", "remove", "--force", str(worktree))
