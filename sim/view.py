@@ -75,7 +75,7 @@ def apply_settings(base: Scenario, settings: dict[str, Any]) -> Scenario:
 
 
 class WatchedModel(OrgModel):
-    """An OrgModel built from ``base`` and the page's settings, stopping at the horizon.
+    """An OrgModel built from ``base`` and the page's settings.
 
     Settings that fail validation are not applied: the model runs ``base`` and
     ``rejected`` says why (so no combination of sliders breaks the page). ``scenario`` is
@@ -88,12 +88,6 @@ class WatchedModel(OrgModel):
         except ScenarioError as exc:
             config, self.rejected = base, str(exc)
         super().__init__(config, seed)
-
-    def step(self) -> None:
-        # Mesa counts the step before calling this: step n runs tick n - 1.
-        if self.steps <= self.config.simulation.ticks:
-            super().step()
-        self.running = self.steps < self.config.simulation.ticks
 
 
 class Sides(Model):

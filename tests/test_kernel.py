@@ -405,6 +405,18 @@ def test_reading_the_knowledge_changes_nothing(path: str) -> None:
     assert (read.knowledge != scenario.knowledge.initial).any()
 
 
+def test_steps_past_the_last_tick_run_nothing() -> None:
+    """``step`` runs a tick until the scenario's ticks have run, then nothing (``running``
+    turns False): the records are those of ``run``, not written past their ends."""
+    stepped, run = hand_built(simulation={"ticks": 3}), hand_built(simulation={"ticks": 3})
+    for _ in range(5):
+        stepped.step()
+        assert stepped.running == (stepped.steps < 3)
+    run.run()
+    pd.testing.assert_frame_equal(stepped.recorder.frame(), run.recorder.frame(), check_exact=True)
+    assert stepped.kernel.state.ctr[flow.TICK] == 3
+
+
 def test_knowledge_is_forgotten_a_share_a_tick() -> None:
     """A value is what was written times ``1 - rate`` once a tick since, to rounding (each
     side's n multiplications round by at most half a unit in the last place each): service 1,

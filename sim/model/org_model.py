@@ -72,7 +72,10 @@ class OrgModel(mesa.Model):
 
     # --- the tick -------------------------------------------------------------------
     def step(self) -> None:
-        self.kernel.run_until(self.steps)  # Mesa counts steps from 1: tick steps - 1 is run
+        """One tick; none once the scenario's ticks have run (``running`` is then False)."""
+        ticks = self.config.simulation.ticks
+        self.kernel.run_until(min(self.steps, ticks))  # Mesa counts steps from 1: tick steps - 1 is run
+        self.running = self.steps < ticks
 
     def run(self) -> None:
         """Every tick, a demand block per call into the kernel."""
