@@ -132,7 +132,7 @@ class Kernel:
             known_at=np.zeros((len(teams), len(deps)), dtype=np.int32),
             forgotten=np.zeros(1, dtype=np.int64),
             powers=np.cumprod(np.r_[1.0, np.full(config.simulation.ticks, 1 - config.knowledge.forgetting_rate)]),
-            most=model.knowledge.max(axis=0),  # each service's, taken a row at a time
+            most=np.zeros(len(deps)),  # taken by _knowledge_taken
             most_at=np.zeros(len(deps), dtype=np.int64),
             most_stale=np.zeros(len(deps), dtype=bool),
             run_total=np.zeros(1),
@@ -186,7 +186,7 @@ class Kernel:
             **self._improvement(model),
         )
         self.state.ctr[flow.TASK_FREE] = self.state.ctr[flow.HOLD_FREE] = self.state.ctr[flow.BLOCK_FIRST] = -1
-        self._total_run_knowledge()
+        self._knowledge_taken()
         self.ref = None
         self.seeded = False  # the spread's seed adopters drawn
         self._grow(0)
@@ -518,23 +518,20 @@ class Kernel:
 
     def set_knowledge(self, values: np.ndarray) -> None:
         """The standing teams' knowledge from now on (teams x services)."""
+        self.state.knowledge[: len(self.state.known_at)] = values
+        self._knowledge_taken()
+
+    def _knowledge_taken(self) -> None:
+        """The standing teams' values taken as stored, now (at the start, or just set): their
+        stamps, each service's most known (a row at a time) and the running teams' total."""
         s = self.state
-        teams = len(self.model.teams)
-        s.knowledge[:teams] = values
+        rows = s.knowledge[: len(s.known_at)]
         s.known_at[:] = s.forgotten[0]
-        s.most[:] = s.knowledge[:teams].max(axis=0)
+        s.most[:] = rows.max(axis=0)
         s.most_at[:] = s.forgotten[0]
         s.most_stale[:] = False
-        self._total_run_knowledge()
-
-    def _total_run_knowledge(self) -> None:
-        """What the teams that run the services know of them, in total, taken afresh (every
-        value current: at the start, or just set)."""
-        s = self.state
         ran = np.flatnonzero(s.runner_of >= 0)
-        s.run_total[0] = (
-            s.knowledge[: len(s.runner_rows)][s.runner_rows].sum() + s.knowledge[s.runner_of[ran], ran].sum()
-        )
+        s.run_total[0] = rows[s.runner_rows].sum() + s.knowledge[s.runner_of[ran], ran].sum()
 
     def __len__(self) -> int:
         """Items that arrived."""
