@@ -141,6 +141,22 @@ def test_python_dash_m_sim_runs_the_cli() -> None:
     assert record["seed"] == 5
 
 
+def test_the_command_exits_with_its_status_having_frozen_what_it_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Frozen objects are skipped by the interpreter's last garbage collections (about 0.3 s
+    # at the end of a command: benchmarks/demo.py); the other tests here check nothing is lost.
+    import gc
+
+    import sim.cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(sim.cli, "main", lambda: calls.append("main") or 3)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    with pytest.raises(SystemExit) as exc:
+        sim.cli.console()
+    assert exc.value.code == 3
+    assert calls == ["main", "freeze"]
+
+
 def test_cli_without_a_command_says_so_in_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         run_cli(capsys)

@@ -367,3 +367,13 @@ def test_the_early_fork_server_preloads_what_the_pool_does() -> None:
     from sim.experiment import sweep
 
     assert common.WORKER_PRELOAD == sweep.WORKER_PRELOAD
+
+
+def test_the_fork_server_freezes_what_it_loaded() -> None:
+    # The workers it forks then share those pages instead of copying them when they collect.
+    import subprocess
+    import sys
+
+    probe = "import gc, sim.model.preload; print(gc.get_freeze_count())"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300)
+    assert int(out.stdout) > 100_000  # numpy, pandas, scipy, mesa, numba and the kernel's objects
