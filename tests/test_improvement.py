@@ -14,7 +14,7 @@ costs it a learning dip. All of it under both structures.
 The rules are tested on the engine a scenario runs in, the compiled kernel: end to end on
 hand-built organisations (conftest.hand_built) whose times and factors are worked out in the
 comments, or by calling the kernel's rule (``flow.apply_improvement``, ``flow.observe_improvement``,
-``flow.improvement_choose``, ``flow.decide``, ``flow.copy_one``, ``flow.copy_ideas``,
+``flow.unit_seen``, ``flow.improvement_choose``, ``flow.decide``, ``flow.copy_one``, ``flow.copy_ideas``,
 ``flow.improvement_dip``, ``flow.improvement_scale``, ``flow.improvement_defect_factor``) on a
 model's kernel state after priming the arrays it shares with ``Improvements``.
 
@@ -157,20 +157,21 @@ def test_person_days_speak_for_effort_defects_or_ktlo_need() -> None:
 
 
 def test_the_largest_figure_is_chosen_and_nothing_seen_chooses_nothing() -> None:
-    """The kernel's choice (``flow.improvement_choose``) for central IT's centre, which sums
-    both silos' figures: (row of its services, target), first on ties, (-1, -1) on nothing."""
+    """The kernel's choice (``flow.improvement_choose``) over what central IT's centre sees
+    (``flow.unit_seen``: both silos' figures summed): (row of its services, target), first on
+    ties, (-1, -1) on nothing."""
     model = hand_built("central_it", **TWO_SILOS, improvement={"enabled": True})
     figures, ref = model.improvement.figures, model.kernel.ref
-    assert flow.improvement_choose(ref, 0) == (-1, -1)
+    assert flow.improvement_choose(flow.unit_seen(ref, 0)) == (-1, -1)
     figures[0] = [[1.0, 0.0, 0.0], [2.0, 1.0, 0.5]]
     figures[1] = [[0.0, 0.0, 0.0], [0.0, 2.0, 2.9]]  # summed: service 1 has 2, 3, 3.4
-    assert flow.improvement_choose(ref, 0) == (1, 2)
+    assert flow.improvement_choose(flow.unit_seen(ref, 0)) == (1, 2)
     figures[1, 1, 1] = 2.4  # service 1's defects now 3.4 too: the first of the tie wins
-    assert flow.improvement_choose(ref, 0) == (1, 1)
+    assert flow.improvement_choose(flow.unit_seen(ref, 0)) == (1, 1)
     figures[:] = 0.0
     figures[1, 0, 2] = 2.0
     figures[0, 1, 0] = 2.0
-    assert flow.improvement_choose(ref, 0) == (0, 2)  # first on ties across services too
+    assert flow.improvement_choose(flow.unit_seen(ref, 0)) == (0, 2)  # first on ties across services too
 
 
 def started(model: OrgModel, first: int) -> list[tuple[int, int]]:
@@ -240,6 +241,22 @@ def test_a_budget_buys_an_improvement_each_time_it_covers_one(structure: str) ->
         assert improvements.budget.tolist() == pytest.approx([0.1, 0.1])
         assert improvements.figures[0].tolist() == [[2.0, 0.0, 0.0], [0.5, 0.0, 0.0]]  # service 1 not its own
         assert improvements.figures[1].tolist() == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_a_budget_covering_two_buys_the_two_largest_figures_at_once() -> None:
+    """Central IT's centre of 2 people at 0.5 a tick, one improvement per half day: one
+    decision buys two, the largest summed figure (service 0's KTLO need, 3) and then the next
+    (service 1's defects, 2.5), not the first one twice (what the centre sees is taken once
+    per decision, and a choice zeroes it)."""
+    model = hand_built(
+        "central_it", **TWO_SILOS, improvement={"enabled": True, "effort_share": 0.5, "effort_days": 0.5}
+    )
+    model.improvement.figures[0] = [[2.0, 0.0, 3.0], [0.5, 0.0, 0.0]]
+    model.improvement.figures[1] = [[0.0, 0.0, 0.0], [0.0, 2.5, 0.0]]
+    first = int(model.kernel.state.ctr[flow.ITEMS])
+    flow.decide(model.kernel.ref, model.rng, 1.0)
+    assert started(model, first) == [(0, KTLO_NEED), (1, DEFECTS)]
+    assert model.improvement.budget.tolist() == [0.0]
 
 
 def test_an_owner_reads_only_its_own_figures_for_its_own_services() -> None:

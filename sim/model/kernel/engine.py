@@ -299,7 +299,7 @@ class Kernel:
             "imp_known": np.zeros((teams, 0), dtype=bool),
             "imp_idea_target": np.zeros(0, dtype=np.int64),
             "imp_idea_made": np.zeros(0, dtype=np.int64),
-            "imp_reach": np.zeros((teams, 0), dtype=np.int64),
+            "imp_reach": np.zeros((0, teams), dtype=np.int64),
             "imp_ctr": np.zeros(2, dtype=np.int64),
             "imp_days": np.zeros((0, 3)),
         }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from sim.model.improvement import DEFECTS, EFFORT, KTLO_NEED
@@ -1406,33 +1407,52 @@ def decide(s, rng, now):
     teams = s.imp_figures.shape[0]
     for u in range(len(s.imp_budget)):
         s.imp_budget[u] += p.effort_share * s.imp_people[u]
+        if s.imp_budget[u] < p.effort_days:
+            continue
+        seen = unit_seen(s, u)  # taken once: only the choices below change it, as they zero it
         while s.imp_budget[u] >= p.effort_days:
-            row, target = improvement_choose(s, u)
+            row, target = improvement_choose(seen)
             if row < 0:
                 s.imp_budget[u] = p.effort_days
                 break
             service = s.imp_services[u, row]
             for team in range(teams):
                 s.imp_figures[team, service, target] = 0.0
+            for other in range(len(seen)):  # every row of the service: a sum of zeros, 0
+                if s.imp_services[u, other] == service:
+                    seen[other, target] = 0.0
             s.imp_budget[u] -= p.effort_days
             improvement_start(s, rng, service, target, now)
 
 
 @njit(cache=True)
-def improvement_choose(s, u):
-    """``improvement.choose`` over what unit ``u`` sees (its observers' figures summed in
-    order, as numpy sums the rows): (row of its services, target) of the largest figure,
-    first on ties; (-1, -1) when nothing has been seen."""
-    best_row, best_target, best = -1, -1, 0.0
-    observers = s.imp_nobservers[u]
-    for row in range(s.imp_nservices[u]):
-        service = s.imp_services[u, row]
+def unit_seen(s, u):
+    """What unit ``u`` sees of each of its services (rows) and targets: its observers' figures
+    summed in order, as numpy sums the rows, one observer's figures after the other."""
+    n = s.imp_nservices[u]
+    seen = np.empty((n, 3))
+    first = s.imp_figures[s.imp_observers[u, 0]]
+    for row in range(n):
         for target in range(3):
-            seen = s.imp_figures[s.imp_observers[u, 0], service, target]
-            for k in range(1, observers):
-                seen += s.imp_figures[s.imp_observers[u, k], service, target]
-            if seen > best:
-                best_row, best_target, best = row, target, seen
+            seen[row, target] = first[s.imp_services[u, row], target]
+    for k in range(1, s.imp_nobservers[u]):
+        figures = s.imp_figures[s.imp_observers[u, k]]
+        for row in range(n):
+            service = s.imp_services[u, row]
+            for target in range(3):
+                seen[row, target] += figures[service, target]
+    return seen
+
+
+@njit(cache=True)
+def improvement_choose(seen):
+    """``improvement.choose`` over what a unit sees (``unit_seen``): (row of its services,
+    target) of the largest figure, first on ties; (-1, -1) when nothing has been seen."""
+    best_row, best_target, best = -1, -1, 0.0
+    for row in range(len(seen)):
+        for target in range(3):
+            if seen[row, target] > best:
+                best_row, best_target, best = row, target, seen[row, target]
     return best_row, best_target
 
 
@@ -1457,19 +1477,16 @@ def copy_ideas(s, rng, tick):
     counts = s.ties_counts
     teams = len(counts)
     reach = s.imp_reach
-    reach[:, :kept] = 0
+    reach[:kept] = 0
     for idea in range(kept):
         for other in range(teams):
             if s.imp_known[other, idea]:
-                for team in range(teams):
-                    reach[team, idea] += counts[team, other]
+                for team in range(teams):  # the counts are symmetric (flow.exchange): other's row, in order
+                    reach[idea, team] += counts[other, team]
     for team in range(teams):
-        exchanges = 0
-        for other in range(teams):
-            exchanges += counts[team, other]
-        weight = max(float(exchanges), 1.0)
+        weight = max(s.ties_weight[team], 1.0)  # its exchanges (the counts' row sum, exact: whole numbers)
         for idea in range(kept):
-            prob = p.copy_prob * float(reach[team, idea]) / weight
+            prob = p.copy_prob * float(reach[idea, team]) / weight
             if p.coupled:
                 prob *= 1 - min(max(s.loads[team], 0.0), 1.0)
             if rng.random() < prob and not s.imp_known[team, idea]:

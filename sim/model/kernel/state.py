@@ -397,7 +397,7 @@ class State(NamedTuple):
     imp_known: np.ndarray
     imp_idea_target: np.ndarray
     imp_idea_made: np.ndarray
-    imp_reach: np.ndarray  # scratch: per team and idea, its exchanges with teams that know it
+    imp_reach: np.ndarray  # scratch: per idea and team, the team's exchanges with teams that know it
     imp_ctr: np.ndarray  # live ideas, improvement intervals
     imp_days: np.ndarray
     effort_factor: np.ndarray
@@ -590,7 +590,7 @@ def _grown_ideas(s: State) -> dict[str, np.ndarray]:
         "imp_known": known,
         "imp_idea_target": _rows(s.imp_idea_target, size),
         "imp_idea_made": _rows(s.imp_idea_made, size),
-        "imp_reach": np.zeros((len(s.imp_reach), size), dtype=np.int64),
+        "imp_reach": np.zeros((size, len(s.imp_known)), dtype=np.int64),
     }
 
 
