@@ -134,7 +134,7 @@ def test_an_external_provider_queues_work_beyond_its_capacity() -> None:
     assert series["market_cost_days"].sum() == 10.0 * 1.5
     # The consumer scores the vendor (provider 2: after the two teams) from the turnarounds
     # 2, 4 and 1, smoothed with weight 0.2: 2, 2 + 0.2 x (4 - 2) = 2.4, 2.4 + 0.2 x (1 - 2.4).
-    assert model.kernel.state.mk_turnaround[0, 1, 2] == pytest.approx(2.12, rel=1e-12)
+    assert model.kernel.state.mk_turnaround[0, 1, slot(model, 1, 2)] == pytest.approx(2.12, rel=1e-12)
 
 
 def test_alternates_are_other_pools_without_repeats() -> None:
@@ -143,6 +143,14 @@ def test_alternates_are_other_pools_without_repeats() -> None:
     for default, alternates in zip(defaults, draw_alternates(rng, defaults, pools=5, k=3), strict=True):
         assert len(alternates) == 3 == len(set(alternates)) and default not in alternates
     assert [len(a) for a in draw_alternates(rng, np.array([0, 1]), pools=2, k=4)] == [1, 1]
+
+
+def slot(model: OrgModel, unit: int, *providers: int) -> int | list[int]:
+    """Where the kernel keeps a consumer's scores of ``unit``'s ``providers`` (their places among
+    the unit's providers): one index for one provider, else a list."""
+    order = model.kernel.state.mk_providers[unit].tolist()
+    places = [order.index(p) for p in providers]
+    return places[0] if len(places) == 1 else places
 
 
 def candidates(model: OrgModel, consumer: int, unit: int) -> list[int]:
@@ -186,7 +194,7 @@ def test_retries_refresh_the_scores_of_providers_left(structure: str) -> None:
     exchange = model.structure.exchange
     seen = exchange.scores.seen
     others = [
-        seen[c, u, p]
+        seen[c, u, exchange.providers[u].tolist().index(p)]
         for c in range(len(exchange.consumer_pool))
         for u in np.flatnonzero(exchange.used[c])
         for p in exchange.candidates[c][u]
@@ -206,7 +214,7 @@ def primed(structure: str, **market) -> tuple[OrgModel, int, int, int]:
     default = int(s.mk_defaults[unit])
     other = next(p for p in candidates(model, 0, unit) if p != default)
     s.mk_used[0, unit] = True
-    s.mk_seen[0, unit, [default, other]] = True
+    s.mk_seen[0, unit, slot(model, unit, default, other)] = True
     return model, unit, default, other
 
 
@@ -216,16 +224,16 @@ def test_review_moves_a_unit_only_when_worse_by_more_than_the_margin(structure: 
     even ticks (every 2 ticks)."""
     model, unit, default, other = primed(structure, switch_margin=0.5, price_weight=0.0, review_ticks=2)
     s, ref = model.kernel.state, model.kernel.ref
-    turnaround = s.mk_turnaround[0, unit]
-    turnaround[[default, other]] = [1.4, 1.0]  # 1.4 <= 1.0 x 1.5: stay
+    turnaround, both = s.mk_turnaround[0, unit], slot(model, unit, default, other)
+    turnaround[both] = [1.4, 1.0]  # 1.4 <= 1.0 x 1.5: stay
     flow.market_review(ref, model.rng, 0)
     assert (s.mk_current[0, unit], s.mk_previous[0, unit]) == (default, -1)
-    turnaround[[default, other]] = [1.6, 1.0]  # worse by more: move, at the next review
+    turnaround[both] = [1.6, 1.0]  # worse by more: move, at the next review
     flow.market_review(ref, model.rng, 1)
     assert s.mk_current[0, unit] == default
     flow.market_review(ref, model.rng, 2)
     assert (s.mk_current[0, unit], s.mk_previous[0, unit]) == (other, default)
-    turnaround[[default, other]] = [1.0, 2.0]  # back to the provider left: a flip-back
+    turnaround[both] = [1.0, 2.0]  # back to the provider left: a flip-back
     flow.market_review(ref, model.rng, 4)
     assert (s.mk_current[0, unit], s.mk_previous[0, unit]) == (default, other)
     assert s.mk_series[flow.SERIES_SWITCHES, :6].tolist() == [0, 0, 1, 0, 1, 0]
@@ -237,15 +245,16 @@ def test_price_and_defects_count_in_the_score(structure: str) -> None:
     """The kernel's score (``flow.market_score``), and the review that reads it (no margin)."""
     model, unit, default, other = primed(structure, failure_weight=10.0, price_weight=2.0, switch_margin=0.0)
     s, ref = model.kernel.state, model.kernel.ref
-    s.mk_turnaround[0, unit, [default, other]] = [3.0, 1.0]
-    s.mk_failure[0, unit, [default, other]] = [0.0, 0.1]
-    s.mk_price[0, unit, [default, other]] = [1.0, 1.5]
+    both = slot(model, unit, default, other)
+    s.mk_turnaround[0, unit, both] = [3.0, 1.0]
+    s.mk_failure[0, unit, both] = [0.0, 0.1]
+    s.mk_price[0, unit, both] = [1.0, 1.5]
     # 3 + 0 + 2 = 5 against 1 + 10 x 0.1 + 2 x 1.5 = 5: the other is no better, the unit stays.
     assert flow.market_score(ref, 0, unit, default) == pytest.approx(5.0)
     assert flow.market_score(ref, 0, unit, other) == pytest.approx(5.0)
     flow.market_review(ref, model.rng, 0)
     assert s.mk_current[0, unit] == default
-    s.mk_price[0, unit, other] = 1.4  # 1 + 1 + 2.8 = 4.8: better, the unit moves
+    s.mk_price[0, unit, both[1]] = 1.4  # 1 + 1 + 2.8 = 4.8: better, the unit moves
     assert flow.market_score(ref, 0, unit, other) == pytest.approx(4.8)
     flow.market_review(ref, model.rng, 1)
     assert s.mk_current[0, unit] == other
@@ -285,12 +294,13 @@ def test_a_switch_costs_the_consumer_a_migration(
     }
     model = hand_built(structure, **(deep_merge(TWO_SILOS, sections) if structure == "central_it" else sections))
     s = model.kernel.state
-    s.mk_seen[consumer, unit, 2], s.mk_turnaround[consumer, unit, 2] = True, 0.1
+    vendor = slot(model, unit, 2)
+    s.mk_seen[consumer, unit, vendor], s.mk_turnaround[consumer, unit, vendor] = True, 0.1
     arrive(model, 0.0, 1.0, *((0, ()) if structure == "central_it" else (1, (0,))))
     run_all(model)
     assert model.items.table()["completion"].tolist() == [1.0]
     usual = 1 - consumer
-    assert s.mk_turnaround[consumer, unit, usual] == 0.5
+    assert s.mk_turnaround[consumer, unit, slot(model, unit, usual)] == 0.5
     assert (s.mk_current[consumer, unit], s.mk_previous[consumer, unit]) == (2, usual)
     series = model.recorder.frame()
     assert series["market_switches"].tolist() == [int(tick == switched_at) for tick in range(7)]

@@ -67,8 +67,10 @@ class Exchange:
     """Every consumer's choice of provider per unit, its scores, and the external providers
     (the kernel chooses, scores and reviews in these arrays). Providers are numbered:
     internal pools 0 .. pools - 1 (the structure's pools), then the externals.
-    ``defaults[unit]`` is the unit's usual provider; ``consumer_pool[c]`` the pool of
-    consumer c (-1 for the central organisation), never a candidate of its own units."""
+    ``defaults[unit]`` is the unit's usual provider, ``providers[unit]`` all of its providers
+    (usual, alternates, externals), in the order its ``scores`` are kept per consumer;
+    ``consumer_pool[c]`` the pool of consumer c (-1 for the central organisation), never a
+    candidate of its own units."""
 
     def __init__(
         self,
@@ -94,7 +96,12 @@ class Exchange:
         self.current = np.tile(defaults.astype(int), (n_consumers, 1))
         self.previous = np.full((n_consumers, n_units), -1, dtype=int)
         self.used = np.zeros((n_consumers, n_units), dtype=bool)
-        self.scores = Scores((n_consumers, n_units, n_pools + len(self.externals)))
+        # Each unit's providers in a fixed order, padded with -1; a consumer's scores of a
+        # unit's providers are kept in that order (a few per unit, not one per pool).
+        self.providers = np.full((n_units, max(map(len, units), default=1)), -1, dtype=np.int64)
+        for u, unit in enumerate(units):
+            self.providers[u, : len(unit)] = unit
+        self.scores = Scores((n_consumers, *self.providers.shape))
         ticks = model.config.simulation.ticks
         # The series are rows of one array (the compiled kernel writes it).
         self.recorded = np.zeros((len(SERIES), ticks))

@@ -251,6 +251,7 @@ class Kernel:
                 "mk_defaults": np.zeros(1, dtype=np.int64),
                 "mk_candidates": np.zeros((1, 1, 1), dtype=np.int64),
                 "mk_ncandidates": np.zeros((1, 1), dtype=np.int64),
+                "mk_providers": np.zeros((1, 1), dtype=np.int64),
                 **{
                     name: np.zeros(0)
                     for name in ("ext_capacity", "ext_lead", "ext_defect_prob", "ext_price", "ext_free_at")
@@ -277,6 +278,7 @@ class Kernel:
             "mk_defaults": np.asarray(exchange.defaults, dtype=np.int64),
             "mk_candidates": candidates,
             "mk_ncandidates": counts,
+            "mk_providers": exchange.providers,
             "ext_capacity": np.array([e.capacity for e in externals], dtype=float),
             "ext_lead": np.array([e.lead for e in externals], dtype=float),
             "ext_defect_prob": np.array([e.defect_prob for e in externals], dtype=float),

@@ -1159,25 +1159,43 @@ def delivered(s, rng, t, now):
 def market_observe(s, consumer, unit, provider, turnaround, failed, price):
     """The newest piece weighs ``smoothing``, the first sets the value."""
     failure = 1.0 if failed else 0.0
-    if not s.mk_seen[consumer, unit, provider]:
-        s.mk_seen[consumer, unit, provider] = True
-        s.mk_turnaround[consumer, unit, provider] = turnaround
-        s.mk_failure[consumer, unit, provider] = failure
-        s.mk_price[consumer, unit, provider] = price
+    j = market_slot(s, unit, provider)
+    if not s.mk_seen[consumer, unit, j]:
+        s.mk_seen[consumer, unit, j] = True
+        s.mk_turnaround[consumer, unit, j] = turnaround
+        s.mk_failure[consumer, unit, j] = failure
+        s.mk_price[consumer, unit, j] = price
         return
     w = s.params[0].smoothing
-    s.mk_turnaround[consumer, unit, provider] += w * (turnaround - s.mk_turnaround[consumer, unit, provider])
-    s.mk_failure[consumer, unit, provider] += w * (failure - s.mk_failure[consumer, unit, provider])
-    s.mk_price[consumer, unit, provider] += w * (price - s.mk_price[consumer, unit, provider])
+    s.mk_turnaround[consumer, unit, j] += w * (turnaround - s.mk_turnaround[consumer, unit, j])
+    s.mk_failure[consumer, unit, j] += w * (failure - s.mk_failure[consumer, unit, j])
+    s.mk_price[consumer, unit, j] += w * (price - s.mk_price[consumer, unit, j])
+
+
+@njit(cache=True)
+def market_slot(s, unit, provider):
+    """Where a consumer's scores of ``provider`` for ``unit`` are kept: its place among the
+    unit's providers (one of them: a consumer deals only with its units' providers)."""
+    for j in range(s.mk_providers.shape[1]):
+        if s.mk_providers[unit, j] == provider:
+            return j
+    return -1
+
+
+@njit(cache=True)
+def market_seen(s, consumer, unit, provider):
+    """Whether anything ``provider`` did for ``consumer``'s ``unit`` came back yet."""
+    return s.mk_seen[consumer, unit, market_slot(s, unit, provider)]
 
 
 @njit(cache=True)
 def market_score(s, consumer, unit, provider):
     """Turnaround plus the weighted defect rate (plus the weighted price)."""
     p = s.params[0]
-    value = s.mk_turnaround[consumer, unit, provider] + p.failure_weight * s.mk_failure[consumer, unit, provider]
+    j = market_slot(s, unit, provider)
+    value = s.mk_turnaround[consumer, unit, j] + p.failure_weight * s.mk_failure[consumer, unit, j]
     if p.price_weight:
-        value = value + p.price_weight * s.mk_price[consumer, unit, provider]
+        value = value + p.price_weight * s.mk_price[consumer, unit, j]
     return value
 
 
@@ -1195,12 +1213,12 @@ def market_review(s, rng, tick):
             if not s.mk_used[consumer, unit]:
                 continue
             current = s.mk_current[consumer, unit]
-            if not s.mk_seen[consumer, unit, current]:
+            if not market_seen(s, consumer, unit, current):
                 continue
             known, best, lowest = 0, -1, 0.0
             for k in range(s.mk_ncandidates[consumer, unit]):
                 candidate = s.mk_candidates[consumer, unit, k]
-                if s.mk_seen[consumer, unit, candidate]:
+                if market_seen(s, consumer, unit, candidate):
                     value = market_score(s, consumer, unit, candidate)
                     if known == 0 or value < lowest:
                         best, lowest = candidate, value

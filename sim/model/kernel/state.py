@@ -315,6 +315,7 @@ class State(NamedTuple):
     mk_defaults: np.ndarray  # each unit's usual provider
     mk_candidates: np.ndarray  # consumer x unit x candidate, padded with -1
     mk_ncandidates: np.ndarray
+    mk_providers: np.ndarray  # unit x provider, padded with -1: the order of the scores' last axis
     ext_capacity: np.ndarray
     ext_lead: np.ndarray
     ext_defect_prob: np.ndarray
@@ -438,7 +439,7 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
         ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count", "waiting", "swarm_stack"), (I64, 2)
     ),
     **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
-    **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates"), (I64, 2)),
+    **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates", "mk_providers"), (I64, 2)),
     "mk_candidates": (I64, 3),
     "dm_touch": (BOOL, 2),
     **dict.fromkeys(("mk_turnaround", "mk_failure", "mk_price"), (F64, 3)),
