@@ -19,6 +19,11 @@ Every run here is in the compiled kernel (the shipped pair's mechanisms are all 
   peak: that second mark less the resident size after imports and warm-up. (``ru_maxrss``
   would not do: Linux carries it over exec from the forked parent, here the benchmark
   runner.)
+- Operating models: every scenario of ``scenarios/operating`` (scaled as the pair, in its own
+  structure) at 100 and 400 teams, 200 ticks, in one fresh interpreter; the log-log slope of
+  CPU time against teams, not judged (the issue's target names the pair). It shows a rule
+  whose cost grows faster than the organisation (the improvement units' choice and the
+  internal market's scores did, before ``ceb5942`` and ``1a4c757``).
 - Sweep memory: one fresh interpreter calls ``run_scenario`` (after N + 4 warm-up runs) N
   times, then 3N more, keeping only each run's summary dict (as a sweep does); the shipped
   pair at 200 ticks. Reported: the growth of resident memory (``/proc/self/statm``, after
@@ -57,6 +62,7 @@ def plan(quick: bool) -> dict[str, Any]:
             "ticks": [150, 300, 600],
             "ticks_teams": 25,
             "growth_runs": 2,
+            "operating_teams": [25, 100],
         }
     return {
         "teams": [25, 100, 400, 1600],
@@ -64,6 +70,7 @@ def plan(quick: bool) -> dict[str, Any]:
         "ticks": [250, 500, 1000, 2000],
         "ticks_teams": 25,
         "growth_runs": 8,
+        "operating_teams": [100, 400],
     }
 
 
@@ -152,6 +159,12 @@ def run(quick: bool = False) -> list[Row]:
         ),
         Row(NAME, "sweep, for scale: live memory of one kept RunResult (tracemalloc)", kept, "KB"),
     ]
+    sizes = cfg["operating_teams"]
+    for scenario in run_child(NAME_MODULE, "operating", ",".join(map(str, sizes)))["scenarios"]:
+        slope = loglog_slope(sizes, scenario["cpu"])
+        label = f"operating/{scenario['name']} ({scenario['structure']})"
+        log(f"  {label:<45} {' '.join(f'{c:.3f}' for c in scenario['cpu'])} s cpu at {sizes} teams: slope {slope:.2f}")
+        rows.append(Row(NAME, f"{label}: cpu time vs teams {sizes[0]}-{sizes[-1]} (200 ticks), log-log slope", slope))
     return rows
 
 
@@ -259,6 +272,20 @@ def _growth(runs_n: int, ticks: int = 200, traced_n: int = 2, traced_ticks: int 
     }
 
 
+def _operating(teams: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    from benchmarks.common import scaled, warm_up
+
+    warm_up()
+    scenarios = []
+    for path in sorted(Path("scenarios/operating").glob("*.toml")):
+        configs = [scaled(path, int(n), 200) for n in teams.split(",")]
+        cpu = [_time(config)["cpu"] for config in configs]
+        scenarios.append({"name": path.stem, "structure": configs[0].structure, "cpu": cpu})
+    return {"scenarios": scenarios}
+
+
 def child(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {NAME_MODULE}")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -268,11 +295,15 @@ def child(argv: list[str]) -> None:
         p.add_argument("points", help="teams:ticks[,teams:ticks...]")
     g = sub.add_parser("growth", help="N then 4N runs keeping only summaries; print JSON")
     g.add_argument("runs", type=int)
+    o = sub.add_parser("operating", help="time every operating scenario at these teams; print JSON")
+    o.add_argument("teams", help="teams[,teams...]")
     args = parser.parse_args(argv)
     if args.what == "series":
         out = _series(args.structure, args.points)
     elif args.what == "peak":
         out = _peak(args.structure, args.points)
+    elif args.what == "operating":
+        out = _operating(args.teams)
     else:
         out = _growth(args.runs)
     print(json.dumps(out))

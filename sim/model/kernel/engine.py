@@ -75,19 +75,25 @@ class Kernel:
         idle = [row[t] for p in pools for t in p.teams for _ in range(t.headcount)]
         idle_buf = np.zeros(int(idle_cap.sum()), dtype=np.int64)  # the project pools' rings after the others'
         idle_buf[: len(idle)] = idle
-        margin = (int(max(headcounts.max(), project_cap)) + 2) * (width + 3)
+        # The most one event or the end of a tick may take (flow.has_room): of every table
+        # (``margin``), and of any one pool's queue (``queue_margin``: a review's migrations go
+        # to each consumer's own pool, so one pool takes one consumer's at most).
+        margin = queue_margin = (int(max(headcounts.max(), project_cap)) + 2) * (width + 3)
         sourcing = config.sourcing
         if sourcing.enabled:  # room for every migration one end of tick may start
             margin = max(margin, (-(-len(teams) // sourcing.review_ticks)) * len(deps) + 4)
+            queue_margin = max(queue_margin, len(deps) + 4)
         exchange = structure.exchange
         if exchange is not None:  # the same for the market: every unit of every consumer due
             consumers, n_units = exchange.used.shape
             margin = max(margin, (-(-consumers // config.market.review_ticks)) * n_units + 4)
+            queue_margin = max(queue_margin, n_units + 4)
         if model.improvement is not None:  # and every improvement one end of tick may start
             margin += 3 * len(deps) + 4
+            queue_margin += 3 * len(deps) + 4
         rows_expected = int(1.25 * config.demand.arrival_rate * config.simulation.ticks) + 4 * margin + 64
         self.state = State(
-            params=self._params(model, margin, project_cap, slots),
+            params=self._params(model, margin, queue_margin, project_cap, slots),
             ctr=np.zeros(flow.COUNTERS, dtype=np.int64),
             kind_rank=np.array([config.demand.priority.index(name) for name in KIND_NAMES], dtype=np.int64),
             request_rank=np.array(REQUEST_RANK[config.micro_provider.request_priority], dtype=np.int64),
@@ -331,7 +337,7 @@ class Kernel:
         }
 
     @staticmethod
-    def _params(model: OrgModel, margin: int, project_cap: int, slots: int) -> np.ndarray:
+    def _params(model: OrgModel, margin: int, queue_margin: int, project_cap: int, slots: int) -> np.ndarray:
         config = model.config
         quality, spread, knowledge, debt = config.quality, config.spread, config.knowledge, config.tech_debt
         sourcing = config.sourcing
@@ -345,6 +351,7 @@ class Kernel:
             "structure": flow.CENTRAL_IT if central else flow.MICRO_PROVIDER,
             "ticks": config.simulation.ticks,
             "margin": margin,
+            "queue_margin": queue_margin,
             "last": structure.last if central else 0,
             "rework_stage": structure.rework_stage if central else 0,
             "rework_rest": float(structure.shares[structure.rework_stage :].sum()) if central else 1.0,

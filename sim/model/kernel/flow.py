@@ -2001,14 +2001,14 @@ def fund_room(s):
 @njit(cache=True)
 def has_room(s):
     """Whether every table has a margin free (what the end of a tick may take at most), every
-    pool's queue too (a review's migrations, the improvements bought, may all go to one pool;
-    ``state.grown`` gives each that room)."""
+    pool's queue its own (``queue_margin``: one consumer's review migrations, the improvements
+    bought, may all go to one pool; ``state.grown`` gives each that room)."""
     p = s.params[0]
     margin = p.margin
     for pool in range(len(s.pool_len)):
         # a project's pool: room besides for the funding round's features, which all go to one
         waiting = s.fund_ctr[FUND_BACKLOG] if p.funded and pool >= p.slot_pool else 0
-        if s.pool_len[pool] + 8 + margin + waiting > s.pool_cap[pool]:
+        if s.pool_len[pool] + 8 + p.queue_margin + waiting > s.pool_cap[pool]:
             return False
     if p.funded and not fund_room(s):
         return False

@@ -120,6 +120,7 @@ PARAMS = np.dtype(
         ("structure", np.int64),
         ("ticks", np.int64),
         ("margin", np.int64),
+        ("queue_margin", np.int64),
         ("last", np.int64),
         ("rework_stage", np.int64),
         ("rework_rest", np.float64),
@@ -570,8 +571,8 @@ def grown(s: State, arriving: int = 0) -> State:
     for name in ("pool", "backlog"):
         queues = (getattr(s, f"{name}_{part}") for part in ("heap", "start", "cap", "len"))
         extra = np.zeros(len(getattr(s, f"{name}_len")), dtype=np.int64)
-        if name == "pool":  # a margin (what the end of a tick may queue: flow.has_room) and
-            extra[:] = int(params["margin"])
+        if name == "pool":  # a margin (what the end of a tick may queue in one pool: flow.has_room) and
+            extra[:] = int(params["queue_margin"])
             if params["funded"]:  # a project's pool takes every waiting feature at once
                 extra[int(params["slot_pool"]) :] += waiting
         changes.update(_grown_queues(name, *queues, extra))
