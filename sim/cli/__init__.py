@@ -74,8 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console() -> None:
     """The ``orgsim`` command and ``python -m sim``: ``main``, then exit with its status.
     What the command leaves alive is frozen out of the garbage collector first
-    (``gc.freeze``): the interpreter's last collections would otherwise walk the million
-    objects numpy, pandas, scipy, mesa and the kernel bring, about 0.3 s at the end of every
+    (``gc.freeze``): the interpreter's last collections would otherwise walk the ~200,000
+    objects numpy, pandas, scipy, mesa and the kernel bring, 0.3-0.6 s at the end of every
     command. Exit handlers, finalizers and flushing run as at any exit."""
     status = main()
     gc.freeze()
