@@ -145,6 +145,17 @@ def test_alternates_are_other_pools_without_repeats() -> None:
     assert [len(a) for a in draw_alternates(rng, np.array([0, 1]), pools=2, k=4)] == [1, 1]
 
 
+def test_scores_are_kept_for_a_units_own_providers() -> None:
+    """A consumer's scores of a unit are kept for the unit's providers (usual, alternates,
+    externals; ``Exchange.providers``), so they do not grow with the organisation's pools
+    (kept per pool they were 205 GB at 1600 teams)."""
+    model = OrgModel(market_config("micro_provider", internal_providers=1), seed=0)
+    exchange = model.structure.exchange
+    assert len(model.structure.pools) + len(exchange.externals) == 5
+    assert exchange.scores.turnaround.shape == (*exchange.used.shape, 1 + 1 + len(exchange.externals))
+    assert exchange.providers[:, 0].tolist() == exchange.defaults.tolist()
+
+
 def slot(model: OrgModel, unit: int, *providers: int) -> int | list[int]:
     """Where the kernel keeps a consumer's scores of ``unit``'s ``providers`` (their places among
     the unit's providers): one index for one provider, else a list."""
@@ -346,3 +357,31 @@ def test_consumers_send_less_to_a_slow_provider(structure: str) -> None:
     ]
     estimate = Estimate.of(diffs)
     assert estimate.shows_sign(-1), f"expected a smaller external share with a slow vendor, got {estimate}"
+
+
+def test_one_review_may_queue_a_migration_for_every_unit_of_a_consumer_in_its_pool() -> None:
+    """Each pool's queue keeps room for all of one consumer's units (``params.queue_margin``),
+    though not for every consumer's at once: team 0 reviews every tick and has seen the
+    vendor serve each unit it uses better than the usual provider, so the end of tick 0
+    queues a migration per unit (about 200; room for one event's tasks alone is 96 places)
+    in team 0's own pool, and the queue holds them within its room. (Without that room the
+    queue runs past its end: an IndexError under NUMBA_DISABLE_JIT.)"""
+    config = small_scenario(
+        "micro_provider",
+        organisation={"teams": 2, "services": 400},
+        market={"enabled": True, "review_ticks": 1, "switch_cost_days": 1.0, "internal_providers": 0},
+    )
+    model = OrgModel(config, seed=1)
+    s = model.kernel.state
+    vendor = len(model.structure.pools)  # the first external, after the pools
+    own = model.structure.exchange.consumer_pool[0]
+    units = [u for u in range(s.mk_used.shape[1]) if s.mk_defaults[u] != own]
+    for unit in units:
+        both = slot(model, unit, int(s.mk_defaults[unit]), vendor)
+        s.mk_used[0, unit] = True
+        s.mk_seen[0, unit, both] = True
+        s.mk_turnaround[0, unit, both] = [10.0, 1.0]
+    model.step()
+    assert model.recorder.frame()["market_switches"].iloc[0] == len(units) > 150
+    s = model.kernel.state  # grown meanwhile
+    assert 150 < s.pool_len[own] <= s.pool_cap[own]
