@@ -55,11 +55,12 @@ class External:
 def draw_alternates(rng: np.random.Generator, defaults: np.ndarray, pools: int, k: int) -> list[tuple[int, ...]]:
     """For each unit, ``k`` internal pools other than its usual provider ``defaults[unit]``
     (fewer when there are not that many), drawn without replacement."""
+    take = min(k, pools - 1)
     alternates = []
     for default in defaults.tolist():
-        others = np.array([p for p in range(pools) if p != default], dtype=int)
-        take = min(k, len(others))
-        alternates.append(tuple(int(p) for p in rng.choice(others, size=take, replace=False)) if take else ())
+        # Places among the other pools (the same draws as choosing from their list), as pools.
+        places = rng.choice(pools - 1, size=take, replace=False) if take > 0 else ()
+        alternates.append(tuple(int(p) + (p >= default) for p in places))
     return alternates
 
 
@@ -69,8 +70,8 @@ class Exchange:
     internal pools 0 .. pools - 1 (the structure's pools), then the externals.
     ``defaults[unit]`` is the unit's usual provider, ``providers[unit]`` all of its providers
     (usual, alternates, externals), in the order its ``scores`` are kept per consumer;
-    ``consumer_pool[c]`` the pool of consumer c (-1 for the central organisation), never a
-    candidate of its own units."""
+    ``consumer_pool[c]`` the pool of consumer c (-1 for the central organisation): a unit's
+    candidates for a consumer are its providers but that pool."""
 
     def __init__(
         self,
@@ -91,8 +92,6 @@ class Exchange:
         alternates = draw_alternates(model.rng, defaults, n_pools, cfg.internal_providers)
         self.defaults = defaults
         units = [(int(d), *alt, *external_ids) for d, alt in zip(defaults.tolist(), alternates, strict=True)]
-        # Per consumer, the candidates of each unit without the consumer's own pool.
-        self.candidates = [[tuple(p for p in unit if p != own) for unit in units] for own in consumer_pool]
         self.current = np.tile(defaults.astype(int), (n_consumers, 1))
         self.previous = np.full((n_consumers, n_units), -1, dtype=int)
         self.used = np.zeros((n_consumers, n_units), dtype=bool)

@@ -243,7 +243,7 @@ class Kernel:
     @staticmethod
     def _exchange(exchange: Exchange | None) -> dict[str, np.ndarray]:
         """The internal market's fields of the state: the Exchange's own arrays (the kernel
-        keeps them up to date), each unit's candidates per consumer, the externals."""
+        keeps them up to date), each consumer's own pool, the externals."""
         if exchange is None:  # one consumer, one unit, one provider, no external
             return {
                 "mk_current": np.zeros((1, 1), dtype=np.int64),
@@ -255,21 +255,13 @@ class Kernel:
                 "mk_seen": np.zeros((1, 1, 1), dtype=bool),
                 "mk_series": np.zeros((6, 1)),
                 "mk_defaults": np.zeros(1, dtype=np.int64),
-                "mk_candidates": np.zeros((1, 1, 1), dtype=np.int64),
-                "mk_ncandidates": np.zeros((1, 1), dtype=np.int64),
                 "mk_providers": np.zeros((1, 1), dtype=np.int64),
+                "mk_consumer_pool": np.full(1, -1, dtype=np.int64),
                 **{
                     name: np.zeros(0)
                     for name in ("ext_capacity", "ext_lead", "ext_defect_prob", "ext_price", "ext_free_at")
                 },
             }
-        width = max(len(unit) for units in exchange.candidates for unit in units)
-        candidates = np.full((*exchange.used.shape, max(1, width)), -1, dtype=np.int64)
-        counts = np.zeros(exchange.used.shape, dtype=np.int64)
-        for c, units in enumerate(exchange.candidates):
-            for u, unit in enumerate(units):
-                candidates[c, u, : len(unit)] = unit
-                counts[c, u] = len(unit)
         externals = exchange.externals
         scores = exchange.scores
         return {
@@ -282,9 +274,8 @@ class Kernel:
             "mk_seen": scores.seen,
             "mk_series": exchange.recorded,
             "mk_defaults": np.asarray(exchange.defaults, dtype=np.int64),
-            "mk_candidates": candidates,
-            "mk_ncandidates": counts,
             "mk_providers": exchange.providers,
+            "mk_consumer_pool": np.asarray(exchange.consumer_pool, dtype=np.int64),
             "ext_capacity": np.array([e.capacity for e in externals], dtype=float),
             "ext_lead": np.array([e.lead for e in externals], dtype=float),
             "ext_defect_prob": np.array([e.defect_prob for e in externals], dtype=float),

@@ -1056,19 +1056,29 @@ def choose(s, rng, consumer, unit):
     s.mk_used[consumer, unit] = True
     chosen = s.mk_current[consumer, unit]
     if p.explore_prob and rng.random() < p.explore_prob:
-        n = s.mk_ncandidates[consumer, unit]
+        width = s.mk_providers.shape[1]
         others = 0
-        for k in range(n):
-            others += s.mk_candidates[consumer, unit, k] != chosen
+        for k in range(width):
+            candidate = market_candidate(s, consumer, unit, k)
+            if candidate >= 0 and candidate != chosen:
+                others += 1
         if others:
             pick = rng.integers(0, others)
-            for k in range(n):
-                candidate = s.mk_candidates[consumer, unit, k]
-                if candidate != chosen:
+            for k in range(width):
+                candidate = market_candidate(s, consumer, unit, k)
+                if candidate >= 0 and candidate != chosen:
                     if pick == 0:
                         return candidate
                     pick -= 1
     return chosen
+
+
+@njit(cache=True)
+def market_candidate(s, consumer, unit, k):
+    """The ``k``-th of ``unit``'s providers, if it is a candidate for ``consumer`` (any but the
+    consumer's own pool); else -1, as past the unit's last provider."""
+    provider = s.mk_providers[unit, k]
+    return -1 if provider == s.mk_consumer_pool[consumer] else provider
 
 
 @njit(cache=True)
@@ -1216,9 +1226,9 @@ def market_review(s, rng, tick):
             if not market_seen(s, consumer, unit, current):
                 continue
             known, best, lowest = 0, -1, 0.0
-            for k in range(s.mk_ncandidates[consumer, unit]):
-                candidate = s.mk_candidates[consumer, unit, k]
-                if market_seen(s, consumer, unit, candidate):
+            for k in range(s.mk_providers.shape[1]):
+                candidate = market_candidate(s, consumer, unit, k)
+                if candidate >= 0 and market_seen(s, consumer, unit, candidate):
                     value = market_score(s, consumer, unit, candidate)
                     if known == 0 or value < lowest:
                         best, lowest = candidate, value

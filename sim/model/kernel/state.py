@@ -304,7 +304,7 @@ class State(NamedTuple):
     score_failure: np.ndarray
     score_seen: np.ndarray
     # The internal market (sim/model/market.py): the Exchange's arrays (consumer x unit, and
-    # x provider for the scores), each unit's candidates per consumer, the externals.
+    # x provider for the scores), each consumer's own pool, the externals.
     mk_current: np.ndarray
     mk_previous: np.ndarray
     mk_used: np.ndarray
@@ -314,9 +314,8 @@ class State(NamedTuple):
     mk_seen: np.ndarray
     mk_series: np.ndarray  # a row per name of market.SERIES, a column per tick
     mk_defaults: np.ndarray  # each unit's usual provider
-    mk_candidates: np.ndarray  # consumer x unit x candidate, padded with -1
-    mk_ncandidates: np.ndarray
     mk_providers: np.ndarray  # unit x provider, padded with -1: the order of the scores' last axis
+    mk_consumer_pool: np.ndarray  # each consumer's own pool (-1: none), never its units' candidate
     ext_capacity: np.ndarray
     ext_lead: np.ndarray
     ext_defect_prob: np.ndarray
@@ -440,8 +439,8 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
         ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count", "waiting", "swarm_stack"), (I64, 2)
     ),
     **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
-    **dict.fromkeys(("mk_current", "mk_previous", "mk_ncandidates", "mk_providers"), (I64, 2)),
-    "mk_candidates": (I64, 3),
+    **dict.fromkeys(("mk_current", "mk_previous", "mk_providers"), (I64, 2)),
+    "mk_consumer_pool": (I64, 1),
     "dm_touch": (BOOL, 2),
     **dict.fromkeys(("mk_turnaround", "mk_failure", "mk_price"), (F64, 3)),
     "mk_seen": (BOOL, 3),

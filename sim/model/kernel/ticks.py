@@ -261,9 +261,8 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.mk_seen = s.mk_seen
     ref.mk_series = s.mk_series
     ref.mk_defaults = s.mk_defaults
-    ref.mk_candidates = s.mk_candidates
-    ref.mk_ncandidates = s.mk_ncandidates
     ref.mk_providers = s.mk_providers
+    ref.mk_consumer_pool = s.mk_consumer_pool
     ref.ext_capacity = s.ext_capacity
     ref.ext_lead = s.ext_lead
     ref.ext_defect_prob = s.ext_defect_prob
