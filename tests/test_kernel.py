@@ -8,6 +8,7 @@ one on hand-built organisations (tests/test_mutants_model.py and the mechanisms'
 
 from __future__ import annotations
 
+import heapq
 import inspect
 import os
 import re
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 import sim.model.kernel
 from sim import load_scenario
 from sim.model.kernel import flow, heaps, sums, ticks
-from sim.model.kernel.state import State
+from sim.model.kernel.state import QUEUE, State
 from sim.model.org_model import OrgModel
 
 
@@ -455,6 +456,31 @@ def test_python_sums_are_reproduced_exactly() -> None:
     values = np.array([1e16, 1.0, -1e16, 3.0, 0.1, 0.2])
     for lo in range(len(values)):
         assert sums.py_sum(values, lo, len(values)) == sum(values[lo:].tolist())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_heaps_give_their_entries_in_key_order(seed: int) -> None:
+    # Pushes and pops at random, on heaps that fill and empty again, with many equal times,
+    # priorities and ready times: every pop is the least key left, as heapq's on the same keys.
+    rng = np.random.default_rng(seed)
+    n = 700
+    times, keys = np.zeros(n), np.zeros((n, 3), dtype=np.int64)
+    queue = np.zeros(n + 5, dtype=QUEUE).view(np.recarray)  # rows take attribute access as plain Python too
+    events: list[tuple[float, int, int, int]] = []
+    queued: list[tuple[int, float, int, int]] = []
+    for seq in range(4 * n):
+        if events and (len(events) == n or rng.random() < 0.5 - 0.3 * np.sin(seq / 150)):
+            slot = heaps.event_pop(times, keys, len(events))
+            assert (times[slot], *keys[slot]) == heapq.heappop(events)
+            row = heaps.queue_pop(queue, 5, len(queued))
+            assert row == heapq.heappop(queued)[3]
+        else:
+            event = (float(rng.integers(0, 30)), seq, int(rng.integers(0, 4)), int(rng.integers(0, n)))
+            heaps.event_push(times, keys, len(events), *event)
+            heapq.heappush(events, event)
+            entry = (int(rng.integers(0, 3)), float(rng.integers(0, 5)), seq, seq)  # the row names the entry
+            heaps.queue_push(queue, 5, len(queued), *entry)
+            heapq.heappush(queued, entry)
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 300, 1000, 4097, 20_000])
