@@ -69,9 +69,14 @@ class Exchange:
     (the kernel chooses, scores and reviews in these arrays). Providers are numbered:
     internal pools 0 .. pools - 1 (the structure's pools), then the externals.
     ``defaults[unit]`` is the unit's usual provider, ``providers[unit]`` all of its providers
-    (usual, alternates, externals), in the order its ``scores`` are kept per consumer;
+    (usual, alternates, externals), in the order its ``scores`` are kept;
     ``consumer_pool[c]`` the pool of consumer c (-1 for the central organisation): a unit's
-    candidates for a consumer are its providers but that pool."""
+    candidates for a consumer are its providers but that pool.
+
+    A consumer keeps a place for each unit it may send (``units_of[c]``, ascending: under
+    micro-providers the services its own services depend on, a few of the organisation's):
+    ``unit[first[c]:first[c + 1]]`` are its units, and ``current``, ``previous``, ``used``
+    and the rows of ``scores`` are kept per place."""
 
     def __init__(
         self,
@@ -79,12 +84,13 @@ class Exchange:
         pools: list[Pool],
         defaults: np.ndarray,
         consumer_pool: list[int],
+        units_of: list[np.ndarray],
         services: int,
     ) -> None:
         cfg: Market = model.config.market
         self.services = services
         self.consumer_pool = consumer_pool
-        n_pools, n_units, n_consumers = len(pools), len(defaults), len(consumer_pool)
+        n_pools = len(pools)
         self.externals = [
             External(e.capacity_days_per_tick, e.lead_ticks, e.defect_prob, e.price_factor) for e in cfg.externals
         ]
@@ -92,16 +98,36 @@ class Exchange:
         alternates = draw_alternates(model.rng, defaults, n_pools, cfg.internal_providers)
         self.defaults = defaults
         units = [(int(d), *alt, *external_ids) for d, alt in zip(defaults.tolist(), alternates, strict=True)]
-        self.current = np.tile(defaults.astype(int), (n_consumers, 1))
-        self.previous = np.full((n_consumers, n_units), -1, dtype=int)
-        self.used = np.zeros((n_consumers, n_units), dtype=bool)
         # Each unit's providers in a fixed order, padded with -1; a consumer's scores of a
         # unit's providers are kept in that order (a few per unit, not one per pool).
-        self.providers = np.full((n_units, max(map(len, units), default=1)), -1, dtype=np.int64)
+        self.providers = np.full((len(units), max(map(len, units), default=1)), -1, dtype=np.int64)
         for u, unit in enumerate(units):
             self.providers[u, : len(unit)] = unit
-        self.scores = Scores((n_consumers, *self.providers.shape))
+        self.first = np.zeros(len(consumer_pool) + 1, dtype=np.int64)
+        self.first[1:] = np.cumsum([len(own) for own in units_of])
+        self.unit = np.concatenate([np.asarray(own, dtype=np.int64) for own in units_of])
+        self.current = self.defaults[self.unit].astype(np.int64)
+        self.previous = np.full(len(self.unit), -1, dtype=np.int64)
+        self.used = np.zeros(len(self.unit), dtype=bool)
+        self.scores = Scores((len(self.unit), self.providers.shape[1]))
         ticks = model.config.simulation.ticks
         # The series are rows of one array (the compiled kernel writes it).
         self.recorded = np.zeros((len(SERIES), ticks))
         self.series = dict(zip(SERIES, self.recorded, strict=True))
+
+    def make_room(self, consumer: int, wanted: list[int]) -> int:
+        """Places for the units of ``wanted`` that ``consumer`` has none for (an item placed by
+        hand may touch any service; the demand's touch only their service's dependencies),
+        each fresh: the usual provider chosen, nothing seen. Returns how many were added."""
+        first, last = self.first[consumer], self.first[consumer + 1]
+        new = sorted(set(wanted) - set(self.unit[first:last].tolist()))
+        if new:
+            at = first + np.searchsorted(self.unit[first:last], new)
+            self.unit = np.insert(self.unit, at, new)
+            self.current = np.insert(self.current, at, self.defaults[new])
+            self.previous = np.insert(self.previous, at, -1)
+            self.used = np.insert(self.used, at, False)
+            for name in ("turnaround", "failure", "price", "seen"):
+                setattr(self.scores, name, np.insert(getattr(self.scores, name), at, 0, axis=0))
+            self.first[consumer + 1 :] += len(new)
+        return len(new)

@@ -43,7 +43,9 @@ class CentralIT:
             # one primary service, and its usual provider is the stage's silo.
             services = model.config.organisation.services
             defaults = np.repeat(np.arange(len(stages)), services)
-            self.exchange = Exchange(model, self.pools, defaults, consumer_pool=[-1], services=services)
+            self.exchange = Exchange(
+                model, self.pools, defaults, consumer_pool=[-1], units_of=[np.arange(len(defaults))], services=services
+            )
 
     def intake_people(self) -> list[int]:
         """People behind each intake: one central intake for the whole organisation."""
@@ -80,13 +82,20 @@ class MicroProvider:
         self.owners = assign_owners(load, len(model.teams))
         sourcing = model.config.sourcing
         self.market = Market(sourcing, len(model.teams), len(self.owners)) if sourcing.enabled else None
-        # The internal market: each consumer team chooses, per service it requests, among the
-        # owner, other teams and external providers (a team's pool index is its index).
+        # The internal market: each consumer team chooses, per service it requests (another
+        # team's service its own depend on), among the owner, other teams and external
+        # providers (a team's pool index is its index).
         self.exchange = None
         if model.config.market.enabled:
             teams = list(range(len(model.teams)))
+            requested: list[set[int]] = [set() for _ in teams]
+            for service, needs in enumerate(model.services.dependencies):
+                requested[self.owners[service]].update(needs)
+            units_of = [
+                np.array(sorted(u for u in wanted if self.owners[u] != team)) for team, wanted in enumerate(requested)
+            ]
             self.exchange = Exchange(
-                model, self.pools, self.owners.copy(), consumer_pool=teams, services=len(self.owners)
+                model, self.pools, self.owners.copy(), consumer_pool=teams, units_of=units_of, services=len(self.owners)
             )
 
     def intake_people(self) -> list[int]:

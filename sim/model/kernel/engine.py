@@ -84,8 +84,8 @@ class Kernel:
             margin = max(margin, (-(-len(teams) // sourcing.review_ticks)) * len(deps) + 4)
             queue_margin = max(queue_margin, len(deps) + 4)
         exchange = structure.exchange
-        if exchange is not None:  # the same for the market: every unit of every consumer due
-            consumers, n_units = exchange.used.shape
+        if exchange is not None:  # the same for the market: every unit of every consumer due (its places)
+            consumers, n_units = len(exchange.consumer_pool), int(np.diff(exchange.first).max(initial=0))
             margin = max(margin, (-(-consumers // config.market.review_ticks)) * n_units + 4)
             queue_margin = max(queue_margin, n_units + 4)
         if model.improvement is not None:  # and every improvement one end of tick may start
@@ -243,16 +243,19 @@ class Kernel:
     @staticmethod
     def _exchange(exchange: Exchange | None) -> dict[str, np.ndarray]:
         """The internal market's fields of the state: the Exchange's own arrays (the kernel
-        keeps them up to date), each consumer's own pool, the externals."""
+        keeps them up to date: a consumer's units' places, the choices and scores per place),
+        each consumer's own pool, the externals."""
         if exchange is None:  # one consumer, one unit, one provider, no external
             return {
-                "mk_current": np.zeros((1, 1), dtype=np.int64),
-                "mk_previous": np.zeros((1, 1), dtype=np.int64),
-                "mk_used": np.zeros((1, 1), dtype=bool),
-                "mk_turnaround": np.zeros((1, 1, 1)),
-                "mk_failure": np.zeros((1, 1, 1)),
-                "mk_price": np.zeros((1, 1, 1)),
-                "mk_seen": np.zeros((1, 1, 1), dtype=bool),
+                "mk_first": np.zeros(2, dtype=np.int64),
+                "mk_unit": np.zeros(1, dtype=np.int64),
+                "mk_current": np.zeros(1, dtype=np.int64),
+                "mk_previous": np.zeros(1, dtype=np.int64),
+                "mk_used": np.zeros(1, dtype=bool),
+                "mk_turnaround": np.zeros((1, 1)),
+                "mk_failure": np.zeros((1, 1)),
+                "mk_price": np.zeros((1, 1)),
+                "mk_seen": np.zeros((1, 1), dtype=bool),
                 "mk_series": np.zeros((6, 1)),
                 "mk_defaults": np.zeros(1, dtype=np.int64),
                 "mk_providers": np.zeros((1, 1), dtype=np.int64),
@@ -263,15 +266,8 @@ class Kernel:
                 },
             }
         externals = exchange.externals
-        scores = exchange.scores
         return {
-            "mk_current": exchange.current,
-            "mk_previous": exchange.previous,
-            "mk_used": exchange.used,
-            "mk_turnaround": scores.turnaround,
-            "mk_failure": scores.failure,
-            "mk_price": scores.price,
-            "mk_seen": scores.seen,
+            **Kernel._places(exchange),
             "mk_series": exchange.recorded,
             "mk_defaults": np.asarray(exchange.defaults, dtype=np.int64),
             "mk_providers": exchange.providers,
@@ -281,6 +277,22 @@ class Kernel:
             "ext_defect_prob": np.array([e.defect_prob for e in externals], dtype=float),
             "ext_price": np.array([e.price for e in externals], dtype=float),
             "ext_free_at": np.zeros(len(externals)),  # each external is free from the start
+        }
+
+    @staticmethod
+    def _places(exchange: Exchange) -> dict[str, np.ndarray]:
+        """The market's fields kept per place (a unit a consumer may send)."""
+        scores = exchange.scores
+        return {
+            "mk_first": exchange.first,
+            "mk_unit": exchange.unit,
+            "mk_current": exchange.current,
+            "mk_previous": exchange.previous,
+            "mk_used": exchange.used,
+            "mk_turnaround": scores.turnaround,
+            "mk_failure": scores.failure,
+            "mk_price": scores.price,
+            "mk_seen": scores.seen,
         }
 
     @staticmethod
@@ -462,7 +474,7 @@ class Kernel:
         model.recorder.set_busy(self.state.intervals[: self.state.ctr[flow.INTERVALS]])
         model.recorder.set_improvement(self.state.imp_days[: self.state.imp_ctr[flow.IMPROVING]])
         if self.state.ctr[flow.ERROR]:
-            raise RuntimeError("kernel: a swarmed transfer started inside another's swarm (report this as a bug)")
+            raise RuntimeError("kernel: a consumer sent work on a unit it has no place for (report this as a bug)")
         model.adopted_count = int(self.state.ctr[flow.ADOPTED])
         model.open_count = int(self.state.ctr[flow.OPEN])
         teams = model.teams  # the project teams' rows follow
@@ -480,12 +492,29 @@ class Kernel:
         if len(deps) > self.state.item_deps.shape[1]:
             raise ValueError(f"an item touches at most {self.state.item_deps.shape[1]} services here, not {len(deps)}")
         self._grow(1)
+        self._give_places(service, deps)
         s = self.state
         s.ctr[flow.NEXT_ID] += 1
         item = flow.new_item(self.ref, s.ctr[flow.NEXT_ID], kind, flow.FROM_DEMAND, service, effort, at)
         s.item_deps[item, : len(deps)] = deps
         s.items[item]["ndeps"] = len(deps)
         flow.schedule(self.ref, at, flow.ARRIVE, item)
+
+    def _give_places(self, service: int, deps: tuple[int, ...]) -> None:
+        """Under micro-providers with the market on, places for the requests of an item placed
+        by hand (its owner sends them; ``Exchange.make_room``), and room for one more
+        migration each at a review; the tables get a new handle."""
+        exchange = self.model.structure.exchange
+        if exchange is None or self.state.params[0]["structure"] != flow.MICRO_PROVIDER:
+            return
+        owner = int(self.state.owner_of[service])
+        added = exchange.make_room(owner, [d for d in deps if self.state.owner_of[d] != owner])
+        if added:
+            params = self.state.params[0]
+            params["margin"] += added
+            params["queue_margin"] += added
+            self.state, self.ref = self.state._replace(**self._places(exchange)), None
+            self._grow(0)
 
     def _reserve_migration_item(self) -> None:
         """Row ``flow.MIGRATION``: the item of every migration task (an upgrade, never logged)."""

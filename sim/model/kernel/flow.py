@@ -1053,8 +1053,12 @@ def choose(s, rng, consumer, unit):
     """The provider of ``consumer``'s next piece of ``unit``: its choice, or now and then
     (``explore_prob``) another candidate drawn at random."""
     p = s.params[0]
-    s.mk_used[consumer, unit] = True
-    chosen = s.mk_current[consumer, unit]
+    place = market_place(s, consumer, unit)
+    if place == s.mk_first[consumer + 1] or s.mk_unit[place] != unit:
+        s.ctr[ERROR] = 1  # by construction a consumer has a place for every unit it sends
+        return s.mk_defaults[unit]
+    s.mk_used[place] = True
+    chosen = s.mk_current[place]
     if p.explore_prob and rng.random() < p.explore_prob:
         width = s.mk_providers.shape[1]
         others = 0
@@ -1071,6 +1075,20 @@ def choose(s, rng, consumer, unit):
                         return candidate
                     pick -= 1
     return chosen
+
+
+@njit(cache=True)
+def market_place(s, consumer, unit):
+    """Where ``consumer``'s choice and scores of ``unit`` are kept: the unit's place among the
+    consumer's units (ascending, ``mk_unit[mk_first[consumer] : mk_first[consumer + 1]]``)."""
+    low, high = s.mk_first[consumer], s.mk_first[consumer + 1]
+    while low < high:
+        middle = (low + high) >> 1
+        if s.mk_unit[middle] < unit:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 @njit(cache=True)
@@ -1169,17 +1187,17 @@ def delivered(s, rng, t, now):
 def market_observe(s, consumer, unit, provider, turnaround, failed, price):
     """The newest piece weighs ``smoothing``, the first sets the value."""
     failure = 1.0 if failed else 0.0
-    j = market_slot(s, unit, provider)
-    if not s.mk_seen[consumer, unit, j]:
-        s.mk_seen[consumer, unit, j] = True
-        s.mk_turnaround[consumer, unit, j] = turnaround
-        s.mk_failure[consumer, unit, j] = failure
-        s.mk_price[consumer, unit, j] = price
+    place, j = market_place(s, consumer, unit), market_slot(s, unit, provider)
+    if not s.mk_seen[place, j]:
+        s.mk_seen[place, j] = True
+        s.mk_turnaround[place, j] = turnaround
+        s.mk_failure[place, j] = failure
+        s.mk_price[place, j] = price
         return
     w = s.params[0].smoothing
-    s.mk_turnaround[consumer, unit, j] += w * (turnaround - s.mk_turnaround[consumer, unit, j])
-    s.mk_failure[consumer, unit, j] += w * (failure - s.mk_failure[consumer, unit, j])
-    s.mk_price[consumer, unit, j] += w * (price - s.mk_price[consumer, unit, j])
+    s.mk_turnaround[place, j] += w * (turnaround - s.mk_turnaround[place, j])
+    s.mk_failure[place, j] += w * (failure - s.mk_failure[place, j])
+    s.mk_price[place, j] += w * (price - s.mk_price[place, j])
 
 
 @njit(cache=True)
@@ -1193,19 +1211,19 @@ def market_slot(s, unit, provider):
 
 
 @njit(cache=True)
-def market_seen(s, consumer, unit, provider):
-    """Whether anything ``provider`` did for ``consumer``'s ``unit`` came back yet."""
-    return s.mk_seen[consumer, unit, market_slot(s, unit, provider)]
+def market_seen(s, place, unit, provider):
+    """Whether anything ``provider`` did for the consumer's ``unit`` (at ``place``) came back yet."""
+    return s.mk_seen[place, market_slot(s, unit, provider)]
 
 
 @njit(cache=True)
-def market_score(s, consumer, unit, provider):
+def market_score(s, place, unit, provider):
     """Turnaround plus the weighted defect rate (plus the weighted price)."""
     p = s.params[0]
     j = market_slot(s, unit, provider)
-    value = s.mk_turnaround[consumer, unit, j] + p.failure_weight * s.mk_failure[consumer, unit, j]
+    value = s.mk_turnaround[place, j] + p.failure_weight * s.mk_failure[place, j]
     if p.price_weight:
-        value = value + p.price_weight * s.mk_price[consumer, unit, j]
+        value = value + p.price_weight * s.mk_price[place, j]
     return value
 
 
@@ -1215,33 +1233,33 @@ def market_review(s, rng, tick):
     seen, if the current one is worse by more than the margin; each switch costs the consumer
     a migration (at its own pool: central IT's intake, the first silo)."""
     p = s.params[0]
-    consumers, units = s.mk_used.shape
-    for consumer in range(consumers):
+    for consumer in range(len(s.mk_consumer_pool)):
         if consumer % p.review_ticks != tick % p.review_ticks:
             continue
-        for unit in range(units):
-            if not s.mk_used[consumer, unit]:
+        for place in range(s.mk_first[consumer], s.mk_first[consumer + 1]):  # its units, ascending
+            if not s.mk_used[place]:
                 continue
-            current = s.mk_current[consumer, unit]
-            if not market_seen(s, consumer, unit, current):
+            unit = s.mk_unit[place]
+            current = s.mk_current[place]
+            if not market_seen(s, place, unit, current):
                 continue
             known, best, lowest = 0, -1, 0.0
             for k in range(s.mk_providers.shape[1]):
                 candidate = market_candidate(s, consumer, unit, k)
-                if candidate >= 0 and market_seen(s, consumer, unit, candidate):
-                    value = market_score(s, consumer, unit, candidate)
+                if candidate >= 0 and market_seen(s, place, unit, candidate):
+                    value = market_score(s, place, unit, candidate)
                     if known == 0 or value < lowest:
                         best, lowest = candidate, value
                     known += 1
             if known < 2 or best == current:
                 continue
-            if not market_score(s, consumer, unit, current) > lowest * (1 + p.switch_margin):  # sourcing.worse
+            if not market_score(s, place, unit, current) > lowest * (1 + p.switch_margin):  # sourcing.worse
                 continue
             s.mk_series[SERIES_SWITCHES, tick] += 1
-            if best == s.mk_previous[consumer, unit]:
+            if best == s.mk_previous[place]:
                 s.mk_series[SERIES_FLIPBACKS, tick] += 1
-            s.mk_previous[consumer, unit] = current
-            s.mk_current[consumer, unit] = best
+            s.mk_previous[place] = current
+            s.mk_current[place] = best
             pool = 0 if p.structure == CENTRAL_IT else consumer
             migrate(s, rng, pool, unit % p.services, float(tick + 1))
 

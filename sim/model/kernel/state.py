@@ -303,8 +303,12 @@ class State(NamedTuple):
     score_turnaround: np.ndarray
     score_failure: np.ndarray
     score_seen: np.ndarray
-    # The internal market (sim/model/market.py): the Exchange's arrays (consumer x unit, and
-    # x provider for the scores), each consumer's own pool, the externals.
+    # The internal market (sim/model/market.py): the Exchange's arrays (a place per unit a
+    # consumer may send: consumer c's are mk_first[c] .. mk_first[c + 1] - 1, their units
+    # ascending in mk_unit; a choice per place, and x provider for the scores), each
+    # consumer's own pool, the externals.
+    mk_first: np.ndarray
+    mk_unit: np.ndarray
     mk_current: np.ndarray
     mk_previous: np.ndarray
     mk_used: np.ndarray
@@ -438,12 +442,13 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
     **dict.fromkeys(
         ("proj_lent", "proj_lent_count", "proj_owed", "proj_owed_count", "waiting", "swarm_stack"), (I64, 2)
     ),
-    **dict.fromkeys(("market_external", "market_used", "mk_used"), (BOOL, 2)),
-    **dict.fromkeys(("mk_current", "mk_previous", "mk_providers"), (I64, 2)),
-    "mk_consumer_pool": (I64, 1),
+    **dict.fromkeys(("market_external", "market_used"), (BOOL, 2)),
+    "mk_used": (BOOL, 1),
+    **dict.fromkeys(("mk_first", "mk_unit", "mk_current", "mk_previous", "mk_consumer_pool"), (I64, 1)),
+    "mk_providers": (I64, 2),
     "dm_touch": (BOOL, 2),
-    **dict.fromkeys(("mk_turnaround", "mk_failure", "mk_price"), (F64, 3)),
-    "mk_seen": (BOOL, 3),
+    **dict.fromkeys(("mk_turnaround", "mk_failure", "mk_price"), (F64, 2)),
+    "mk_seen": (BOOL, 2),
     "mk_series": (F64, 2),
     **dict.fromkeys(("imp_factors", "imp_days"), (F64, 2)),
     "imp_figures": (F64, 3),

@@ -252,6 +252,8 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
     ref.score_turnaround = s.score_turnaround
     ref.score_failure = s.score_failure
     ref.score_seen = s.score_seen
+    ref.mk_first = s.mk_first
+    ref.mk_unit = s.mk_unit
     ref.mk_current = s.mk_current
     ref.mk_previous = s.mk_previous
     ref.mk_used = s.mk_used
