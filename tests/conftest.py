@@ -10,6 +10,7 @@ in a table at the end of the pytest run, so the figures can be quoted.
 from __future__ import annotations
 
 import copy
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ from sim.model.org_model import OrgModel
 from sim.model.work import FEATURE, FROM_DEMAND
 from sim.run import RunResult
 from sim.scenario.schema import Scenario
+
+# A shell starts a background job (``make test &``) with Ctrl-C ignored, and the commands the
+# tests start would inherit that: they could not be interrupted, and the tests of Ctrl-C
+# (exit 130, one line) would fail. The suite runs as a terminal's foreground job would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

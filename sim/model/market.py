@@ -58,9 +58,9 @@ def draw_alternates(rng: np.random.Generator, defaults: np.ndarray, pools: int, 
     take = min(k, pools - 1)
     alternates = []
     for default in defaults.tolist():
-        # Places among the other pools (the same draws as choosing from their list), as pools.
-        places = rng.choice(pools - 1, size=take, replace=False) if take > 0 else ()
-        alternates.append(tuple(int(p) + (p >= default) for p in places))
+        # Indices into the other pools (numpy draws the same ones as from their list), as pools.
+        picks = rng.choice(pools - 1, size=take, replace=False).tolist() if take > 0 else []
+        alternates.append(tuple(p + (p >= default) for p in picks))
     return alternates
 
 
@@ -74,7 +74,7 @@ class Exchange:
     candidates for a consumer are its providers but that pool.
 
     A consumer keeps a place for each unit it may send (``units_of[c]``, ascending: under
-    micro-providers the services its own services depend on, a few of the organisation's):
+    micro-providers the other teams' services its own depend on, a few of the organisation's):
     ``unit[first[c]:first[c + 1]]`` are its units, and ``current``, ``previous``, ``used``
     and the rows of ``scores`` are kept per place."""
 
