@@ -315,17 +315,17 @@ def test_price_and_defects_count_in_the_score(structure: str) -> None:
     """The kernel's score (``flow.market_score``), and the review that reads it (no margin)."""
     model, unit, default, other = primed(structure, failure_weight=10.0, price_weight=2.0, switch_margin=0.0)
     s, ref = model.kernel.state, model.kernel.ref
-    both = slot(model, unit, default, other)
-    s.mk_turnaround[place(model, 0, unit), both] = [3.0, 1.0]
-    s.mk_failure[place(model, 0, unit), both] = [0.0, 0.1]
-    s.mk_price[place(model, 0, unit), both] = [1.0, 1.5]
+    at, both = place(model, 0, unit), slot(model, unit, default, other)
+    s.mk_turnaround[at, both] = [3.0, 1.0]
+    s.mk_failure[at, both] = [0.0, 0.1]
+    s.mk_price[at, both] = [1.0, 1.5]
     # 3 + 0 + 2 = 5 against 1 + 10 x 0.1 + 2 x 1.5 = 5: the other is no better, the unit stays.
-    assert flow.market_score(ref, 0, unit, default) == pytest.approx(5.0)
-    assert flow.market_score(ref, 0, unit, other) == pytest.approx(5.0)
+    assert flow.market_score(ref, at, both[0]) == pytest.approx(5.0)
+    assert flow.market_score(ref, at, both[1]) == pytest.approx(5.0)
     flow.market_review(ref, model.rng, 0)
     assert s.mk_current[place(model, 0, unit)] == default
-    s.mk_price[place(model, 0, unit), both[1]] = 1.4  # 1 + 1 + 2.8 = 4.8: better, the unit moves
-    assert flow.market_score(ref, 0, unit, other) == pytest.approx(4.8)
+    s.mk_price[at, both[1]] = 1.4  # 1 + 1 + 2.8 = 4.8: better, the unit moves
+    assert flow.market_score(ref, at, both[1]) == pytest.approx(4.8)
     flow.market_review(ref, model.rng, 1)
     assert s.mk_current[place(model, 0, unit)] == other
 

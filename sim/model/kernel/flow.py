@@ -1211,16 +1211,10 @@ def market_slot(s, unit, provider):
 
 
 @njit(cache=True)
-def market_seen(s, place, unit, provider):
-    """Whether anything ``provider`` did for the consumer's ``unit`` (at ``place``) came back yet."""
-    return s.mk_seen[place, market_slot(s, unit, provider)]
-
-
-@njit(cache=True)
-def market_score(s, place, unit, provider):
-    """Turnaround plus the weighted defect rate (plus the weighted price)."""
+def market_score(s, place, j):
+    """The score of the unit's provider ``j`` (its slot) by the consumer's scores at ``place``:
+    turnaround plus the weighted defect rate (plus the weighted price)."""
     p = s.params[0]
-    j = market_slot(s, unit, provider)
     value = s.mk_turnaround[place, j] + p.failure_weight * s.mk_failure[place, j]
     if p.price_weight:
         value = value + p.price_weight * s.mk_price[place, j]
@@ -1241,19 +1235,20 @@ def market_review(s, rng, tick):
                 continue
             unit = s.mk_unit[place]
             current = s.mk_current[place]
-            if not market_seen(s, place, unit, current):
+            now = market_slot(s, unit, current)
+            if not s.mk_seen[place, now]:
                 continue
             known, best, lowest = 0, -1, 0.0
-            for k in range(s.mk_providers.shape[1]):
+            for k in range(s.mk_providers.shape[1]):  # a candidate's slot is its place k
                 candidate = market_candidate(s, consumer, unit, k)
-                if candidate >= 0 and market_seen(s, place, unit, candidate):
-                    value = market_score(s, place, unit, candidate)
+                if candidate >= 0 and s.mk_seen[place, k]:
+                    value = market_score(s, place, k)
                     if known == 0 or value < lowest:
                         best, lowest = candidate, value
                     known += 1
             if known < 2 or best == current:
                 continue
-            if not market_score(s, place, unit, current) > lowest * (1 + p.switch_margin):  # sourcing.worse
+            if not market_score(s, place, now) > lowest * (1 + p.switch_margin):  # sourcing.worse
                 continue
             s.mk_series[SERIES_SWITCHES, tick] += 1
             if best == s.mk_previous[place]:
