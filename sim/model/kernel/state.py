@@ -3,6 +3,7 @@ a named tuple, the constants it reads, and how the arrays grow between calls."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import NamedTuple
 
 import numpy as np
@@ -507,6 +508,13 @@ class StateRefType(types.StructRef):
 
     def preprocess_fields(self, fields):
         return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+    @property
+    def mangling_args(self):
+        """The name compiled symbols carry: short, and unique to the fields. Numba's default is
+        the full name, every field's type spelled out (40 kB), in every function's symbol: the
+        cached kernel then held some 24 MB of names, read and parsed at every process start."""
+        return f"StateRef_{hashlib.sha1(self.name.encode()).hexdigest()[:16]}", ()
 
 
 class StateRef(structref.StructRefProxy):
