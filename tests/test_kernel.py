@@ -22,12 +22,13 @@ import pytest
 from conftest import ROUNDING, arrive, hand_built, small_scenario
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from numba.core.itanium_mangler import mangle_type_or_value
 from pydantic import ValidationError
 
 import sim.model.kernel
 from sim import load_scenario
 from sim.model.kernel import flow, heaps, sums, ticks
-from sim.model.kernel.state import QUEUE, State
+from sim.model.kernel.state import QUEUE, STATE_REF, State, StateRefType
 from sim.model.org_model import OrgModel
 
 
@@ -379,6 +380,16 @@ def test_a_new_kernel_version_removes_all_but_the_latest_other_caches(
 def test_the_handle_carries_every_array_of_the_state() -> None:
     assigned = re.findall(r"ref\.(\w+) = s\.\1", inspect.getsource(getattr(ticks.new_ref, "py_func", ticks.new_ref)))
     assert assigned == list(State._fields)
+
+
+def test_compiled_symbols_name_the_handle_briefly_and_by_its_fields() -> None:
+    """Every compiled function's symbol names its argument types; the handle's full name spells
+    out every array's type (40 kB), which made the cached kernel 900 MB and slow to load."""
+    one_less = StateRefType([(name, typ) for name, typ in STATE_REF.field_dict.items()][:-1])
+    names = [mangle_type_or_value(handle) for handle in (STATE_REF, one_less)]
+    assert len(STATE_REF.name) > 10_000
+    assert all(len(name) < 100 for name in names)
+    assert names[0] != names[1]
 
 
 @pytest.mark.parametrize(
