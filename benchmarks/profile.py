@@ -5,13 +5,17 @@
     python -m benchmarks.profile --ticks 300 --save /tmp/ref.prof   # shorter; stats for snakeviz
     python -m benchmarks.profile --pyinstrument           # sampling profiler, call tree
     python -m benchmarks.profile --mmc                    # the M/M/c run of benchmarks/mmc.py
+    python -m benchmarks.profile --perf 20 &              # 20 runs each, unprofiled, for perf:
+    perf record -F 999 -p PID; perf report --sort sym     #   it prints its PID once ready
 
 cProfile counts every call exactly but adds a roughly constant cost to each Python call,
 so it inflates small, often-called functions; pyinstrument samples (low overhead) and
 shows where time goes in the call tree. Both profile ``run_scenario`` (model, item table,
 series and summary), after an unprofiled warm-up run. Neither sees inside the compiled
 kernel: a call into it counts as own time of the Python function that makes it
-(``Kernel.run_until`` in ``sim/model/kernel/engine.py``).
+(``Kernel.run_until`` in ``sim/model/kernel/engine.py``). ``--perf N`` does: it names the
+loaded kernel's compiled functions for ``perf`` (``/tmp/perf-PID.map``, from Numba's code
+library, whose attributes are private) and runs each case N times without a profiler.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ if not __package__:  # run as a file: make ``benchmarks`` importable, keep stdli
 
 import argparse
 import cProfile
+import gc
+import os
 import pstats
+import re
 import time
 
 from benchmarks.common import MMC, PAIR, SEED, scaled_overrides, warm_up
@@ -67,6 +74,34 @@ def print_top(rows: list[tuple[str, float, float, int, int]], total: float) -> N
         )
 
 
+def write_perf_map() -> Path:
+    """``/tmp/perf-PID.map``: the start, size and name (``flow.work_on``) of each compiled
+    function of the loaded kernel, which ``perf`` reads to name samples in JIT code."""
+    from sim.model.kernel import ticks
+
+    library = ticks.run_ticks.overloads[ticks.run_ticks.signatures[0]].library
+    engine = library._codegen._engine
+    functions = library._get_module_for_linking().functions
+    starts = sorted((engine.get_function_address(f.name), f.name) for f in functions if not f.is_declaration)
+    starts = [(start, name) for start, name in starts if start]
+    ends = [start for start, _ in starts[1:]] + [starts[-1][0] + 2**16]
+    path = Path(f"/tmp/perf-{os.getpid()}.map")
+    with path.open("w") as out:
+        for (start, name), end in zip(starts, ends, strict=True):
+            out.write(f"{start:x} {end - start:x} {_readable(name)}\n")
+    return path
+
+
+def _readable(symbol: str) -> str:
+    """``flow.work_on`` for Numba's ``_ZN3sim5model6kernel4flow7work_onB...``; other names as they are."""
+    parts, rest = [], symbol[symbol.find("N") + 1 :]
+    while match := re.match(r"\d+", rest):
+        end = match.end() + int(match.group())
+        parts.append(rest[match.end() : end])
+        rest = rest[end:]
+    return ".".join(parts[-2:]) or symbol
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--structure", choices=["central_it", "micro_provider", "both"], default="both")
@@ -77,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pyinstrument", action="store_true", help="sample with pyinstrument, print the tree")
     parser.add_argument("--save", type=Path, help="write the cProfile stats here (one file per structure)")
     parser.add_argument("--mmc", action="store_true", help="M/M/c (validation/mmc.toml, 20,000 ticks) instead")
+    parser.add_argument("--perf", type=int, metavar="N", help="name the kernel's functions for perf, run N times each")
     args = parser.parse_args(argv)
 
     from sim.run import run_scenario
@@ -90,6 +126,14 @@ def main(argv: list[str] | None = None) -> None:
             cases[structure] = load_scenario(
                 path, scaled_overrides(path, TEAMS, args.ticks, not args.teams_only) + extra
             )
+    if args.perf:
+        print(f"{write_perf_map()} written; attach with: perf record -F 999 -p {os.getpid()}", flush=True)
+        time.sleep(2)
+        for config in cases.values():
+            for seed in range(args.perf):
+                run_scenario(config, seed=seed)
+        gc.freeze()  # or the interpreter's last collections lead the profile
+        return
     for structure, config in cases.items():
         variant = "" if args.mmc else ", teams only" if args.teams_only else ", scaled 150/tick"
         org = config.organisation
