@@ -11,7 +11,7 @@ with an older copy of a rule it calls from another file would be loaded as it wa
 compiled functions are therefore cached under a folder named by a digest of every source
 file of the kernel and of the modules whose constants it compiles in (the kinds of work,
 the improvement factors): any change to any of them compiles afresh. Each version's cache
-takes hundreds of MB, so when a new version is first imported the caches of all but the
+takes about 60 MB, so when a new version is first imported the caches of all but the
 ``KEPT_VERSIONS`` most recently written other versions (other checkouts, branches) are
 removed. ``NUMBA_CACHE_DIR``, when set, is used as it is, and nothing is removed."""
 
