@@ -76,30 +76,39 @@ def print_top(rows: list[tuple[str, float, float, int, int]], total: float) -> N
 
 def write_perf_map() -> Path:
     """``/tmp/perf-PID.map``: the start, size and name (``flow.work_on``) of each compiled
-    function of the loaded kernel, which ``perf`` reads to name samples in JIT code."""
-    from sim.model.kernel import ticks
+    function of the kernel loaded so far, which ``perf`` reads to name samples in JIT code.
+    The functions and their addresses come from Numba's code libraries (private attributes)."""
+    from numba.core.registry import CPUDispatcher
 
-    library = ticks.run_ticks.overloads[ticks.run_ticks.signatures[0]].library
-    engine = library._codegen._engine
-    functions = library._get_module_for_linking().functions
-    starts = sorted((engine.get_function_address(f.name), f.name) for f in functions if not f.is_declaration)
-    starts = [(start, name) for start, name in starts if start]
-    ends = [start for start, _ in starts[1:]] + [starts[-1][0] + 2**16]
+    import sim.model.kernel as kernel
+
+    names: dict[int, str] = {}
+    for module in [m for m in sys.modules.values() if getattr(m, "__name__", "").startswith(kernel.__name__)]:
+        for dispatcher in [d for d in vars(module).values() if isinstance(d, CPUDispatcher)]:
+            for compiled in dispatcher.overloads.values():
+                library = compiled.library
+                for function in library._get_module_for_linking().functions:
+                    if not function.is_declaration:
+                        start = library._codegen._engine.get_function_address(function.name)
+                        names.setdefault(start, _readable(function.name))
+    starts = sorted(start for start in names if start)
     path = Path(f"/tmp/perf-{os.getpid()}.map")
     with path.open("w") as out:
-        for (start, name), end in zip(starts, ends, strict=True):
-            out.write(f"{start:x} {end - start:x} {_readable(name)}\n")
+        for start, end in zip(starts, [*starts[1:], starts[-1] + 2**16], strict=True):
+            out.write(f"{start:x} {min(end - start, 2**16):x} {names[start]}\n")
     return path
 
 
 def _readable(symbol: str) -> str:
-    """``flow.work_on`` for Numba's ``_ZN3sim5model6kernel4flow7work_onB...``; other names as they are."""
+    """``flow.work_on`` for Numba's ``_ZN3sim5model6kernel4flow7work_onB...`` (``cpython.`` or
+    ``cfunc.`` before it for the wrappers Python calls); other names as they are, cut to 80."""
     parts, rest = [], symbol[symbol.find("N") + 1 :]
     while match := re.match(r"\d+", rest):
         end = match.end() + int(match.group())
         parts.append(rest[match.end() : end])
         rest = rest[end:]
-    return ".".join(parts[-2:]) or symbol
+    wrapper = [parts[0]] if parts and parts[0] in ("cpython", "cfunc") else []
+    return ".".join(wrapper + parts[-2:]) or symbol[:80]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
             cases[structure] = load_scenario(
                 path, scaled_overrides(path, TEAMS, args.ticks, not args.teams_only) + extra
             )
-    if args.perf:
+    if args.perf is not None:
         print(f"{write_perf_map()} written; attach with: perf record -F 999 -p {os.getpid()}", flush=True)
         time.sleep(2)
         for config in cases.values():

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,7 +29,7 @@ from pydantic import ValidationError
 import sim.model.kernel
 from sim import load_scenario
 from sim.model.kernel import flow, heaps, sums, ticks
-from sim.model.kernel.state import QUEUE, STATE_REF, State, StateRefType
+from sim.model.kernel.state import QUEUE, STATE_REF, State, StateRefType, borrow
 from sim.model.org_model import OrgModel
 
 
@@ -390,6 +391,23 @@ def test_compiled_symbols_name_the_handle_briefly_and_by_its_fields() -> None:
     assert len(STATE_REF.name) > 10_000
     assert all(len(name) < 100 for name in names)
     assert names[0] != names[1]
+
+
+@numba.njit
+def _count_an_event(ref: Any) -> int:
+    s = borrow(ref)
+    s.ctr[flow.EVENTS] += 1
+    return s.ctr[flow.EVENTS]
+
+
+def test_the_rules_get_a_borrowed_view_of_the_states_arrays() -> None:
+    """``run_ticks`` passes the rules a view of the handle (``state.borrow``), to which Numba
+    counts no references; what is read and written through it is the state's own arrays."""
+    assert "s = borrow(ref)" in inspect.getsource(getattr(ticks.run_ticks, "py_func", ticks.run_ticks))
+    model = OrgModel(small_scenario(), seed=0)
+    model.run()
+    events = int(model.kernel.state.ctr[flow.EVENTS])
+    assert _count_an_event(model.kernel.ref) == events + 1 == model.kernel.state.ctr[flow.EVENTS]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,10 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import from_dtype, types
+from numba.core import cgutils, imputils
+from numba.core.datamodel import models
+from numba.core.extending import intrinsic, lower_getattr_generic, overload, register_model
+from numba.core.typing.templates import AttributeTemplate, infer_getattr
 from numba.experimental import structref
 
 from sim.model.kernel.flow import (
@@ -504,16 +508,18 @@ SPEC: dict[str, tuple[np.dtype | type, int]] = {
 @structref.register
 class StateRefType(types.StructRef):
     """The kernel's handle on a ``State``: one pointer, however many arrays it holds (a named
-    tuple passed between compiled functions costs a reference count per array per call)."""
+    tuple passed between compiled functions costs a reference count per array per call).
+    The rules are passed a ``StateViewType`` of it, which costs none (``borrow``)."""
 
     def preprocess_fields(self, fields):
         return tuple((name, types.unliteral(typ)) for name, typ in fields)
 
     @property
     def mangling_args(self):
-        """The name compiled symbols carry: short, and unique to the fields. Numba's default is
-        the full name, every field's type spelled out (40 kB), in every function's symbol: the
-        cached kernel then held some 24 MB of names, read and parsed at every process start."""
+        """The name compiled symbols carry: short, a hash of the fields' names and types.
+        Numba's default is the full name, every field's type spelled out (25-40 kB), in every
+        function's symbol: a version of the kernel's cache was then 900 MB, mostly names,
+        and every process that loaded it read and parsed them."""
         return f"StateRef_{hashlib.sha1(self.name.encode()).hexdigest()[:16]}", ()
 
 
@@ -523,6 +529,62 @@ class StateRef(structref.StructRefProxy):
 
 structref.define_boxing(StateRefType, StateRef)
 STATE_REF = StateRefType([(name, types.Array(from_dtype(np.dtype(d)), n, "C")) for name, (d, n) in SPEC.items()])
+
+
+class StateViewType(types.Type):
+    """A handle borrowed for the length of a kernel call (``borrow``): a plain pointer to its
+    arrays. Numba counts a reference to every argument of a compiled call that has one (an
+    atomic add on the way in, an atomic subtract on the way out, some 60 an item in M/M/c);
+    the handle is counted once, when Python passes it in, the view the rules pass on never."""
+
+    def __init__(self, ref: StateRefType) -> None:
+        self.ref = ref
+        super().__init__(name=f"StateView_{ref.mangling_args[0]}")
+
+
+@register_model(StateViewType)
+class _StateViewModel(models.PrimitiveModel):  # pragma: no cover  (Numba's compiler only: not under NUMBA_DISABLE_JIT)
+    def __init__(self, dmm, fe_type):
+        payload = dmm.lookup(fe_type.ref.get_data_type()).get_value_type()
+        super().__init__(dmm, fe_type, payload.as_pointer())
+
+
+@infer_getattr
+class _StateViewFields(AttributeTemplate):  # pragma: no cover
+    key = StateViewType
+
+    def generic_resolve(self, typ, attr):
+        return typ.ref.field_dict.get(attr)
+
+
+@lower_getattr_generic(StateViewType)
+def _state_view_field(context, builder, typ, view, attr):  # pragma: no cover
+    payload = cgutils.create_struct_proxy(typ.ref.get_data_type())(context, builder, ref=view)
+    return imputils.impl_ret_borrowed(context, builder, typ.ref.field_dict[attr], getattr(payload, attr))
+
+
+def borrow(ref):
+    """The state's arrays for the rest of a kernel call (in compiled code, a ``StateViewType``
+    of the handle; as plain Python, ``ref`` itself). ``ref`` must outlive the view: an
+    argument of the call that borrows it does."""
+    return ref
+
+
+@overload(borrow)
+def _borrow(ref):  # pragma: no cover
+    if isinstance(ref, StateRefType):
+        return lambda ref: _view(ref)
+    return None
+
+
+@intrinsic
+def _view(typingctx, ref):  # pragma: no cover
+    def codegen(context, builder, signature, args):
+        meminfo = cgutils.create_struct_proxy(ref)(context, builder, value=args[0]).meminfo
+        payload = context.nrt.meminfo_data(builder, meminfo)
+        return builder.bitcast(payload, context.get_value_type(signature.return_type))
+
+    return StateViewType(ref)(ref), codegen
 
 
 def grown(s: State, arriving: int = 0) -> State:

@@ -35,7 +35,7 @@ from sim.model.kernel.flow import (
     review,
 )
 from sim.model.kernel.knowledge import forget, known, learned, most_known
-from sim.model.kernel.state import STATE_REF
+from sim.model.kernel.state import STATE_REF, borrow
 from sim.model.kernel.sums import pairwise_sum
 
 STARTING, PROCESSING, ENDING = 0, 1, 2  # how far the tick ``s.ctr[TICK]`` got
@@ -349,9 +349,10 @@ def new_ref(s):  # pragma: no cover  (under NUMBA_DISABLE_JIT the kernel runs on
 
 # --- a stretch of ticks ----------------------------------------------------------------------------
 @njit(cache=True)
-def run_ticks(s, rng, demand_rng, last):
-    """Ticks from ``s.ctr[TICK]`` up to ``last``, the demand drawn block by block from
+def run_ticks(ref, rng, demand_rng, last):
+    """Ticks from ``ctr[TICK]`` up to ``last``, the demand drawn block by block from
     ``demand_rng``. Returns True if it stopped early for arrays to grow (call it again)."""
+    s = borrow(ref)
     p = s.params[0]
     while s.ctr[TICK] < last:
         tick = s.ctr[TICK]
