@@ -6,7 +6,4 @@ benchmarks print what they measured next to the targets of the "Performance" iss
 Importing the package pins the numeric libraries to one thread before numpy is loaded,
 so every figure is single-core unless a benchmark starts worker processes on purpose."""
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import sim.experiment.single_thread  # noqa: F401

@@ -157,6 +157,26 @@ def test_the_command_exits_with_its_status_having_frozen_what_it_leaves(monkeypa
     assert calls == ["main", "freeze"]
 
 
+def test_the_command_keeps_the_numeric_libraries_to_one_thread_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import os
+    import sys
+
+    import sim.cli
+    from sim.experiment.single_thread import THREAD_VARIABLES
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    monkeypatch.delitem(sys.modules, "sim.experiment.single_thread")  # imported afresh, as in a new process
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    seen: dict[str, str | None] = {}
+    monkeypatch.setattr(sim.cli, "main", lambda: seen.update({v: os.getenv(v) for v in THREAD_VARIABLES}) or 0)
+    with pytest.raises(SystemExit):
+        sim.cli.console()
+    assert seen == {v: "4" if v == "OMP_NUM_THREADS" else "1" for v in THREAD_VARIABLES}
+
+
 def test_cli_without_a_command_says_so_in_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         run_cli(capsys)

@@ -369,6 +369,31 @@ def test_the_early_fork_server_preloads_what_the_pool_does() -> None:
     assert common.WORKER_PRELOAD == sweep.WORKER_PRELOAD
 
 
+def test_pool_workers_keep_the_numeric_libraries_to_one_thread() -> None:
+    # A fresh process whose environment sets no thread counts: its workers' environment does.
+    import os
+    import subprocess
+    import sys
+
+    from sim.experiment.single_thread import THREAD_VARIABLES
+
+    probe = (
+        "import os\n"
+        "from sim.experiment.sweep import process_pool\n"
+        "if __name__ == '__main__':\n"
+        "    with process_pool(1) as pool:\n"
+        f"        print([pool.submit(os.getenv, v).result() for v in {THREAD_VARIABLES!r}])\n"
+        "    print([os.getenv(v) for v in " + repr(THREAD_VARIABLES) + "])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300, env=env
+    )
+    workers, own = out.stdout.splitlines()
+    assert workers == str(["1"] * len(THREAD_VARIABLES))
+    assert own == str([None] * len(THREAD_VARIABLES))  # a script's own process is left alone
+
+
 def test_the_fork_server_freezes_what_it_loaded() -> None:
     # The workers it forks then share those pages instead of copying them when they collect.
     import subprocess

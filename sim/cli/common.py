@@ -28,7 +28,7 @@ HEADLINE_HELP = (
 )
 # What pool workers need: sim.experiment.sweep.WORKER_PRELOAD, repeated here so that starting
 # the fork server early does not import the sweep first (tests/test_sweep.py checks they match).
-WORKER_PRELOAD = ["sim.experiment.sweep", "sim.model.preload"]
+WORKER_PRELOAD = ["sim.experiment.single_thread", "sim.experiment.sweep", "sim.model.preload"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -127,8 +127,9 @@ def _exit_with(sentinel: int) -> None:
     os._exit(1)
 
 
-WORKER_PRELOAD = ["sim.experiment.sweep", "sim.model.preload"]
-"""What the fork server imports once for every worker: the sweep, and the compiled kernel loaded."""
+WORKER_PRELOAD = ["sim.experiment.single_thread", "sim.experiment.sweep", "sim.model.preload"]
+"""What the fork server imports once for every worker, in order: the numeric libraries kept to
+one thread (before numpy loads), the sweep, and the compiled kernel loaded."""
 
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
