@@ -3,8 +3,9 @@
 ``flow`` holds the rules of the work flow, ``knowledge`` what the teams know of the
 services (learned, forgotten), ``arrivals`` the demand stream, ``ticks`` the tick (arrivals,
 spread, its end) and stretches of ticks, ``heaps`` the event heap and the pools' queues,
-``state`` the arrays and how they grow, ``records`` the busy time per tick, ``engine`` the
-model's side (building the state, running it, reading the results back).
+``state`` the arrays and how they grow, ``generator`` the random generator as the rules
+are passed it, ``records`` the busy time per tick, ``engine`` the model's side (building the
+state, running it, reading the results back).
 
 Numba's cache is checked against each function's own file only, so a function compiled
 with an older copy of a rule it calls from another file would be loaded as it was. The

@@ -34,6 +34,7 @@ from sim.model.kernel.flow import (
     process,
     review,
 )
+from sim.model.kernel.generator import borrow_generator
 from sim.model.kernel.knowledge import forget, known, learned, most_known
 from sim.model.kernel.state import STATE_REF, borrow
 from sim.model.kernel.sums import pairwise_sum
@@ -353,11 +354,12 @@ def run_ticks(ref, rng, demand_rng, last):
     """Ticks from ``ctr[TICK]`` up to ``last``, the demand drawn block by block from
     ``demand_rng``. Returns True if it stopped early for arrays to grow (call it again)."""
     s = borrow(ref)
+    g, demand = borrow_generator(rng), borrow_generator(demand_rng)
     p = s.params[0]
     while s.ctr[TICK] < last:
         tick = s.ctr[TICK]
         if s.ctr[PHASE] == STARTING:
-            if (tick % BLOCK_TICKS == 0 and s.ctr[BLOCK_FIRST] != tick) and not draw_block(s, demand_rng, tick):
+            if (tick % BLOCK_TICKS == 0 and s.ctr[BLOCK_FIRST] != tick) and not draw_block(s, demand, tick):
                 return True  # no room for the block's rows: grow first
             k = tick - s.ctr[BLOCK_FIRST]
             first, end = s.dm_starts[k], s.dm_starts[k + 1]
@@ -368,16 +370,16 @@ def run_ticks(ref, rng, demand_rng, last):
             for j in range(first, end):
                 arrive_at(s, s.ctr[BLOCK_ID] + j, j)
             if tick >= p.spread_start:
-                spread(s, rng, tick)
+                spread(s, g, tick)
             s.ctr[PHASE] = PROCESSING
         if s.ctr[PHASE] == PROCESSING:
-            if process(s, rng, tick + 1.0):
+            if process(s, g, tick + 1.0):
                 return True
             s.ctr[PHASE] = ENDING
         if not has_room(s):
             s.ctr[GROW] = 1
             return True
-        end_tick(s, rng, tick)
+        end_tick(s, g, tick)
         s.ctr[TICK] = tick + 1
         s.ctr[PHASE] = STARTING
         if s.ctr[GROW]:
