@@ -3,9 +3,11 @@
 Before: a detached git worktree of ``BEFORE`` (the last commit before the kernel) made
 beside this tree (``../bench-before``) and removed afterwards, run with this interpreter
 and ``PYTHONPATH`` pointing at it; now: this tree. Each command is a fresh process started
-in its tree's root, before and now in turn (2 rounds, medians) so that load falls on both
+in its tree's root, before and now in turn (3 rounds, medians) so that load falls on both
 alike; an untimed process fills the kernel's cache first. Wall time is judged; CPU time is
-that of the whole process tree (the sweep's fork server and workers included).
+that of the whole process tree (the sweep's fork server and workers included). The commands
+get this process's environment without the thread counts the benchmarks pin for themselves
+(``sim.experiment.single_thread``), as a user's shell runs them.
 
 - ``make demo``: ``python -m sim compare scenarios/central_it.toml
   scenarios/micro_provider.toml --reps 20`` (all cores); target: now >= 5x faster. Its
@@ -34,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.common import ROOT, Row, log, time_command
+from sim.experiment.single_thread import THREAD_VARIABLES
 
 NAME = "demo"
 BEFORE = "f62c3ec"
@@ -58,9 +61,10 @@ def _compare(
     ratio and whether the results (``output(tree)``, else what it printed) are the ``same``."""
     times: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
     outputs: dict[str, Any] = {}
+    user = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}  # as a user's shell has it
     for _ in range(rounds):
         for tree, root in trees.items():
-            env = dict(os.environ, PYTHONPATH=str(root))
+            env = dict(user, PYTHONPATH=str(root))
             wall, cpu, stdout = time_command([sys.executable, *argv(tree)], root, env)
             times[tree].append((wall, cpu))
             outputs[tree] = output(tree) if output else stdout
@@ -102,7 +106,7 @@ def run(quick: bool = False) -> list[Row]:
     try:
         demo = [*DEMO, "--reps", "4" if quick else "20"]
         label = "make demo" + (" (--reps 4)" if quick else "")
-        rows = _compare(label, lambda tree: demo, trees, 1 if quick else 2, not quick)
+        rows = _compare(label, lambda tree: demo, trees, 1 if quick else 3, not quick)
         with tempfile.TemporaryDirectory(prefix="orgsim-load-") as tmp:
             out = {tree: Path(tmp) / tree for tree in trees}
             design = ["--quick"] if quick else []
