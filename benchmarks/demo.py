@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.common import ROOT, Row, log, time_command
-from sim.experiment.single_thread import THREAD_VARIABLES
+from sim.experiment.single_thread import PINNED
 
 NAME = "demo"
 BEFORE = "f62c3ec"
@@ -61,7 +61,7 @@ def _compare(
     ratio and whether the results (``output(tree)``, else what it printed) are the ``same``."""
     times: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
     outputs: dict[str, Any] = {}
-    user = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}  # as a user's shell has it
+    user = {k: v for k, v in os.environ.items() if k not in PINNED}  # as the shell that started us has it
     for _ in range(rounds):
         for tree, root in trees.items():
             env = dict(user, PYTHONPATH=str(root))

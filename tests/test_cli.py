@@ -165,8 +165,9 @@ def test_the_command_keeps_the_numeric_libraries_to_one_thread_unless_told(monke
     import sim.cli
     from sim.experiment.single_thread import THREAD_VARIABLES
 
-    for name in THREAD_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    for name in THREAD_VARIABLES:  # recorded, so that what the command sets is undone after
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     monkeypatch.delitem(sys.modules, "sim.experiment.single_thread")  # imported afresh, as in a new process
     monkeypatch.setattr(gc, "freeze", lambda: None)

@@ -367,6 +367,7 @@ def test_the_early_fork_server_preloads_what_the_pool_does() -> None:
     from sim.experiment import sweep
 
     assert common.WORKER_PRELOAD == sweep.WORKER_PRELOAD
+    assert sweep.WORKER_PRELOAD[0] == "sim.experiment.single_thread"  # before numpy loads
 
 
 def test_pool_workers_keep_the_numeric_libraries_to_one_thread() -> None:
@@ -383,7 +384,7 @@ def test_pool_workers_keep_the_numeric_libraries_to_one_thread() -> None:
         "if __name__ == '__main__':\n"
         "    with process_pool(1) as pool:\n"
         f"        print([pool.submit(os.getenv, v).result() for v in {THREAD_VARIABLES!r}])\n"
-        "    print([os.getenv(v) for v in " + repr(THREAD_VARIABLES) + "])\n"
+        f"    print([os.getenv(v) for v in {THREAD_VARIABLES!r}])\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
     out = subprocess.run(

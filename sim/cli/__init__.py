@@ -76,8 +76,8 @@ def console() -> None:
     What the command leaves alive is frozen out of the garbage collector first
     (``gc.freeze``): the interpreter's last collections would otherwise walk the ~200,000
     objects numpy, pandas, scipy, mesa and the kernel bring, 0.3-0.6 s at the end of every
-    command. Exit handlers, finalizers and flushing run as at any exit. Before anything, the
-    numeric libraries are kept to one thread (:mod:`sim.experiment.single_thread`)."""
+    command. Exit handlers, finalizers and flushing run as at any exit. Before numpy loads,
+    the numeric libraries are kept to one thread (:mod:`sim.experiment.single_thread`)."""
     import sim.experiment.single_thread  # noqa: F401  (before numpy loads)
 
     status = main()

@@ -4,7 +4,8 @@ teams, defects, detection, rework, release and learning; of 7.7, the service des
 the internal market (its candidates are drawn in Python when the structure is built).
 
 Every function takes the run's state ``s`` (``sim.model.kernel.state.State``: flat arrays,
-one row per item, task, event, pool and team) and ``rng``, the model's seeded generator.
+one row per item, task, event, pool and team) and ``rng``, the model's seeded generator,
+each as a view ``run_ticks`` borrows (``state.borrow``, ``generator.borrow_generator``).
 Each rule is named as in docs/ODD.md; the draws are those, in the same order, of the
 object-based engine this kernel replaced, so a seed gives the runs stored from it
 (tests/test_docking.py)."""

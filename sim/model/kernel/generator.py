@@ -22,7 +22,7 @@ class GeneratorViewType(types.NumPyRandomGeneratorType):
 
     def __init__(self) -> None:
         super().__init__(name="GeneratorView")
-        self.name = "GeneratorView"  # Numba's generator type names itself whatever it is given
+        self.name = "GeneratorView"  # Numba's generator type ignores the name it is given
 
 
 GENERATOR_VIEW = GeneratorViewType()
@@ -34,7 +34,8 @@ class _GeneratorViewModel(models.StructModel):  # pragma: no cover  (Numba's com
         super().__init__(dmm, fe_type, [("bit_generator", types.NumPyRandomBitGeneratorType("bit_generator"))])
 
 
-# A view never crosses into Python: it has no box, and its unbox is an error.
+# Numba finds box and unbox by class: without these the view would get the generator's,
+# which read fields it lacks. A view never crosses into Python; converting one is an error.
 unbox(GeneratorViewType)(unbox_unsupported)
 box(GeneratorViewType)(box_unsupported)
 
@@ -48,7 +49,9 @@ def borrow_generator(rng):
 
 @overload(borrow_generator)
 def _borrow_generator(rng):  # pragma: no cover
-    if isinstance(rng, types.NumPyRandomGeneratorType) and not isinstance(rng, GeneratorViewType):
+    if isinstance(rng, GeneratorViewType):
+        return lambda rng: rng
+    if isinstance(rng, types.NumPyRandomGeneratorType):
         return lambda rng: _view(rng)
     return None
 

@@ -354,12 +354,12 @@ def run_ticks(ref, rng, demand_rng, last):
     """Ticks from ``ctr[TICK]`` up to ``last``, the demand drawn block by block from
     ``demand_rng``. Returns True if it stopped early for arrays to grow (call it again)."""
     s = borrow(ref)
-    g, demand = borrow_generator(rng), borrow_generator(demand_rng)
+    g, demand_g = borrow_generator(rng), borrow_generator(demand_rng)
     p = s.params[0]
     while s.ctr[TICK] < last:
         tick = s.ctr[TICK]
         if s.ctr[PHASE] == STARTING:
-            if (tick % BLOCK_TICKS == 0 and s.ctr[BLOCK_FIRST] != tick) and not draw_block(s, demand, tick):
+            if (tick % BLOCK_TICKS == 0 and s.ctr[BLOCK_FIRST] != tick) and not draw_block(s, demand_g, tick):
                 return True  # no room for the block's rows: grow first
             k = tick - s.ctr[BLOCK_FIRST]
             first, end = s.dm_starts[k], s.dm_starts[k + 1]
