@@ -30,7 +30,7 @@ import sim.model.kernel
 from sim import load_scenario
 from sim.model.kernel import flow, heaps, sums, ticks
 from sim.model.kernel.generator import GeneratorViewType, borrow_generator
-from sim.model.kernel.state import QUEUE, STATE_REF, State, StateRefType, borrow
+from sim.model.kernel.state import QUEUE, STATE_REF, State, StateRefType, StateViewType, borrow
 from sim.model.org_model import OrgModel
 
 
@@ -409,6 +409,9 @@ def test_the_rules_get_a_borrowed_view_of_the_states_arrays() -> None:
     model.run()
     events = int(model.kernel.state.ctr[flow.EVENTS])
     assert _count_an_event(model.kernel.ref) == events + 1 == model.kernel.state.ctr[flow.EVENTS]
+    if hasattr(_count_an_event, "overloads"):  # compiled: it wrote through a view, not the handle
+        compiled = _count_an_event.overloads[_count_an_event.signatures[0]]
+        assert isinstance(compiled.type_annotation.typemap["s"], StateViewType)
 
 
 @numba.njit
