@@ -42,7 +42,7 @@ def arguments(name: str, doc: str, *, precision: bool = True, argv: list[str] | 
 
 def build_parser(name: str, doc: str, *, precision: bool = True) -> argparse.ArgumentParser:
     """``--quick`` (small design for CI), ``--out`` (default results/NAME), ``--workers``,
-    ``--scheduler`` (as in ``orgsim sweep``); with ``precision`` (scripts that sweep through
+    ``--scheduler`` and ``--lost-timeout`` (as in ``orgsim sweep``); with ``precision`` (scripts that sweep through
     :func:`run`), ``--precision``, ``--max-reps`` and ``--precision-metric`` as in ``orgsim sweep``."""
     parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=doc)
     parser.add_argument("--quick", action="store_true", help="a small design that finishes in seconds (for CI)")
@@ -70,8 +70,14 @@ def build_parser(name: str, doc: str, *, precision: bool = True) -> argparse.Arg
 
 
 def sweep_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The sweep's keyword arguments given by ``--workers``, ``--scheduler`` and ``--quiet``."""
-    return {"workers": args.workers, "scheduler": args.scheduler, "quiet": args.quiet}
+    """The sweep's keyword arguments given by ``--workers``, ``--scheduler``, ``--lost-timeout``
+    and ``--quiet``."""
+    return {
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "lost_timeout": args.lost_timeout,
+        "quiet": args.quiet,
+    }
 
 
 @contextlib.contextmanager

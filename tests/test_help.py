@@ -167,7 +167,7 @@ def help_text(parser: argparse.ArgumentParser, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_reference_names_every_shared_option() -> None:
     assert list(reference_options()) == [
-        "--ticks", "--set", "--max-memory", "--reps", "--seed", "--workers", "--oversubscribe", "--scheduler",
+        "--ticks", "--set", "--max-memory", "--reps", "--seed", "--workers", "--oversubscribe", "--scheduler", "--lost-timeout",
         "--metrics", "--out", "--quiet",
     ]  # fmt: skip
 

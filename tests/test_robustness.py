@@ -331,6 +331,27 @@ def test_a_sweep_point_over_the_limit_is_refused_before_any_run(tmp_path, capsys
     assert not (tmp_path / "runs.jsonl").exists()
 
 
+def test_a_sensitivity_point_over_the_limit_is_refused_before_any_run(tmp_path, capsys):
+    """The base's 100 items fit in 210 MiB, the range top's 6,000 (12 MiB) do not; both run in
+    moments, so a check that lets the point through fails quickly."""
+    out = tmp_path / "out"
+    argv = ["sensitivity", str(CENTRAL_IT), *SHORT, "--params", "demand.arrival_rate=1:300", "--reps", "1", *SERIAL]
+    one_line_error(
+        capsys, [*argv, "--max-memory", "210M", "--out", str(out)], "--params: design point (demand.arrival_rate=",
+        "over the limit of 210 MiB", "raise --max-memory",
+    )  # fmt: skip
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare", "sensitivity"])
+def test_every_replicating_command_takes_and_checks_lost_timeout(tmp_path, capsys, command):
+    """The value reaches the executor, which refuses it (the default, 60 s, would pass)."""
+    scenarios = [str(CENTRAL_IT), str(MICRO_PROVIDER)] if command == "compare" else [str(CENTRAL_IT)]
+    extra = ["--params", "demand.arrival_rate=4:6"] if command == "sensitivity" else []
+    argv = [command, *scenarios, *SHORT, *extra, *SERIAL, "--out", str(tmp_path / "out"), "--lost-timeout", "0"]
+    one_line_error(capsys, argv, "--lost-timeout 0", "must be a number of seconds > 0")
+
+
 # --- interruptions and lost workers, with real processes and signals -------------------------------
 LONG_SWEEP = ["--set", "simulation.warmup_ticks=10", "--grid", "simulation.ticks=120,100000", "--reps", "2"]
 

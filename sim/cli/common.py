@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sim.experiment.workers import LOST_TIMEOUT_S, WORKER_PRELOAD
 from sim.scenario.errors import ScenarioError, printable
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would slow `orgsim --help`
@@ -26,9 +27,6 @@ HEADLINE_HELP = (
     "throughput_per_tick backlog_growth_per_tick lead_time_mean_ticks lead_time_p85_ticks rework_rate "
     "rework_effort_share change_failure_rate utilisation adoption_t50_ticks"
 )
-# What pool workers need: sim.experiment.sweep.WORKER_PRELOAD, repeated here so that starting
-# the fork server early does not import the sweep first (tests/test_sweep.py checks they match).
-WORKER_PRELOAD = ["sim.experiment.single_thread", "sim.experiment.sweep", "sim.model.preload"]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -184,20 +182,12 @@ def overrides_label(args: argparse.Namespace) -> str:
 def load_named(path: Path, overrides: list[str], max_memory: int | None, given_by: str = "--set") -> Scenario:
     """The scenario file at ``path`` with ``overrides``, named after the file if it has no name;
     refused if a run of it would need more than ``max_memory`` bytes (see :func:`memory_limit`)."""
+    from sim.scenario.budget import check_memory
     from sim.scenario.files import load_scenario
 
     scenario = load_scenario(path, overrides, given_by)
-    check_memory_of([scenario], max_memory, str(path))
+    check_memory(scenario, memory_limit(max_memory), str(path))
     return scenario if scenario.name else scenario.model_copy(update={"name": path.stem})
-
-
-def check_memory_of(scenarios: Iterable[Scenario], max_memory: int | None, source: str) -> None:
-    """Refuse (one line) the first of ``scenarios`` whose run would need more than ``max_memory``."""
-    from sim.scenario.budget import check_memory
-
-    limit = memory_limit(max_memory)
-    for scenario in scenarios:
-        check_memory(scenario, limit, source)
 
 
 def note_ignored_keys(
@@ -266,13 +256,23 @@ def add_workers_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
-    """``--scheduler``: a Dask scheduler's address, to run there instead of on local processes."""
-    group(parser, "run").add_argument(
+    """``--scheduler``: a Dask scheduler's address, to run there instead of on local processes;
+    ``--lost-timeout``: how long it may have no worker."""
+    options = group(parser, "run")
+    options.add_argument(
         "--scheduler",
         default=None,
         metavar="ADDRESS",
         help="run on this Dask scheduler instead of local processes, e.g. tcp://10.0.0.5:8786 "
         "(default: local processes; needs the dask extra)",
+    )
+    options.add_argument(
+        "--lost-timeout",
+        type=float,
+        default=LOST_TIMEOUT_S,
+        metavar="SECONDS",
+        help="with --scheduler: stop (keeping the runs done) when the cluster has had no worker, or the "
+        f"scheduler has not answered, for this long (default {LOST_TIMEOUT_S:g})",
     )
 
 

@@ -86,6 +86,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         scheduler=args.scheduler,
+        lost_timeout=args.lost_timeout,
         quiet=args.quiet,
     )
     print(format_comparison(result.comparison, result.labels, metrics, args.reps, args.seed))

@@ -13,6 +13,7 @@ from sim.cli.common import (
     add_quiet_argument,
     add_scenario_arguments,
     group,
+    memory_limit,
     metrics_from_args,
     prestart_workers,
     scenario_from_args,
@@ -143,8 +144,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         seed=args.seed,
         depth=args.depth,
         tie=args.tie,
+        max_memory=memory_limit(args.max_memory),
         workers=args.workers,
         scheduler=args.scheduler,
+        lost_timeout=args.lost_timeout,
         quiet=args.quiet,
     )
     sweep = result.evaluation.sweep

@@ -12,9 +12,9 @@ from sim.cli.common import (
     add_out_argument,
     add_quiet_argument,
     add_scenario_arguments,
-    check_memory_of,
     check_metrics,
     group,
+    memory_limit,
     metric_list,
     metrics_from_args,
     note_ignored_keys,
@@ -111,14 +111,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_execution_arguments(parser)
     run = group(parser, "run")
     run.add_argument(
-        "--lost-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="with --scheduler: stop (keeping the runs done) when the cluster has had no worker, or the "
-        "scheduler has not answered, for this long (default 60)",
-    )
-    run.add_argument(
         "--precision",
         type=float,
         default=None,
@@ -164,7 +156,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     prestart_workers(args.workers, args.scheduler)
     from sim.experiment.sweep import run_sweep
-    from sim.scenario.files import validate_scenario
 
     metrics = metrics_from_args(args)
     precision_metrics = None
@@ -175,10 +166,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     factors = _factors(args.grid)
     scenario = scenario_from_args(args)
     design = _design(args, scenario, factors)
-    for point in design.points:  # each varied point may need more than the base
-        label = ", ".join(f"{k}={v}" for k, v in point.items())
-        checked = validate_scenario(design.scenario(point))
-        check_memory_of([checked], args.max_memory, f"{args.scenario}: design point ({label})")
+    design.check_memory(memory_limit(args.max_memory), str(args.scenario))
     note_ignored_keys([(args.scenario, scenario)], [*args.overrides, *design.keys], design.structures)
     out = args.out or Path("results") / f"sweep-{args.scenario.stem}-{design.fingerprint()}"
     result = run_sweep(

@@ -36,6 +36,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from sim.experiment.tables import LEVEL
+from sim.scenario.budget import check_memory
 from sim.scenario.errors import ScenarioError
 from sim.scenario.files import config_hash, load_scenario, model_in, validate_scenario
 from sim.scenario.schema import Scenario
@@ -310,6 +311,14 @@ class Design:
     @functools.cached_property
     def _scenario_hashes(self) -> dict[str, str]:
         return {}
+
+    def check_memory(self, limit: float, source: str) -> None:
+        """Refuse (one line, naming ``source`` and the point) the first point whose run would
+        need more than ``limit`` bytes: a varied point may need more than the base."""
+        for point in self.points:
+            label = ", ".join(f"{k}={v}" for k, v in point.items())
+            scenario = validate_scenario(self.scenario(point), source="design point")
+            check_memory(scenario, limit, f"{source}: design point ({label})")
 
     def run_id(self, point: Mapping[str, Any], replicate: int) -> str:
         """The id of replicate ``replicate`` at ``point``: :func:`run_id` with the point's scenario."""

@@ -245,9 +245,11 @@ def evaluate(
     reps: int = 2,
     seed: int = 0,
     spec: Mapping[str, Any] | None = None,
+    max_memory: float | None = None,
     **sweep: Any,
 ) -> Evaluation:
-    """Run every distinct row of ``x`` ``reps`` times (both structures with ``difference``) into ``out``."""
+    """Run every distinct row of ``x`` ``reps`` times (both structures with ``difference``) into ``out``;
+    with ``max_memory`` (bytes), refuse first if any point's run would need more."""
     points, rows = distinct_points(problem, x)
     sides = PAIR if difference else (base.structure,)
     design_points = [p | {STRUCTURE: s} for p in points for s in sides] if difference else points
@@ -261,6 +263,8 @@ def evaluate(
         raise ScenarioError(
             f"--params: {str(exc).splitlines()[0]}; narrow the ranges so every combination{both} is valid"
         ) from None
+    if max_memory is not None:
+        design.check_memory(max_memory, "--params")
     result = run_sweep(design, out, **sweep)
     where: dict[str, tuple[int, str, int]] = {}
     for k, point in enumerate(design.points):
@@ -330,21 +334,32 @@ def run_sensitivity(
     seed: int = 0,
     depth: int = 2,
     tie: float = TIE,
+    max_memory: float | None = None,
     **sweep: Any,
 ) -> SensitivityResult:
     """Sample, run (or resume) and analyse; write indices, outputs, a plot and (with ``difference``) rules.
 
-    ``sweep`` goes to :func:`sim.experiment.sweep.run_sweep` (``workers``, ``scheduler``, ``executor``,
-    ``quiet``). Files in ``out``: the sweep's tables (``runs``, ``summary``, ``comparison``),
-    ``outputs`` (per point and metric: the analysed output), ``indices`` (CSV, Parquet,
-    Markdown, provenance JSON), ``indices.png`` and, with ``difference``, ``rules.md``
-    (see :func:`discover_wins` for ``depth`` and ``tie``)."""
+    ``max_memory`` as for :func:`evaluate`; ``sweep`` goes to :func:`sim.experiment.sweep.run_sweep`
+    (``workers``, ``scheduler``, ``executor``, ``lost_timeout``, ``quiet``). Files in ``out``: the
+    sweep's tables (``runs``, ``summary``, ``comparison``), ``outputs`` (per point and metric: the
+    analysed output), ``indices`` (CSV, Parquet, Markdown, provenance JSON), ``indices.png`` and,
+    with ``difference``, ``rules.md`` (see :func:`discover_wins` for ``depth`` and ``tie``)."""
     _check_method(method)
     n = DEFAULT_N[method] if n is None else n
     x = sample(method, problem, n, levels=levels, seed=seed)
     spec = {"sensitivity": {"method": method, "n": n, "levels": levels, "ranges": problem.ranges, "rows": len(x)}}
     evaluation = evaluate(
-        base, problem, x, metrics, out, difference=difference, reps=reps, seed=seed, spec=spec, **sweep
+        base,
+        problem,
+        x,
+        metrics,
+        out,
+        difference=difference,
+        reps=reps,
+        seed=seed,
+        spec=spec,
+        max_memory=max_memory,
+        **sweep,
     )
     output = output_label(base, difference)
     parts = []

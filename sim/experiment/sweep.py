@@ -80,13 +80,13 @@ from sim.experiment.tables import (
     table_provenance,
     write_table,
 )
+from sim.experiment.workers import LOST_TIMEOUT_S, WORKER_PRELOAD
 from sim.scenario.errors import ScenarioError, Terminated, WorkLost
 from sim.scenario.files import config_hash, validate_scenario
 from sim.scenario.schema import Scenario
 
 ADOPTION_KEY = "_adoption"  # per-tick adoption share carried in a runs.jsonl line when collected
 CHECK_KEY = "_check"  # digest of a runs.jsonl line's other fields: an edited or damaged line is found
-LOST_TIMEOUT_S = 60.0  # a Dask cluster without workers this long is lost (--lost-timeout)
 POLL_S = 0.2  # how often a waiting sweep looks for a signal or lost workers
 RUNS_LOG = "runs.jsonl"
 REJECTED_LOG = "runs.rejected.jsonl"
@@ -125,11 +125,6 @@ def _worker_init() -> None:
 def _exit_with(sentinel: int) -> None:
     multiprocessing.connection.wait([sentinel])
     os._exit(1)
-
-
-WORKER_PRELOAD = ["sim.experiment.single_thread", "sim.experiment.sweep", "sim.model.preload"]
-"""What the fork server imports once for every worker, in order: the numeric libraries kept to
-one thread (before numpy loads), the sweep, and the compiled kernel loaded."""
 
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
@@ -981,9 +976,11 @@ def run_pair(
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    lost_timeout: float = LOST_TIMEOUT_S,
     quiet: bool = False,
 ) -> PairResult:
-    """Run scenarios ``a`` and ``b`` ``reps`` times each; replicate ``r`` of both uses the same seed."""
+    """Run scenarios ``a`` and ``b`` ``reps`` times each; replicate ``r`` of both uses the same seed.
+    Executors as for :func:`run_sweep` (``workers``, ``scheduler``, ``executor``, ``lost_timeout``)."""
     _check_not_bootstrapping()
     if reps < 1:
         raise ScenarioError(f"--reps must be >= 1 (got {reps})")
@@ -1006,7 +1003,7 @@ def run_pair(
             rows.extend(batch)
             progress.update(len(batch))
 
-        with _executor(executor, workers, scheduler) as info:
+        with _executor(executor, workers, scheduler, lost_timeout) as info:
             execute(
                 specs,
                 info.executor,
