@@ -42,8 +42,9 @@ def arguments(name: str, doc: str, *, precision: bool = True, argv: list[str] | 
 
 def build_parser(name: str, doc: str, *, precision: bool = True) -> argparse.ArgumentParser:
     """``--quick`` (small design for CI), ``--out`` (default results/NAME), ``--workers``,
-    ``--scheduler`` and ``--lost-timeout`` (as in ``orgsim sweep``); with ``precision`` (scripts that sweep through
-    :func:`run`), ``--precision``, ``--max-reps`` and ``--precision-metric`` as in ``orgsim sweep``."""
+    ``--scheduler`` and ``--lost-timeout`` (as in ``orgsim sweep``); with ``precision`` (scripts
+    that sweep through :func:`run`), ``--precision``, ``--max-reps`` and ``--precision-metric``
+    as in ``orgsim sweep``."""
     parser = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=doc)
     parser.add_argument("--quick", action="store_true", help="a small design that finishes in seconds (for CI)")
     parser.add_argument("--out", type=Path, default=None, help=f"output folder (default results/{name})")
