@@ -404,3 +404,20 @@ def test_the_fork_server_freezes_what_it_loaded() -> None:
     probe = "import gc, sim.model.preload; print(gc.get_freeze_count())"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300)
     assert int(out.stdout) > 100_000  # numpy, pandas, scipy, mesa, numba and the kernel's objects
+
+
+def test_the_fork_server_pauses_the_collector_while_it_loads_and_its_workers_collect() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc\n"
+        "from sim.experiment.sweep import process_pool\n"
+        "if __name__ == '__main__':\n"
+        "    with process_pool(1) as pool:\n"
+        "        print(pool.submit(gc.isenabled).result(), pool.submit(gc.get_stats).result()[2]['collections'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300)
+    enabled, full_collections = out.stdout.split()
+    assert enabled == "True"  # the preload turned it back on
+    assert full_collections == "0"  # none while the server imported the libraries

@@ -4,7 +4,8 @@ imports it once, so every worker it forks starts with the kernel ready instead o
 it at its first run. What is then loaded is frozen out of the garbage collector
 (``gc.freeze``, as Python's documentation advises before forking): the workers share those
 pages with the server instead of copying them when they collect, and the server's own exit
-does not walk them (about half a second)."""
+does not walk them (about half a second). Then the collector is turned on, in case the
+server paused it for its imports (:mod:`sim.experiment.gc_paused`)."""
 
 import gc
 
@@ -27,3 +28,4 @@ def load() -> None:
 
 load()
 gc.freeze()
+gc.enable()
