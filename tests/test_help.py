@@ -167,8 +167,8 @@ def help_text(parser: argparse.ArgumentParser, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_reference_names_every_shared_option() -> None:
     assert list(reference_options()) == [
-        "--ticks", "--set", "--max-memory", "--reps", "--seed", "--workers", "--oversubscribe", "--scheduler", "--lost-timeout",
-        "--metrics", "--out", "--quiet",
+        "--ticks", "--set", "--max-memory", "--reps", "--seed", "--workers", "--oversubscribe", "--scheduler",
+        "--lost-timeout", "--metrics", "--out", "--quiet",
     ]  # fmt: skip
 
 
@@ -214,13 +214,15 @@ def test_metrics_reps_seed_out_and_scheduler_are_shared_where_they_appear() -> N
     )
 
 
-def test_experiment_scripts_take_the_same_scheduler_option() -> None:
+def test_experiment_scripts_take_the_same_scheduler_options() -> None:
     spec = importlib.util.spec_from_file_location("experiments_common", ROOT / "experiments" / "common.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    (action,) = [a for a in module.build_parser("x", "doc")._actions if "--scheduler" in a.option_strings]
-    (theirs,) = [a for a in subcommands()["sweep"]._actions if "--scheduler" in a.option_strings]
-    assert (action.help, action.metavar, action.default) == (theirs.help, theirs.metavar, theirs.default)
-    args = module.arguments("x", "doc", argv=["--scheduler", "tcp://127.0.0.1:8786"])
+    for option in ("--scheduler", "--lost-timeout"):
+        (action,) = [a for a in module.build_parser("x", "doc")._actions if option in a.option_strings]
+        (theirs,) = [a for a in subcommands()["sweep"]._actions if option in a.option_strings]
+        assert (action.help, action.metavar, action.default) == (theirs.help, theirs.metavar, theirs.default)
+    args = module.arguments("x", "doc", argv=["--scheduler", "tcp://127.0.0.1:8786", "--lost-timeout", "5"])
     assert module.sweep_options(args)["scheduler"] == "tcp://127.0.0.1:8786"
+    assert module.sweep_options(args)["lost_timeout"] == 5

@@ -332,7 +332,7 @@ def test_a_sweep_point_over_the_limit_is_refused_before_any_run(tmp_path, capsys
 
 
 def test_a_sensitivity_point_over_the_limit_is_refused_before_any_run(tmp_path, capsys):
-    """The base's 100 items fit in 210 MiB, the range top's 6,000 (12 MiB) do not; both run in
+    """The base's 120 items fit in 210 MiB, the range top's 6,000 (12 MiB) do not; both run in
     moments, so a check that lets the point through fails quickly."""
     out = tmp_path / "out"
     argv = ["sensitivity", str(CENTRAL_IT), *SHORT, "--params", "demand.arrival_rate=1:300", "--reps", "1", *SERIAL]
@@ -344,12 +344,27 @@ def test_a_sensitivity_point_over_the_limit_is_refused_before_any_run(tmp_path, 
 
 
 @pytest.mark.parametrize("command", ["sweep", "compare", "sensitivity"])
-def test_every_replicating_command_takes_and_checks_lost_timeout(tmp_path, capsys, command):
-    """The value reaches the executor, which refuses it (the default, 60 s, would pass)."""
+def test_every_replicating_command_hands_lost_timeout_to_its_executor(tmp_path, capsys, monkeypatch, command):
+    from sim.experiment import sweep
+
+    given = []
+    make_executor = sweep.make_executor
+    monkeypatch.setattr(sweep, "make_executor", lambda *args: given.append(args[2]) or make_executor(*args))
     scenarios = [str(CENTRAL_IT), str(MICRO_PROVIDER)] if command == "compare" else [str(CENTRAL_IT)]
-    extra = ["--params", "demand.arrival_rate=4:6"] if command == "sensitivity" else []
-    argv = [command, *scenarios, *SHORT, *extra, *SERIAL, "--out", str(tmp_path / "out"), "--lost-timeout", "0"]
-    one_line_error(capsys, argv, "--lost-timeout 0", "must be a number of seconds > 0")
+    extra = ["--reps", "1"]
+    if command == "sensitivity":
+        extra += ["--params", "demand.arrival_rate=4:6", "--metrics", "throughput_per_tick"]
+    argv = [command, *scenarios, *SHORT, *extra, *SERIAL, "--out", str(tmp_path / "out"), "--lost-timeout", "7.5"]
+    assert main(argv) == 0
+    assert given == [7.5]
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon"])
+def test_a_lost_timeout_that_is_not_seconds_is_refused_before_anything_starts(tmp_path, capsys, value):
+    argv = ["sweep", str(CENTRAL_IT), *SHORT, *SERIAL, "--out", str(tmp_path / "out"), "--lost-timeout", value]
+    one_line_error(capsys, argv, "--lost-timeout", "is not a number of seconds > 0")
+    assert not (tmp_path / "out").exists()
 
 
 # --- interruptions and lost workers, with real processes and signals -------------------------------

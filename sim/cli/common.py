@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -268,12 +269,23 @@ def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
     )
     options.add_argument(
         "--lost-timeout",
-        type=float,
+        type=seconds,
         default=LOST_TIMEOUT_S,
         metavar="SECONDS",
-        help="with --scheduler: stop (keeping the runs done) when the cluster has had no worker, or the "
-        f"scheduler has not answered, for this long (default {LOST_TIMEOUT_S:g})",
+        help="with --scheduler: stop in one line when the cluster has had no worker, or the scheduler has "
+        f"not answered, for this long; a sweep keeps the runs done (default {LOST_TIMEOUT_S:g})",
     )
+
+
+def seconds(text: str) -> float:
+    """``--lost-timeout`` text: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0, e.g. 60")
+    return value
 
 
 def add_metrics_argument(parser: argparse.ArgumentParser) -> None:

@@ -1,11 +1,12 @@
 """Importing this module loads the kernel's compiled code (from the cache, or compiling it
 when the cache is cold) by running a one-team, one-tick model. The sweep's fork server
 imports it once, so every worker it forks starts with the kernel ready instead of loading
-it at its first run. What is then loaded is frozen out of the garbage collector
-(``gc.freeze``, as Python's documentation advises before forking): the workers share those
-pages with the server instead of copying them when they collect, and the server's own exit
-does not walk them (about half a second). Then the collector is turned on, in case the
-server paused it for its imports (:mod:`sim.experiment.gc_paused`)."""
+it at its first run. What is loaded is frozen out of the garbage collector (``gc.freeze``,
+as Python's documentation advises before forking): the workers share those pages with the
+server instead of copying them when they collect, and the server's own exit does not walk
+them (about half a second). The imports' objects are frozen first and the collector turned
+on (the server pauses it for its imports: :mod:`sim.experiment.gc_paused`), so that a load
+that compiles the kernel, on a cold cache, collects its garbage; then the kernel's."""
 
 import gc
 
@@ -26,6 +27,7 @@ def load() -> None:
     OrgModel(config, seed=0).run()
 
 
-load()
 gc.freeze()
 gc.enable()
+load()
+gc.freeze()
