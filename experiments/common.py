@@ -10,15 +10,42 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from sim.cli.common import EXIT_BAD_INPUT, EXIT_WORK_LOST, add_scheduler_argument, prestart_workers
 
-from sim.cli.common import EXIT_BAD_INPUT, EXIT_WORK_LOST, add_scheduler_argument
-from sim.experiment.design import Design
-from sim.experiment.plots import new_figure, plot_metric_by_point, save_figure
-from sim.experiment.sweep import SweepResult, run_sweep
-from sim.run import run_scenario
-from sim.scenario.errors import ScenarioError, WorkLost
-from sim.scenario.files import load_scenario
+
+def prestart(argv: list[str]) -> bool:
+    """Start the sweep's fork server now, as ``orgsim``'s commands do, unless ``argv`` asks for
+    ``--help``, serial runs or a Dask ``--scheduler``; whether it did. Read before the heavy
+    imports below, so that the server loads OrgSim on another core while this process does; a
+    bad value is left to the script's own parser, which reads every option later."""
+    early = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    early.add_argument("-h", "--help", action="store_true")
+    early.add_argument("--workers", type=int)
+    early.add_argument("--scheduler")
+    try:
+        given, _ = early.parse_known_args(argv)
+    except argparse.ArgumentError:
+        return False
+    return not given.help and prestart_workers(given.workers, given.scheduler)
+
+
+def _script_running() -> bool:
+    """Whether the program running is a script of this folder (not, say, a test importing it)."""
+    main = getattr(sys.modules["__main__"], "__file__", None)
+    return main is not None and Path(main).resolve().parent == Path(__file__).resolve().parent
+
+
+if _script_running():
+    prestart(sys.argv[1:])
+
+import pandas as pd  # noqa: E402 (the imports from here on load while the fork server starts)
+
+from sim.experiment.design import Design  # noqa: E402
+from sim.experiment.plots import new_figure, plot_metric_by_point, save_figure  # noqa: E402
+from sim.experiment.sweep import SweepResult, run_sweep  # noqa: E402
+from sim.run import run_scenario  # noqa: E402
+from sim.scenario.errors import ScenarioError, WorkLost  # noqa: E402
+from sim.scenario.files import load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

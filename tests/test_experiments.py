@@ -48,3 +48,53 @@ def test_experiment_quick_mode(name: str, tmp_path: Path) -> None:
         assert list(folder.glob("*.png")), "no plots written"
         assert all((folder / extra).is_file() for extra in EXTRA_FILES.get(name, ()))
     assert all((out / top).is_file() for top in TOP_FILES.get(name, ()))
+
+
+@pytest.fixture
+def common(monkeypatch: pytest.MonkeyPatch):
+    """``experiments/common.py`` imported as the scripts import it, its fork server start recorded."""
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))
+    import common
+
+    started: list[tuple[int | None, str | None]] = []
+    monkeypatch.setattr(
+        common, "prestart_workers", lambda workers, scheduler: started.append((workers, scheduler)) or True
+    )
+    common.started = started
+    return common
+
+
+def test_prestart_reads_workers_and_scheduler_before_the_scripts_parse(common) -> None:
+    assert common.prestart(["--quick", "--out", "x"])
+    assert common.prestart(["--workers", "3", "--scheduler", "tcp://host:8786", "--quiet"])
+    assert common.started == [(None, None), (3, "tcp://host:8786")]
+    assert not common.prestart(["--quick", "--help"])
+    assert not common.prestart(["--workers", "many"])  # left to the script's parser
+    assert len(common.started) == 2
+
+
+@pytest.mark.slow
+def test_a_script_starts_its_workers_before_loading_the_model(tmp_path: Path) -> None:
+    """The fork server is started (``multiprocessing.forkserver`` imported) before this process
+    imports the plots and the model, so both load at once."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            str(ROOT / "experiments" / "value_for_money.py"),
+            "--quick",
+            "--quiet",
+            "--workers",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert imported.index("multiprocessing.forkserver") < imported.index("matplotlib") < imported.index("sim.run")
