@@ -43,7 +43,6 @@ import pandas as pd  # noqa: E402 (the imports from here on load while the fork 
 from sim.experiment.design import Design  # noqa: E402
 from sim.experiment.plots import new_figure, plot_metric_by_point, save_figure  # noqa: E402
 from sim.experiment.sweep import SweepResult, run_sweep  # noqa: E402
-from sim.run import run_scenario  # noqa: E402
 from sim.scenario.errors import ScenarioError, WorkLost  # noqa: E402
 from sim.scenario.files import load_scenario  # noqa: E402
 
@@ -157,6 +156,8 @@ def plot_series_over_time(
     """Mean of a per-tick series ``column`` over ``seeds`` runs of each case (the scenario
     with that case's ``key=value`` overrides; smoothed over 25 ticks), one line per case:
     how a mechanism plays out over time."""
+    from sim.run import run_scenario  # the model, loaded only by the scripts that run it here
+
     figure = new_figure(7.5, 4.2)
     axes = figure.add_subplot()
     for label, overrides in cases.items():

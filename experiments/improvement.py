@@ -35,7 +35,6 @@ from sim.experiment.design import STRUCTURE, Design
 from sim.experiment.plots import new_figure, save_figure
 from sim.experiment.sweep import SweepResult
 from sim.experiment.tables import comparison_table, summary_table, table_provenance, verdict, write_table
-from sim.run import run_scenario
 from sim.scenario.files import load_scenario
 
 SCENARIO = OPERATING / "improvement.toml"
@@ -115,6 +114,8 @@ def plot_factors(quick: bool, out: Path) -> None:
     if quick:
         base += [f"{key}={values[0]}" for key, values in QUICK.items()]
     seeds = 1 if quick else 3
+    from sim.run import run_scenario  # the model, loaded in this process only for this figure
+
     figure = new_figure(10.0, 4.2)
     axes = [figure.add_subplot(1, 2, k) for k in (1, 2)]
     for structure in STRUCTURES:
