@@ -1,7 +1,7 @@
 """Run the OrgSim benchmarks and print one table of figures against the issue's targets.
 
     python -m benchmarks.run                 # all seven (about 7 minutes on 2 cores)
-    python -m benchmarks.run --only experiments   # the whole experiment set before and now (~45 min)
+    python -m benchmarks.run --only experiments   # the whole experiment set before and now (~37 min)
     python -m benchmarks.run --quick         # smaller sizes, one repeat (a couple of minutes)
     python -m benchmarks.run --only mmc --only scaling
     python -m benchmarks.run --json results/bench.json

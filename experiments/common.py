@@ -13,24 +13,36 @@ from typing import Any
 from sim.cli.common import EXIT_BAD_INPUT, EXIT_WORK_LOST, add_scheduler_argument, prestart_workers
 
 
-def prestart(argv: list[str]) -> bool:
+class _EarlyParser(argparse.ArgumentParser):
+    """Reads a few options and leaves the rest, and every complaint, to the script's parser."""
+
+    def error(self, message: str):
+        raise argparse.ArgumentError(None, message)
+
+
+def prestart(argv: list[str]) -> None:
     """Start the sweep's fork server now, as ``orgsim``'s commands do, unless ``argv`` asks for
-    ``--help``, serial runs or a Dask ``--scheduler``; whether it did. Read before the heavy
-    imports below, so that the server loads OrgSim on another core while this process does; a
-    bad value is left to the script's own parser, which reads every option later."""
-    early = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    ``--help``, serial runs or a Dask ``--scheduler``. Called before the imports below, so the
+    server loads OrgSim on one core while this process loads pandas, scipy.stats and
+    matplotlib on the other. A ``--workers`` that is not a count of at least 1 starts nothing
+    (the script's parser says what is wrong); another bad option is found only by that parser,
+    after the server has started, as with ``orgsim``."""
+    early = _EarlyParser(add_help=False)
     early.add_argument("-h", "--help", action="store_true")
     early.add_argument("--workers", type=int)
     early.add_argument("--scheduler")
     try:
         given, _ = early.parse_known_args(argv)
     except argparse.ArgumentError:
-        return False
-    return not given.help and prestart_workers(given.workers, given.scheduler)
+        return
+    if not given.help and (given.workers is None or given.workers >= 1):
+        prestart_workers(given.workers, given.scheduler)
 
 
 def _script_running() -> bool:
-    """Whether the program running is a script of this folder (not, say, a test importing it)."""
+    """Whether the program running is a script of this folder: not a test importing this
+    module, nor a pool worker re-running the script as ``__mp_main__`` (its ``__main__`` is
+    still multiprocessing's own then), which would start a fork server of its own."""
     main = getattr(sys.modules["__main__"], "__file__", None)
     return main is not None and Path(main).resolve().parent == Path(__file__).resolve().parent
 

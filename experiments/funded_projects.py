@@ -28,8 +28,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pandas as pd
 from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, one_line_errors, sweep_options
+
+import pandas as pd
 from scipy import stats
 
 from sim.experiment.design import STRUCTURE, Design

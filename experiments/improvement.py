@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from common import OPERATING, QUICK, STRUCTURES, arguments, bar_plots, run
+
+import pandas as pd
 from scipy import stats
 
 from sim.experiment.design import STRUCTURE, Design

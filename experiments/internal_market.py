@@ -31,8 +31,9 @@ from __future__ import annotations
 import argparse
 import math
 
-import pandas as pd
 from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, bar_plots, run
+
+import pandas as pd
 from scipy import stats
 
 from sim.experiment.design import STRUCTURE, Design

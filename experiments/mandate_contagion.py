@@ -29,8 +29,9 @@ import itertools
 import math
 from pathlib import Path
 
-import pandas as pd
 from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, run
+
+import pandas as pd
 from scipy import stats
 
 from sim.experiment.design import STRUCTURE, Design

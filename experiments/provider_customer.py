@@ -22,8 +22,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pandas as pd
 from common import OPERATING, QUICK_POINT, STRUCTURES, arguments, one_line_errors, sweep_options
+
+import pandas as pd
 
 from sim.experiment.design import Design
 from sim.experiment.plots import plot_metric_by_point

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 from common import SCENARIOS, STRUCTURES, arguments, one_line_errors, sweep_options
+
+import pandas as pd
 
 from sim.experiment.sensitivity import check_problem, run_sensitivity
 from sim.scenario.files import load_scenario

@@ -335,24 +335,20 @@ def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def prestart_workers(workers: int | None, scheduler: str | None = None) -> bool:
+def prestart_workers(workers: int | None, scheduler: str | None = None) -> None:
     """Start the worker fork server now, so it imports sim while this process does (unless the
-    runs are serial or go to a Dask ``scheduler``); whether it did. This process then loads
-    ``scipy.stats``, which its tables need once the runs are back and which takes longer to
-    import than the rest of OrgSim: now, while the fork server loads on another core, not
-    after the runs."""
+    runs are serial or go to a Dask ``scheduler``). This process also loads ``scipy.stats``,
+    which its tables need once the runs are back and which takes longer to import than the
+    rest of OrgSim: now, while the fork server loads on another core, not after the runs."""
     if scheduler or workers == 1:
-        return False
+        return
     import multiprocessing
     from multiprocessing import forkserver
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return False
-    multiprocessing.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
-    forkserver.ensure_running()
-    import scipy.stats  # noqa: F401
-
-    return True
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
+        forkserver.ensure_running()
+        import scipy.stats  # noqa: F401
 
 
 def metrics_from_args(args: argparse.Namespace) -> list[str]:
