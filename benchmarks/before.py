@@ -68,6 +68,7 @@ class InTurn:
         return self.median("before") / self.median("now")
 
     def same(self, equal: Callable[[Any, Any], bool] = operator.eq) -> bool:
+        """Whether what the two trees gave is ``equal``."""
         return equal(self.outputs["before"], self.outputs["now"])
 
 

@@ -39,7 +39,7 @@ BENCHMARKS = {
     "experiments": "benchmarks.experiments",
 }
 OPT_IN = {"experiments"}
-"""Run only when named with ``--only``: they take most of an hour."""
+"""Run only when named with ``--only``: the experiment set takes over half an hour."""
 
 
 def main(argv: list[str] | None = None) -> int:
