@@ -11,8 +11,7 @@ reached, so this is what "same replications" checks) and every table each wrote 
 ``.csv`` under its folder), numbers to 1e-9 relative.
 
 Not in the default selection (``--only experiments``): about 37 minutes on 2 cores with
-nothing else running. Quick
-mode: each script's ``--quick`` design, not judged.
+nothing else running. Quick mode: each script's ``--quick`` design, not judged.
 """
 
 from __future__ import annotations
@@ -43,11 +42,6 @@ def _runs(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {path: frame for path, frame in tables.items() if Path(path).name == "runs.csv"}
 
 
-def _same_runs(before: dict[str, pd.DataFrame], now: dict[str, pd.DataFrame]) -> bool:
-    """The same runs tables, each the same to rounding (so as many runs, with the same seeds)."""
-    return before.keys() == now.keys() and all(same_to_rounding(frame, now[path]) for path, frame in before.items())
-
-
 def _agreeing(before: dict[str, pd.DataFrame], now: dict[str, pd.DataFrame]) -> int:
     """How many of the tables written before are written now, the same to rounding."""
     return sum(path in now and same_to_rounding(frame, now[path]) for path, frame in before.items())
@@ -55,7 +49,8 @@ def _agreeing(before: dict[str, pd.DataFrame], now: dict[str, pd.DataFrame]) -> 
 
 def run(quick: bool = False) -> list[Row]:
     rows: list[Row] = []
-    total = {"before": [0.0, 0.0], "now": [0.0, 0.0]}  # wall, cpu
+    wall = {"before": 0.0, "now": 0.0}
+    cpu = dict(wall)
     all_same_runs = True
     design = ["--quick"] if quick else []
     with trees() as roots, tempfile.TemporaryDirectory(prefix="orgsim-experiments-") as tmp:
@@ -74,11 +69,13 @@ def run(quick: bool = False) -> list[Row]:
                 output=lambda tree, out=out: _tables(out[tree]),
             )
             for tree in roots:
-                total[tree][0] += timed.median(tree)
-                total[tree][1] += timed.median(tree, 1)
+                wall[tree] += timed.median(tree)
+                cpu[tree] += timed.median(tree, 1)
             runs = {tree: _runs(tables) for tree, tables in timed.outputs.items()}
             same = _agreeing(timed.outputs["before"], timed.outputs["now"])
-            all_same_runs &= _same_runs(runs["before"], runs["now"])
+            # the same runs tables, each the same to rounding: as many runs, with the same seeds
+            before, now = runs["before"], runs["now"]
+            all_same_runs &= before.keys() == now.keys() and _agreeing(before, now) == len(before)
             counts = {tree: sum(map(len, tables.values())) for tree, tables in runs.items()}
             log(
                 f"  {name}: {timed.ratio:.2f}x, runs {counts['before']} / {counts['now']}, "
@@ -93,8 +90,6 @@ def run(quick: bool = False) -> list[Row]:
                     "x",
                 )
             )
-    wall = {tree: figures[0] for tree, figures in total.items()}
-    cpu = {tree: figures[1] for tree, figures in total.items()}
     label = "the experiment set" + (" (--quick)" if quick else "")
     rows += verdict(NAME, label, wall, cpu, f"sum of {len(scripts())} scripts", not quick, all_same_runs, "runs")
     return rows
